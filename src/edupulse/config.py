@@ -1,0 +1,75 @@
+"""All settings in one object, read from ``EDUPULSE_*`` variables and passed explicitly.
+
+Nested settings use ``__``: ``EDUPULSE_RUNTIME__LIVE_BATCH_SIZE=64``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["IngestSettings", "LogSettings", "RuntimeSettings", "Settings"]
+
+
+class LogSettings(BaseModel):
+    """The event log."""
+
+    partitions: int = Field(8, ge=1, le=1024, description="Partitions of the events topic.")
+    retention_hours: float | None = Field(
+        None, gt=0, description="Drop log records older than this; None keeps everything."
+    )
+    retention_records: int | None = Field(
+        None, gt=0, description="Keep at most this many records per partition; None: no limit."
+    )
+
+
+class RuntimeSettings(BaseModel):
+    """The stream processing runtime."""
+
+    live_batch_size: int = Field(256, ge=1, description="Records per micro-batch when live.")
+    replay_batch_size: int = Field(20_000, ge=1, description="Records per batch in replay.")
+    idle_wait_ms: float = Field(
+        50.0, gt=0, description="Longest sleep between polls of an idle log, in milliseconds."
+    )
+    allowed_lateness_hours: float = Field(
+        48.0, ge=0, description="How far behind the watermark an event may arrive and still count in daily windows."
+    )
+    changes_kept: int = Field(
+        100_000, ge=1000, description="View change records kept for server-sent-event resumption."
+    )
+
+
+class IngestSettings(BaseModel):
+    """The ingest API."""
+
+    max_body_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest request body accepted, in bytes."
+    )
+    max_batch: int = Field(10_000, ge=1, description="Most statements in one POST.")
+    unknown_verbs: Literal["reject", "other"] = Field(
+        "reject", description="What to do with a verb outside the vocabulary: reject with 400, or map to 'other'."
+    )
+    batch_policy: Literal["atomic", "partial"] = Field(
+        "atomic",
+        description="A batch with bad items: 'atomic' rejects it whole (xAPI rule); "
+        "'partial' stores the good items and reports the bad ones.",
+    )
+
+
+class Settings(BaseSettings):
+    """Everything edupulse can be told, with its default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="EDUPULSE_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    data_dir: Path = Field(Path("./edupulse-data"), description="Where the embedded stores live.")
+    host: str = Field("127.0.0.1", description="Interface the API listens on.")
+    port: int = Field(8000, ge=0, le=65535, description="Port the API listens on.")
+    tenant: str = Field("default", min_length=1, description="Tenant of credentials created without one.")
+    log: LogSettings = Field(default_factory=LogSettings)
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)

@@ -1,0 +1,10 @@
+"""Stream operators that turn events into insights."""
+
+from edupulse.insights.engagement import EngagementOperator
+
+__all__ = ["EngagementOperator", "default_operators"]
+
+
+def default_operators(*, allowed_lateness_us: int) -> list[EngagementOperator]:
+    """The operator chain every deployment runs, in order."""
+    return [EngagementOperator(allowed_lateness_us=allowed_lateness_us)]

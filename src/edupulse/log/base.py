@@ -1,0 +1,112 @@
+"""What every event log backend offers: Kafka semantics, whatever the storage.
+
+A topic has N partitions; a record's key picks its partition, so records with one key
+keep their order. Offsets in a partition start at 0 and grow by one per record, never
+reused, even after retention has dropped old records. Appends carrying an id are
+idempotent: the same id with the same digest is stored once, with a different digest
+it is refused as a conflict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Literal, Protocol
+
+import msgspec
+
+__all__ = ["Appended", "EventLog", "LogRecord", "Record", "murmur2", "partition_for"]
+
+
+class Record(msgspec.Struct, frozen=True):
+    """A record to append. ``id`` and ``digest`` make the append idempotent."""
+
+    key: bytes
+    value: bytes
+    timestamp_us: int
+    id: str | None = None
+    digest: bytes | None = None
+
+
+class LogRecord(msgspec.Struct, frozen=True, gc=False):
+    """A record as read back, with its position."""
+
+    partition: int
+    offset: int
+    key: bytes
+    value: bytes
+    timestamp_us: int
+
+
+class Appended(msgspec.Struct, frozen=True):
+    """What happened to one appended record.
+
+    ``duplicate`` and ``conflict`` give the position of the record stored first.
+    """
+
+    status: Literal["appended", "duplicate", "conflict"]
+    partition: int
+    offset: int
+
+
+class EventLog(Protocol):
+    """The log seam. Backends: ``log.sqlite`` (embedded), ``log.kafka`` (scale-out)."""
+
+    def ensure_topic(self, topic: str, partitions: int) -> None:
+        """Create the topic if missing. An existing topic keeps its partition count."""
+
+    def partitions(self, topic: str) -> int:
+        """How many partitions the topic has; raises NotFoundError if it has none."""
+
+    def append(self, topic: str, records: Sequence[Record]) -> list[Appended]:
+        """Durably append records (all or none) and say where each one landed."""
+
+    def read(self, topic: str, partition: int, offset: int, max_records: int) -> list[LogRecord]:
+        """Up to ``max_records`` records of a partition from ``offset`` on, in order."""
+
+    def end_offsets(self, topic: str) -> list[int]:
+        """For each partition, the offset the next appended record will get."""
+
+    def start_offsets(self, topic: str) -> list[int]:
+        """For each partition, the oldest offset still readable."""
+
+    def wait(self, timeout_s: float) -> bool:
+        """Block until something may have been appended, or the timeout; True if so."""
+
+    def apply_retention(self, topic: str, *, max_age_us: int | None, max_records: int | None, now_us: int) -> int:
+        """Drop records past the retention limits; returns how many were dropped."""
+
+    def close(self) -> None:
+        """Release files and connections."""
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 hash, so both backends place a key in the same partition."""
+    m, r = 0x5BD1E995, 24
+    length = len(data)
+    h = (0x9747B28C ^ length) & 0xFFFFFFFF
+    full = length - length % 4
+    for i in range(0, full, 4):
+        k = int.from_bytes(data[i : i + 4], "little")
+        k = (k * m) & 0xFFFFFFFF
+        k ^= k >> r
+        k = (k * m) & 0xFFFFFFFF
+        h = ((h * m) & 0xFFFFFFFF) ^ k
+    tail = data[full:]
+    if len(tail) >= 3:
+        h ^= tail[2] << 16
+    if len(tail) >= 2:
+        h ^= tail[1] << 8
+    if tail:
+        h ^= tail[0]
+        h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 15
+    return h
+
+
+@lru_cache(maxsize=65536)
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition of a key, as Kafka's default partitioner computes it."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions

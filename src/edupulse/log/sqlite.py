@@ -1,0 +1,302 @@
+"""The embedded event log: one SQLite file, Kafka semantics, fsync'd group commits.
+
+Appends from any thread are queued to one writer thread, which stores everything
+waiting in a single transaction and fsyncs once (group commit): many concurrent small
+requests cost one disk flush, and no append returns before its records are on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edupulse.errors import ConfigError, NotFoundError, TransientError
+from edupulse.log.base import Appended, LogRecord, Record, partition_for
+
+__all__ = ["SqliteLog"]
+
+logger = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS partition_ends (
+    topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+    PRIMARY KEY (topic, partition)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS records (
+    topic TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
+    key BLOB NOT NULL, value BLOB NOT NULL, timestamp_us INTEGER NOT NULL,
+    PRIMARY KEY (topic, partition, "offset")) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS record_ids (
+    topic TEXT NOT NULL, id TEXT NOT NULL, digest BLOB, partition INTEGER NOT NULL,
+    "offset" INTEGER NOT NULL, PRIMARY KEY (topic, id)) WITHOUT ROWID;
+"""
+
+
+@dataclass(slots=True)
+class _Request:
+    """One unit of work for the writer thread: an append, or a topic to create."""
+
+    topic: str
+    records: Sequence[Record]
+    future: Future[list[Appended]] = field(default_factory=Future)
+    create_partitions: int | None = None
+
+
+def connect(path: Path, *, synchronous: str) -> sqlite3.Connection:
+    """A connection in WAL mode with the given durability."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+class SqliteLog:
+    """An ``EventLog`` in one SQLite file; safe to share between threads and processes."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._write = connect(self.path, synchronous="FULL")
+        self._write.executescript(_SCHEMA)
+        self._local = threading.local()
+        self._queue: queue.Queue[_Request | None] = queue.Queue()
+        self._appended = threading.Condition()
+        self._generation = 0
+        self._closed = False
+        self._writer = threading.Thread(target=self._write_loop, name="log-writer", daemon=True)
+        self._writer.start()
+
+    # -- topics ---------------------------------------------------------------------
+
+    def ensure_topic(self, topic: str, partitions: int) -> None:
+        if partitions < 1:
+            raise ConfigError(f"topic {topic!r} needs at least one partition, got {partitions}")
+        self._submit(_Request(topic, [], create_partitions=partitions))
+
+    def partitions(self, topic: str) -> int:
+        row = self._reader().execute("SELECT partitions FROM topics WHERE name=?", (topic,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"topic {topic!r} does not exist; start the pipeline once to create it")
+        return int(row[0])
+
+    # -- writing --------------------------------------------------------------------
+
+    def append(self, topic: str, records: Sequence[Record]) -> list[Appended]:
+        if not records:
+            return []
+        return self._submit(_Request(topic, records))
+
+    def _submit(self, request: _Request) -> list[Appended]:
+        if self._closed:
+            raise TransientError("the event log is closed")
+        self._queue.put(request)
+        return request.future.result()
+
+    def _write_loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < 512:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)
+                    break
+                batch.append(item)
+            self._commit_batch(batch)
+
+    def _commit_batch(self, batch: list[_Request]) -> None:
+        conn = self._write
+        results: list[list[Appended] | BaseException] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            ends: dict[tuple[str, int], int] = {}
+            for req in batch:
+                try:
+                    if req.create_partitions is not None:
+                        self._create_topic(conn, req.topic, req.create_partitions)
+                        results.append([])
+                    else:
+                        results.append(self._append_in_txn(conn, req.topic, req.records, ends))
+                except NotFoundError as exc:
+                    results.append(exc)
+            conn.executemany(
+                "UPDATE partition_ends SET next_offset=? WHERE topic=? AND partition=?",
+                [(end, t, p) for (t, p), end in ends.items()],
+            )
+            conn.execute("COMMIT")
+        except Exception as exc:  # every waiter must hear of the failure, whatever it is
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            logger.exception("append to %s failed", self.path)
+            error: Exception = exc
+            if isinstance(exc, sqlite3.Error):
+                error = TransientError(f"could not append to the event log at {self.path}: {exc}")
+                error.__cause__ = exc
+            for req in batch:
+                req.future.set_exception(error)
+            return
+        with self._appended:
+            self._generation += 1
+            self._appended.notify_all()
+        for req, result in zip(batch, results, strict=True):
+            if isinstance(result, BaseException):
+                req.future.set_exception(result)
+            else:
+                req.future.set_result(result)
+
+    @staticmethod
+    def _create_topic(conn: sqlite3.Connection, topic: str, partitions: int) -> None:
+        if conn.execute("SELECT 1 FROM topics WHERE name=?", (topic,)).fetchone():
+            return
+        conn.execute("INSERT INTO topics VALUES (?, ?)", (topic, partitions))
+        conn.executemany(
+            "INSERT INTO partition_ends VALUES (?, ?, 0)", [(topic, p) for p in range(partitions)]
+        )
+
+    def _append_in_txn(
+        self, conn: sqlite3.Connection, topic: str, records: Sequence[Record], ends: dict[tuple[str, int], int]
+    ) -> list[Appended]:
+        n = self._partitions_in_txn(conn, topic)
+        known = self._known_ids(conn, topic, [r.id for r in records if r.id is not None])
+        out: list[Appended] = []
+        rows = []
+        id_rows = []
+        for rec in records:
+            if rec.id is not None and rec.id in known:
+                digest, part, off = known[rec.id]
+                status = "duplicate" if digest == rec.digest else "conflict"
+                out.append(Appended(status, part, off))
+                continue
+            part = partition_for(rec.key, n)
+            pkey = (topic, part)
+            off = ends.get(pkey)
+            if off is None:
+                off = conn.execute(
+                    "SELECT next_offset FROM partition_ends WHERE topic=? AND partition=?", pkey
+                ).fetchone()[0]
+            ends[pkey] = off + 1
+            rows.append((topic, part, off, rec.key, rec.value, rec.timestamp_us))
+            if rec.id is not None:
+                known[rec.id] = (rec.digest, part, off)
+                id_rows.append((topic, rec.id, rec.digest, part, off))
+            out.append(Appended("appended", part, off))
+        conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany("INSERT INTO record_ids VALUES (?, ?, ?, ?, ?)", id_rows)
+        return out
+
+    @staticmethod
+    def _partitions_in_txn(conn: sqlite3.Connection, topic: str) -> int:
+        row = conn.execute("SELECT partitions FROM topics WHERE name=?", (topic,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"topic {topic!r} does not exist; create it before appending")
+        return int(row[0])
+
+    @staticmethod
+    def _known_ids(
+        conn: sqlite3.Connection, topic: str, ids: list[str]
+    ) -> dict[str, tuple[bytes | None, int, int]]:
+        found: dict[str, tuple[bytes | None, int, int]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for rid, digest, part, off in conn.execute(
+                f'SELECT id, digest, partition, "offset" FROM record_ids WHERE topic=? AND id IN ({marks})',  # noqa: S608
+                (topic, *chunk),
+            ):
+                found[rid] = (digest, part, off)
+        return found
+
+    # -- reading --------------------------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, synchronous="FULL")
+            conn.execute("PRAGMA query_only=ON")
+            self._local.conn = conn
+        return conn
+
+    def read(self, topic: str, partition: int, offset: int, max_records: int) -> list[LogRecord]:
+        rows = self._reader().execute(
+            'SELECT partition, "offset", key, value, timestamp_us FROM records '
+            'WHERE topic=? AND partition=? AND "offset">=? ORDER BY "offset" LIMIT ?',
+            (topic, partition, offset, max_records),
+        )
+        return [LogRecord(*row) for row in rows]
+
+    def end_offsets(self, topic: str) -> list[int]:
+        n = self.partitions(topic)
+        rows = self._reader().execute(
+            "SELECT partition, next_offset FROM partition_ends WHERE topic=?", (topic,)
+        ).fetchall()
+        ends = [0] * n
+        for part, end in rows:
+            ends[part] = end
+        return ends
+
+    def start_offsets(self, topic: str) -> list[int]:
+        ends = self.end_offsets(topic)
+        conn = self._reader()
+        starts = []
+        for part, end in enumerate(ends):
+            row = conn.execute(
+                'SELECT min("offset") FROM records WHERE topic=? AND partition=?', (topic, part)
+            ).fetchone()
+            starts.append(end if row[0] is None else int(row[0]))
+        return starts
+
+    def wait(self, timeout_s: float) -> bool:
+        with self._appended:
+            seen = self._generation
+            self._appended.wait_for(lambda: self._generation != seen or self._closed, timeout_s)
+            return self._generation != seen
+
+    # -- retention and lifecycle ----------------------------------------------------
+
+    def apply_retention(
+        self, topic: str, *, max_age_us: int | None, max_records: int | None, now_us: int
+    ) -> int:
+        dropped = 0
+        conn = connect(self.path, synchronous="FULL")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for part, end in enumerate(self.end_offsets(topic)):
+                keep_from = end - max_records if max_records is not None else 0
+                if max_age_us is not None:
+                    # Offsets stay contiguous: drop a prefix, up to the first young record.
+                    row = conn.execute(
+                        'SELECT min("offset") FROM records WHERE topic=? AND partition=? AND timestamp_us>=?',
+                        (topic, part, now_us - max_age_us),
+                    ).fetchone()
+                    keep_from = max(keep_from, end if row[0] is None else row[0])
+                dropped += conn.execute(
+                    'DELETE FROM records WHERE topic=? AND partition=? AND "offset"<?', (topic, part, keep_from)
+                ).rowcount
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        if dropped:
+            logger.info("retention dropped %d records from topic %s", dropped, topic)
+        return dropped
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._writer.join(timeout=10)
+        with self._appended:
+            self._appended.notify_all()
+        self._write.close()

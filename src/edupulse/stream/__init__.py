@@ -1,0 +1,1 @@
+"""The processing runtime: micro-batches, operators, checkpoints and the outbox."""

@@ -1,0 +1,157 @@
+"""The batch loop: read a partition's micro-batch, run the operators, commit once.
+
+For each partition the runtime reads from the committed offset, decodes the records,
+passes them through every operator in order, and commits the operators' state, view
+rows, outbox messages and the next offset in one transaction of the state store. If
+the commit fails, the partition's in-memory state is dropped and restored from the
+store, so what is in memory never runs ahead of what is committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+import msgspec
+
+from edupulse.errors import EdupulseError
+from edupulse.events.model import decode_events
+from edupulse.log.base import EventLog
+from edupulse.stream.operator import Operator
+from edupulse.stream.store.base import Commit, StateStore
+
+__all__ = ["EVENTS_TOPIC", "BatchStats", "Runtime"]
+
+logger = logging.getLogger(__name__)
+
+EVENTS_TOPIC = "learning-events"
+Mode = Literal["live", "replay"]
+
+
+class BatchStats(msgspec.Struct):
+    """What one pass over the partitions did."""
+
+    events: int = 0
+    batches: int = 0
+
+
+class Runtime:
+    """Runs operators over the partitions of one topic with exactly-once effects."""
+
+    def __init__(
+        self,
+        log: EventLog,
+        store: StateStore,
+        operators: Sequence[Operator],
+        *,
+        topic: str = EVENTS_TOPIC,
+        batch_size: int = 256,
+        on_commit: Callable[[Commit], None] | None = None,
+    ) -> None:
+        self.log = log
+        self.store = store
+        self.operators = list(operators)
+        self.topic = topic
+        self.batch_size = batch_size
+        self._on_commit = on_commit
+        self._owned: set[int] = set()
+        self._offsets: dict[int, int] = {}
+        self._stop = threading.Event()
+        store.setup([view for op in self.operators for view in op.views])
+
+    # -- partition ownership --------------------------------------------------------
+
+    def assign(self, partitions: Sequence[int]) -> None:
+        """Own these partitions: restore operator state and the stored offset."""
+        committed = self.store.committed_offsets(self.topic)
+        for part in partitions:
+            for op in self.operators:
+                op.restore(part, self.store.load_state(op.name, part))
+            self._offsets[part] = committed.get(part, 0)
+            self._owned.add(part)
+
+    def revoke(self, partitions: Sequence[int]) -> None:
+        for part in partitions:
+            for op in self.operators:
+                op.revoke(part)
+            self._owned.discard(part)
+            self._offsets.pop(part, None)
+
+    def assign_all(self) -> None:
+        self.assign(range(self.log.partitions(self.topic)))
+
+    # -- processing -----------------------------------------------------------------
+
+    def process_partition(self, partition: int) -> int:
+        """Process and commit one batch of a partition; returns how many records it read."""
+        offset = self._offsets[partition]
+        records = self.log.read(self.topic, partition, offset, self.batch_size)
+        if not records:
+            return 0
+        events = decode_events([r.value for r in records])
+        commit = Commit(self.topic, partition, records[-1].offset + 1)
+        try:
+            for op in self.operators:
+                op.process(partition, events)
+                flushed = op.flush(partition)
+                for key, value in flushed.state.items():
+                    commit.state[(op.name, key)] = value
+                for view, rows in flushed.views.items():
+                    commit.views.setdefault(view, []).extend(rows)
+                commit.outbox.extend(flushed.outbox)
+            self.store.commit(commit)
+        except BaseException:
+            # Memory must never run ahead of the store: rebuild this partition from it.
+            self.revoke([partition])
+            self.assign([partition])
+            raise
+        self._offsets[partition] = commit.next_offset
+        if self._on_commit is not None:
+            self._on_commit(commit)
+        return len(records)
+
+    def run_once(self) -> BatchStats:
+        """One batch from every owned partition that has records."""
+        stats = BatchStats()
+        for part in sorted(self._owned):
+            n = self.process_partition(part)
+            if n:
+                stats.events += n
+                stats.batches += 1
+        return stats
+
+    def run_until_caught_up(self, progress: Callable[[int], None] | None = None) -> BatchStats:
+        """Process until every owned partition has reached the log's end offset."""
+        total = BatchStats()
+        while True:
+            stats = self.run_once()
+            total.events += stats.events
+            total.batches += stats.batches
+            if progress is not None and stats.events:
+                progress(stats.events)
+            if not stats.events:
+                return total
+
+    def run_forever(self, idle_wait_s: float = 0.05) -> None:
+        """Live loop: process whatever arrives, sleep on the log when idle, until ``stop``."""
+        while not self._stop.is_set():
+            try:
+                stats = self.run_once()
+            except EdupulseError as exc:
+                if not exc.transient:
+                    raise
+                logger.warning("transient error, retrying: %s", exc)
+                self._stop.wait(idle_wait_s)
+                continue
+            if not stats.events:
+                self.log.wait(idle_wait_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def lag(self) -> dict[int, int]:
+        """Records not yet processed, per owned partition."""
+        ends = self.log.end_offsets(self.topic)
+        return {p: ends[p] - self._offsets[p] for p in sorted(self._owned)}

@@ -1,0 +1,112 @@
+"""What every state store offers: one atomic commit of a partition's progress.
+
+A ``Commit`` carries, for one partition, the new keyed state, the serving-view rows,
+the outbox messages and the next offset to read. The store applies it in ONE
+transaction, so after any crash the offset and everything derived from the records
+before it agree: replaying from the stored offset neither loses nor double counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Protocol
+
+import msgspec
+
+__all__ = ["Change", "Column", "Commit", "OutboxMessage", "Row", "StateStore", "ViewSpec"]
+
+Column = Literal["int", "real", "text", "json"]
+Row = dict[str, Any]
+
+
+class ViewSpec(msgspec.Struct, frozen=True):
+    """A serving view: a table keyed by ``key`` with typed ``columns``."""
+
+    name: str
+    key: tuple[str, ...]
+    columns: Mapping[str, Column]
+    indexes: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def all_columns(self) -> list[str]:
+        return [*self.key, *(c for c in self.columns if c not in self.key)]
+
+
+class OutboxMessage(msgspec.Struct, frozen=True):
+    """A side effect to deliver at least once; ``idempotency_key`` lets receivers dedupe."""
+
+    topic: str
+    key: str
+    payload: bytes
+    idempotency_key: str
+
+
+class Commit(msgspec.Struct):
+    """Everything one processed batch of one partition changes."""
+
+    topic: str
+    partition: int
+    next_offset: int
+    state: dict[tuple[str, str], bytes | None] = msgspec.field(default_factory=dict)
+    views: dict[str, list[Row]] = msgspec.field(default_factory=dict)
+    outbox: list[OutboxMessage] = msgspec.field(default_factory=list)
+
+
+class Change(msgspec.Struct, frozen=True):
+    """A view row that changed, numbered in commit order (for live update streams)."""
+
+    seq: int
+    view: str
+    row: Row
+
+
+class StateStore(Protocol):
+    """The state seam. Backends: ``store.sqlite`` (embedded), ``store.postgres`` (scale-out)."""
+
+    def setup(self, views: Sequence[ViewSpec]) -> None:
+        """Create or migrate the tables for these views."""
+
+    def committed_offset(self, topic: str, partition: int) -> int:
+        """The next offset to process for a partition (0 if never committed)."""
+
+    def committed_offsets(self, topic: str) -> dict[int, int]:
+        """The committed offset of every partition that has one."""
+
+    def load_state(self, operator: str, partition: int) -> dict[str, bytes]:
+        """All keyed state an operator stored for a partition."""
+
+    def commit(self, commit: Commit) -> None:
+        """Apply state, views, outbox and the next offset atomically."""
+
+    def get(self, view: str, key: Mapping[str, Any]) -> Row | None:
+        """One view row by its full key."""
+
+    def select(
+        self,
+        view: str,
+        where: Mapping[str, Any],
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Row]:
+        """View rows matching equality filters, optionally ordered and paged."""
+
+    def count(self, view: str, where: Mapping[str, Any], *, at_least: Mapping[str, Any] | None = None) -> int:
+        """How many rows match the equality filters (and ``column >= value`` bounds)."""
+
+    def changes_since(self, seq: int, limit: int) -> list[Change]:
+        """View changes numbered after ``seq``, oldest first."""
+
+    def last_change(self) -> int:
+        """The number of the newest view change (0 if none)."""
+
+    def pending_outbox(self, limit: int) -> list[tuple[int, OutboxMessage]]:
+        """Undelivered outbox messages with their sequence numbers, oldest first."""
+
+    def mark_delivered(self, seqs: Sequence[int]) -> None:
+        """Record that these outbox messages were delivered."""
+
+    def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,255 @@
+"""The embedded state store: one SQLite file for state, views, outbox and offsets.
+
+Durability: WAL with ``synchronous=NORMAL``. A process crash loses nothing committed; a
+power cut may lose the newest commits, but always whole commits (state, views, outbox
+and offset together), and the log still holds their records, so they are recomputed.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from edupulse.errors import ConfigError, NotFoundError, TransientError
+from edupulse.stream.store.base import Change, Commit, OutboxMessage, Row, ViewSpec
+
+__all__ = ["SqliteStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS offsets (
+    topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+    PRIMARY KEY (topic, partition)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS state (
+    operator TEXT NOT NULL, partition INTEGER NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
+    PRIMARY KEY (operator, partition, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, view TEXT NOT NULL, row TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, key TEXT NOT NULL,
+    payload BLOB NOT NULL, idempotency_key TEXT NOT NULL UNIQUE, created_us INTEGER NOT NULL,
+    delivered_us INTEGER);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (seq) WHERE delivered_us IS NULL;
+"""
+_SQL_TYPES = {"int": "INTEGER", "real": "REAL", "text": "TEXT", "json": "TEXT"}
+_IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_json_encode = msgspec.json.Encoder().encode
+_json_decode = msgspec.json.decode
+
+
+def _ident(name: str) -> str:
+    if not _IDENT.match(name):
+        raise ConfigError(f"{name!r} is not a valid view or column name (lowercase letters, digits, _)")
+    return name
+
+
+class SqliteStore:
+    """A ``StateStore`` in one SQLite file."""
+
+    def __init__(self, path: Path | str, *, changes_kept: int = 100_000) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._changes_kept = changes_kept
+        self._commits = 0
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
+            self._conn.execute(f"PRAGMA {pragma}")
+        self._conn.executescript(_SCHEMA)
+        self._local = threading.local()
+        self._views: dict[str, ViewSpec] = {}
+
+    # -- schema ---------------------------------------------------------------------
+
+    def setup(self, views: Sequence[ViewSpec]) -> None:
+        with self._lock:
+            for spec in views:
+                self._create_view(spec)
+                self._views[spec.name] = spec
+
+    def _create_view(self, spec: ViewSpec) -> None:
+        table = f"v_{_ident(spec.name)}"
+        cols = ", ".join(f"{_ident(c)} {_SQL_TYPES[spec.columns[c]]}" for c in spec.all_columns)
+        pk = ", ".join(spec.key)
+        self._conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols}, PRIMARY KEY ({pk}))")
+        existing = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+        for col in spec.all_columns:  # additive migration: new columns appear as NULL
+            if col not in existing:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {col} {_SQL_TYPES[spec.columns[col]]}")
+        for index in spec.indexes:
+            name = f"{table}__{'_'.join(map(_ident, index))}"
+            self._conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(index)})")
+
+    def _spec(self, view: str) -> ViewSpec:
+        try:
+            return self._views[view]
+        except KeyError:
+            raise NotFoundError(f"no view named {view!r}; known views: {sorted(self._views)}") from None
+
+    # -- offsets and state ----------------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
+
+    def committed_offset(self, topic: str, partition: int) -> int:
+        return self.committed_offsets(topic).get(partition, 0)
+
+    def committed_offsets(self, topic: str) -> dict[int, int]:
+        rows = self._reader().execute("SELECT partition, next_offset FROM offsets WHERE topic=?", (topic,))
+        return {int(p): int(o) for p, o in rows}
+
+    def load_state(self, operator: str, partition: int) -> dict[str, bytes]:
+        rows = self._reader().execute(
+            "SELECT key, value FROM state WHERE operator=? AND partition=?", (operator, partition)
+        )
+        return dict(rows)
+
+    def commit(self, commit: Commit) -> None:
+        with self._lock:
+            try:
+                self._commit_locked(commit)
+            except sqlite3.Error as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise TransientError(f"could not commit to the state store at {self.path}: {exc}") from exc
+
+    def _commit_locked(self, commit: Commit) -> None:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        part = commit.partition
+        puts = [(op, part, key, value) for (op, key), value in commit.state.items() if value is not None]
+        dels = [(op, part, key) for (op, key), value in commit.state.items() if value is None]
+        conn.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?)", puts)
+        conn.executemany("DELETE FROM state WHERE operator=? AND partition=? AND key=?", dels)
+        for view, rows in commit.views.items():
+            self._upsert(conn, self._spec(view), rows)
+        now_us = time.time_ns() // 1000
+        conn.executemany(
+            "INSERT OR IGNORE INTO outbox (topic, key, payload, idempotency_key, created_us) VALUES (?, ?, ?, ?, ?)",
+            [(m.topic, m.key, m.payload, m.idempotency_key, now_us) for m in commit.outbox],
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO offsets VALUES (?, ?, ?)", (commit.topic, part, commit.next_offset)
+        )
+        conn.execute("COMMIT")
+        self._commits += 1
+        if self._commits % 200 == 0:
+            self._trim_changes()
+
+    def _upsert(self, conn: sqlite3.Connection, spec: ViewSpec, rows: list[Row]) -> None:
+        if not rows:
+            return
+        cols = spec.all_columns
+        json_cols = {c for c, t in spec.columns.items() if t == "json"}
+        values = [
+            tuple(_json_encode(r.get(c)).decode() if c in json_cols else r.get(c) for c in cols) for r in rows
+        ]
+        marks = ", ".join("?" * len(cols))
+        conn.executemany(f"INSERT OR REPLACE INTO v_{spec.name} ({', '.join(cols)}) VALUES ({marks})", values)
+        conn.executemany(
+            "INSERT INTO changes (view, row) VALUES (?, ?)",
+            [(spec.name, _json_encode(r).decode()) for r in rows],
+        )
+
+    def _trim_changes(self) -> None:
+        self._conn.execute(
+            "DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?", (self._changes_kept,)
+        )
+
+    # -- serving --------------------------------------------------------------------
+
+    def _rows(self, spec: ViewSpec, sql: str, params: Sequence[Any]) -> list[Row]:
+        cols = spec.all_columns
+        json_cols = [i for i, c in enumerate(cols) if spec.columns[c] == "json"]
+        out = []
+        for raw in self._reader().execute(sql, params):
+            row = dict(zip(cols, raw, strict=True))
+            for i in json_cols:
+                if raw[i] is not None:
+                    row[cols[i]] = _json_decode(raw[i])
+            out.append(row)
+        return out
+
+    def _where(self, spec: ViewSpec, where: Mapping[str, Any], at_least: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+        known = set(spec.all_columns)
+        clauses, params = [], []
+        for op, filters in (("=", where), (">=", at_least or {})):
+            for col, value in filters.items():
+                if col not in known:
+                    raise NotFoundError(f"view {spec.name!r} has no column {col!r}")
+                clauses.append(f"{col} {op} ?")
+                params.append(value)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def get(self, view: str, key: Mapping[str, Any]) -> Row | None:
+        rows = self.select(view, key, limit=1)
+        return rows[0] if rows else None
+
+    def select(
+        self,
+        view: str,
+        where: Mapping[str, Any],
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Row]:
+        spec = self._spec(view)
+        clause, params = self._where(spec, where, None)
+        sql = f"SELECT {', '.join(spec.all_columns)} FROM v_{spec.name}{clause}"  # noqa: S608
+        if order_by is not None:
+            if order_by not in spec.all_columns:
+                raise NotFoundError(f"view {view!r} has no column {order_by!r} to sort by")
+            tiebreak = ", ".join(spec.key)
+            sql += f" ORDER BY {order_by} {'DESC' if descending else 'ASC'}, {tiebreak}"
+        sql += " LIMIT ? OFFSET ?"
+        params += [-1 if limit is None else limit, offset]
+        return self._rows(spec, sql, params)
+
+    def count(self, view: str, where: Mapping[str, Any], *, at_least: Mapping[str, Any] | None = None) -> int:
+        spec = self._spec(view)
+        clause, params = self._where(spec, where, at_least)
+        row = self._reader().execute(f"SELECT count(*) FROM v_{spec.name}{clause}", params).fetchone()  # noqa: S608
+        return int(row[0])
+
+    def changes_since(self, seq: int, limit: int) -> list[Change]:
+        rows = self._reader().execute(
+            "SELECT seq, view, row FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+        )
+        return [Change(s, v, _json_decode(r)) for s, v, r in rows]
+
+    def last_change(self) -> int:
+        row = self._reader().execute("SELECT max(seq) FROM changes").fetchone()
+        return int(row[0] or 0)
+
+    # -- outbox ---------------------------------------------------------------------
+
+    def pending_outbox(self, limit: int) -> list[tuple[int, OutboxMessage]]:
+        rows = self._reader().execute(
+            "SELECT seq, topic, key, payload, idempotency_key FROM outbox "
+            "WHERE delivered_us IS NULL ORDER BY seq LIMIT ?",
+            (limit,),
+        )
+        return [(seq, OutboxMessage(t, k, p, i)) for seq, t, k, p, i in rows]
+
+    def mark_delivered(self, seqs: Sequence[int]) -> None:
+        now_us = time.time_ns() // 1000
+        with self._lock:
+            self._conn.executemany("UPDATE outbox SET delivered_us=? WHERE seq=?", [(now_us, s) for s in seqs])
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
