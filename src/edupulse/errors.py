@@ -8,9 +8,11 @@ dead-lettered and never retried.
 from __future__ import annotations
 
 __all__ = [
+    "AuthError",
     "ConfigError",
     "ConflictError",
     "EdupulseError",
+    "ForbiddenError",
     "InvalidEventError",
     "NotFoundError",
     "TerminalError",
@@ -52,3 +54,11 @@ class ConflictError(TerminalError):
 
 class NotFoundError(TerminalError):
     """The requested thing does not exist."""
+
+
+class AuthError(TerminalError):
+    """The caller is not authenticated (HTTP 401)."""
+
+
+class ForbiddenError(TerminalError):
+    """The caller is authenticated but not allowed to do this (HTTP 403)."""

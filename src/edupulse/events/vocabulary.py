@@ -74,6 +74,8 @@ _SYNONYMS: dict[str, Verb] = {
     "satisfied": Verb.COMPLETED,
     "navigatedto": Verb.NAVIGATED,
     "opened": Verb.ACCESSED,
+    "downloaded": Verb.ACCESSED,
+    "accessed": Verb.ACCESSED,
     "closed": Verb.EXITED,
 }
 

@@ -24,6 +24,7 @@ __all__ = [
     "MAPPING_VERSION",
     "SKILLS_EXTENSION",
     "Statement",
+    "Item",
     "decode_statements",
     "parse_duration",
     "to_event",
@@ -134,11 +135,19 @@ _decode_one = msgspec.json.Decoder(Statement).decode
 _encode_sorted = msgspec.json.Encoder(order="sorted").encode
 
 
-def decode_statements(body: bytes) -> Iterator[tuple[int, bytes, Statement | InvalidEventError]]:
+class Item(msgspec.Struct, frozen=True):
+    """One statement of a request body: where it is, its bytes, and it or its error."""
+
+    index: int
+    path: str
+    raw: bytes
+    statement: Statement | InvalidEventError
+
+
+def decode_statements(body: bytes) -> Iterator[Item]:
     """Each statement of a body holding one statement or an array of them.
 
-    Yields (index, raw bytes, statement or the error that statement has). A body that
-    is not JSON at all raises InvalidEventError.
+    A body that is not JSON at all raises InvalidEventError.
     """
     stripped = body.lstrip()
     if stripped[:1] == b"[":
@@ -147,11 +156,12 @@ def decode_statements(body: bytes) -> Iterator[tuple[int, bytes, Statement | Inv
         except msgspec.DecodeError as exc:
             raise InvalidEventError(f"the body is not valid JSON: {exc}", path="$") from exc
         for i, raw in enumerate(items):
-            yield i, bytes(raw), _decode_item(bytes(raw), f"$[{i}]")
+            data = bytes(raw)
+            yield Item(i, f"$[{i}]", data, _decode_item(data, f"$[{i}]"))
         return
     if stripped[:1] != b"{":
         raise InvalidEventError("the body must be a JSON object (one statement) or an array of statements")
-    yield 0, body, _decode_item(body, "$")
+    yield Item(0, "$", body, _decode_item(body, "$"))
 
 
 def _decode_item(raw: bytes, where: str) -> Statement | InvalidEventError:

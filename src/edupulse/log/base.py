@@ -41,10 +41,12 @@ class LogRecord(msgspec.Struct, frozen=True, gc=False):
 class Appended(msgspec.Struct, frozen=True):
     """What happened to one appended record.
 
-    ``duplicate`` and ``conflict`` give the position of the record stored first.
+    ``duplicate`` and ``conflict`` give the position of the record stored first;
+    ``aborted`` records were not stored because an atomic append had a conflict
+    (their position is -1).
     """
 
-    status: Literal["appended", "duplicate", "conflict"]
+    status: Literal["appended", "duplicate", "conflict", "aborted"]
     partition: int
     offset: int
 
@@ -58,8 +60,12 @@ class EventLog(Protocol):
     def partitions(self, topic: str) -> int:
         """How many partitions the topic has; raises NotFoundError if it has none."""
 
-    def append(self, topic: str, records: Sequence[Record]) -> list[Appended]:
-        """Durably append records (all or none) and say where each one landed."""
+    def append(self, topic: str, records: Sequence[Record], *, atomic: bool = False) -> list[Appended]:
+        """Durably append records and say where each one landed.
+
+        Records whose id is already stored are not appended again (duplicate or
+        conflict). With ``atomic``, one conflict means nothing is appended.
+        """
 
     def read(self, topic: str, partition: int, offset: int, max_records: int) -> list[LogRecord]:
         """Up to ``max_records`` records of a partition from ``offset`` on, in order."""

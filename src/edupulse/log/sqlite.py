@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS partition_ends (
 CREATE TABLE IF NOT EXISTS records (
     topic TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
     key BLOB NOT NULL, value BLOB NOT NULL, timestamp_us INTEGER NOT NULL,
-    PRIMARY KEY (topic, partition, "offset")) WITHOUT ROWID;
+    PRIMARY KEY (topic, partition, "offset"));
 CREATE TABLE IF NOT EXISTS record_ids (
     topic TEXT NOT NULL, id TEXT NOT NULL, digest BLOB, partition INTEGER NOT NULL,
     "offset" INTEGER NOT NULL, PRIMARY KEY (topic, id)) WITHOUT ROWID;
@@ -46,6 +46,7 @@ class _Request:
     records: Sequence[Record]
     future: Future[list[Appended]] = field(default_factory=Future)
     create_partitions: int | None = None
+    atomic: bool = False
 
 
 def connect(path: Path, *, synchronous: str) -> sqlite3.Connection:
@@ -66,6 +67,7 @@ class SqliteLog:
         self._write = connect(self.path, synchronous="FULL")
         self._write.executescript(_SCHEMA)
         self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
         self._queue: queue.Queue[_Request | None] = queue.Queue()
         self._appended = threading.Condition()
         self._generation = 0
@@ -88,10 +90,10 @@ class SqliteLog:
 
     # -- writing --------------------------------------------------------------------
 
-    def append(self, topic: str, records: Sequence[Record]) -> list[Appended]:
+    def append(self, topic: str, records: Sequence[Record], *, atomic: bool = False) -> list[Appended]:
         if not records:
             return []
-        return self._submit(_Request(topic, records))
+        return self._submit(_Request(topic, records, atomic=atomic))
 
     def _submit(self, request: _Request) -> list[Appended]:
         if self._closed:
@@ -128,7 +130,7 @@ class SqliteLog:
                         self._create_topic(conn, req.topic, req.create_partitions)
                         results.append([])
                     else:
-                        results.append(self._append_in_txn(conn, req.topic, req.records, ends))
+                        results.append(self._append_in_txn(conn, req, ends))
                 except NotFoundError as exc:
                     results.append(exc)
             conn.executemany(
@@ -166,20 +168,47 @@ class SqliteLog:
         )
 
     def _append_in_txn(
-        self, conn: sqlite3.Connection, topic: str, records: Sequence[Record], ends: dict[tuple[str, int], int]
+        self, conn: sqlite3.Connection, req: _Request, ends: dict[tuple[str, int], int]
     ) -> list[Appended]:
+        topic, records = req.topic, req.records
         n = self._partitions_in_txn(conn, topic)
         known = self._known_ids(conn, topic, [r.id for r in records if r.id is not None])
         out: list[Appended] = []
-        rows = []
-        id_rows = []
-        for rec in records:
-            if rec.id is not None and rec.id in known:
-                digest, part, off = known[rec.id]
-                status = "duplicate" if digest == rec.digest else "conflict"
-                out.append(Appended(status, part, off))
+        fresh: dict[str, bytes | None] = {}
+        for rec in records:  # first pass: what is new, what repeats, what conflicts
+            seen = known.get(rec.id) if rec.id is not None else None
+            if rec.id is not None and seen is None and rec.id in fresh:
+                status = "duplicate" if fresh[rec.id] == rec.digest else "conflict"
+                out.append(Appended(status, -1, -1))
+            elif seen is not None:
+                status = "duplicate" if seen[0] == rec.digest else "conflict"
+                out.append(Appended(status, seen[1], seen[2]))
+            else:
+                if rec.id is not None:
+                    fresh[rec.id] = rec.digest
+                out.append(Appended("appended", -1, -1))
+        if req.atomic and any(a.status == "conflict" for a in out):
+            return [a if a.status == "conflict" else Appended("aborted", -1, -1) for a in out]
+        return self._insert(conn, topic, n, records, out, ends)
+
+    @staticmethod
+    def _insert(
+        conn: sqlite3.Connection,
+        topic: str,
+        partitions: int,
+        records: Sequence[Record],
+        planned: list[Appended],
+        ends: dict[tuple[str, int], int],
+    ) -> list[Appended]:
+        rows, id_rows, placed = [], [], {}
+        out: list[Appended] = []
+        for rec, plan in zip(records, planned, strict=True):
+            if plan.status != "appended":
+                if plan.offset == -1 and rec.id in placed:  # repeat within this append
+                    plan = Appended(plan.status, *placed[rec.id])
+                out.append(plan)
                 continue
-            part = partition_for(rec.key, n)
+            part = partition_for(rec.key, partitions)
             pkey = (topic, part)
             off = ends.get(pkey)
             if off is None:
@@ -189,7 +218,7 @@ class SqliteLog:
             ends[pkey] = off + 1
             rows.append((topic, part, off, rec.key, rec.value, rec.timestamp_us))
             if rec.id is not None:
-                known[rec.id] = (rec.digest, part, off)
+                placed[rec.id] = (part, off)
                 id_rows.append((topic, rec.id, rec.digest, part, off))
             out.append(Appended("appended", part, off))
         conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)", rows)
@@ -226,6 +255,7 @@ class SqliteLog:
             conn = connect(self.path, synchronous="FULL")
             conn.execute("PRAGMA query_only=ON")
             self._local.conn = conn
+            self._readers.append(conn)
         return conn
 
     def read(self, topic: str, partition: int, offset: int, max_records: int) -> list[LogRecord]:
@@ -299,4 +329,7 @@ class SqliteLog:
         self._writer.join(timeout=10)
         with self._appended:
             self._appended.notify_all()
+        for conn in self._readers:
+            conn.close()
+        self._readers.clear()
         self._write.close()

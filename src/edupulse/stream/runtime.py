@@ -151,6 +151,11 @@ class Runtime:
     def stop(self) -> None:
         self._stop.set()
 
+    @property
+    def alive(self) -> bool:
+        """False once the loop was asked to stop."""
+        return not self._stop.is_set()
+
     def lag(self) -> dict[int, int]:
         """Records not yet processed, per owned partition."""
         ends = self.log.end_offsets(self.topic)

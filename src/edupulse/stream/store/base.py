@@ -96,6 +96,9 @@ class StateStore(Protocol):
     def count(self, view: str, where: Mapping[str, Any], *, at_least: Mapping[str, Any] | None = None) -> int:
         """How many rows match the equality filters (and ``column >= value`` bounds)."""
 
+    def count_distinct(self, view: str, columns: Sequence[str]) -> int:
+        """How many distinct combinations of these columns the view holds."""
+
     def changes_since(self, seq: int, limit: int) -> list[Change]:
         """View changes numbered after ``seq``, oldest first."""
 

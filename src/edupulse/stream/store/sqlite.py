@@ -63,6 +63,7 @@ class SqliteStore:
             self._conn.execute(f"PRAGMA {pragma}")
         self._conn.executescript(_SCHEMA)
         self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
         self._views: dict[str, ViewSpec] = {}
 
     # -- schema ---------------------------------------------------------------------
@@ -101,6 +102,7 @@ class SqliteStore:
             conn.execute("PRAGMA query_only=ON")
             conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
+            self._readers.append(conn)
         return conn
 
     def committed_offset(self, topic: str, partition: int) -> int:
@@ -225,6 +227,14 @@ class SqliteStore:
         row = self._reader().execute(f"SELECT count(*) FROM v_{spec.name}{clause}", params).fetchone()  # noqa: S608
         return int(row[0])
 
+    def count_distinct(self, view: str, columns: Sequence[str]) -> int:
+        spec = self._spec(view)
+        cols = [c for c in columns if c in spec.all_columns]
+        if len(cols) != len(columns):
+            raise NotFoundError(f"view {view!r} lacks some of the columns {list(columns)}")
+        sql = f"SELECT count(*) FROM (SELECT DISTINCT {', '.join(cols)} FROM v_{spec.name})"  # noqa: S608
+        return int(self._reader().execute(sql).fetchone()[0])
+
     def changes_since(self, seq: int, limit: int) -> list[Change]:
         rows = self._reader().execute(
             "SELECT seq, view, row FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
@@ -252,4 +262,8 @@ class SqliteStore:
 
     def close(self) -> None:
         with self._lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+            self._local = threading.local()
             self._conn.close()

@@ -1,0 +1,104 @@
+"""``/api/v1/stream``: server-sent events of view changes, resumable with Last-Event-ID."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import msgspec
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from edupulse.api.auth import require
+from edupulse.privacy.credentials import Principal
+from edupulse.stream.store.base import Change, StateStore
+
+__all__ = ["ChangeNotifier", "router"]
+
+router = APIRouter(prefix="/api/v1", tags=["live"])
+KEEPALIVE_S = 15.0
+POLL_S = 0.5  # without an in-process runtime to notify us (scale-out), poll this often
+
+
+class ChangeNotifier:
+    """Wakes live streams when the in-process runtime commits."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiters: set[asyncio.Event] = set()
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def notify(self, *_: object) -> None:
+        """Thread-safe: called by the runtime after each commit."""
+        if self._loop is not None and self._waiters:
+            self._loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        for event in self._waiters:
+            event.set()
+
+    async def wait(self, timeout: float) -> None:
+        event = asyncio.Event()
+        self._waiters.add(event)
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            self._waiters.discard(event)
+
+
+def _matches(change: Change, tenant: str, course: str | None, learner: str | None) -> bool:
+    row = change.row
+    if row.get("tenant") != tenant:
+        return False
+    if course is not None and row.get("course") != course:
+        return False
+    return learner is None or row.get("learner") == learner
+
+
+async def _events(
+    request: Request, store: StateStore, notifier: ChangeNotifier, start: int, filters: dict[str, Any]
+) -> AsyncIterator[bytes]:
+    seq = start
+    yield b"retry: 2000\n\n"
+    while not await request.is_disconnected():
+        changes = await run_in_threadpool(store.changes_since, seq, 500)
+        for change in changes:
+            seq = change.seq
+            if _matches(change, **filters):
+                data = msgspec.json.encode(change.row)
+                yield b"id: %d\nevent: %s\ndata: %s\n\n" % (seq, change.view.encode(), data)
+        if len(changes) < 500:
+            waited = asyncio.get_running_loop().time()
+            await notifier.wait(POLL_S if request.app.state.deployment.processing is None else KEEPALIVE_S)
+            if asyncio.get_running_loop().time() - waited >= KEEPALIVE_S - 0.01:
+                yield b": keepalive\n\n"
+
+
+@router.get(
+    "/stream",
+    summary="Live view changes as server-sent events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def stream(
+    request: Request,
+    principal: Annotated[Principal, Depends(require("read"))],
+    course: Annotated[str | None, Query(min_length=1)] = None,
+    learner: Annotated[str | None, Query(min_length=1)] = None,
+    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
+) -> StreamingResponse:
+    deployment = request.app.state.deployment
+    store = deployment.store
+    start = last_event_id if last_event_id is not None else await run_in_threadpool(store.last_change)
+    filters = {"tenant": principal.tenant, "course": course, "learner": learner}
+    return StreamingResponse(
+        _events(request, store, request.app.state.notifier, start, filters),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,215 @@
+"""The ``edupulse`` command: thin commands that load settings, act, and print.
+
+Every option can also be set by an environment variable named after it:
+``--data-dir`` is ``EDUPULSE_DATA_DIR``, ``--port`` is ``EDUPULSE_PORT``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import msgspec
+
+from edupulse import __version__
+from edupulse.config import Settings
+from edupulse.errors import EdupulseError
+
+__all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+logger = logging.getLogger("edupulse")
+
+
+def _settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with the options given on the command line on top."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValueError as exc:
+        raise click.UsageError(f"invalid setting: {exc}") from exc
+
+
+def data_dir_option(func: F) -> F:
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="EDUPULSE_DATA_DIR",
+        help="Directory of the embedded stores.  [env: EDUPULSE_DATA_DIR; default: ./edupulse-data]",
+    )(func)
+
+
+def _emit(value: Any) -> None:
+    click.echo(msgspec.json.format(msgspec.json.encode(value), indent=2).decode())
+
+
+class _Group(click.Group):
+    """Turns edupulse errors into a one-line message and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EdupulseError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="edupulse")
+@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+def main(verbose: int) -> None:
+    """Real-time learning analytics on one Kappa stream.
+
+    \b
+    Example:
+      edupulse demo                # a live simulated course at http://127.0.0.1:8000
+    """
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@data_dir_option
+@click.option("--host", envvar="EDUPULSE_HOST", help="Interface to listen on.  [env: EDUPULSE_HOST; default: 127.0.0.1]")
+@click.option("--port", type=int, envvar="EDUPULSE_PORT", help="Port.  [env: EDUPULSE_PORT; default: 8000]")
+@click.option("--partitions", type=int, envvar="EDUPULSE_LOG__PARTITIONS", help="Partitions of a new log.  [env: EDUPULSE_LOG__PARTITIONS; default: 8]")
+def serve(data_dir: Path | None, host: str | None, port: int | None, partitions: int | None) -> None:
+    """Run the API and the stream runtime on the embedded stores.
+
+    \b
+    Example:
+      edupulse serve --data-dir ./edupulse-data --host 0.0.0.0 --port 8000
+    """
+    from edupulse.server import run_server
+
+    settings = _settings(data_dir=data_dir, host=host, port=port, log={"partitions": partitions} if partitions else None)
+    run_server(settings)
+
+
+@main.command()
+@data_dir_option
+def replay(data_dir: Path | None) -> None:
+    """Rebuild all state from the log at full speed (stop the server first).
+
+    \b
+    Example:
+      edupulse replay --data-dir ./edupulse-data
+    """
+    from tqdm import tqdm
+
+    from edupulse.replay import replay as run_replay
+
+    settings = _settings(data_dir=data_dir)
+    with tqdm(unit="ev", unit_scale=True, desc="replay", file=sys.stderr, disable=None) as bar:
+
+        def set_total(n: int) -> None:
+            bar.total = n
+            bar.refresh()
+
+        report = run_replay(settings, progress=bar.update, total=set_total)
+    _emit(report)
+
+
+@main.command()
+@data_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def status(data_dir: Path | None, as_json: bool) -> None:
+    """Events, learners, courses and each partition's log and committed offsets.
+
+    \b
+    Example:
+      edupulse status --json
+    """
+    from edupulse.deployment import Deployment
+    from edupulse.status import pipeline_status
+
+    with Deployment(_settings(data_dir=data_dir)) as deployment:
+        report = pipeline_status(deployment)
+    if as_json:
+        _emit(report)
+        return
+    click.echo(f"events {report['events']}  processed {report['processed']}  lag {report['lag']}")
+    click.echo(f"learners {report['learners']}  courses {report['courses']}")
+    for p in report["partitions"]:
+        click.echo(f"  partition {p['partition']:>3}: end {p['end_offset']:>9}  committed {p['committed_offset']:>9}")
+
+
+@main.group()
+def keys() -> None:
+    """Manage source credentials (HTTP Basic: key as user, secret as password)."""
+
+
+@keys.command("create")
+@data_dir_option
+@click.option("--name", required=True, help="What the key is for, e.g. the LMS that sends with it.")
+@click.option("--tenant", envvar="EDUPULSE_TENANT", help="Tenant the key writes to and reads from.  [env: EDUPULSE_TENANT; default: default]")
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(["ingest", "read", "admin"]), help="Repeatable; default: ingest and read.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON with fields key and secret.")
+def keys_create(data_dir: Path | None, name: str, tenant: str | None, scopes: tuple[str, ...], as_json: bool) -> None:
+    """Create credentials for a source; the secret is shown only once.
+
+    \b
+    Example:
+      edupulse keys create --name moodle --json
+    """
+    from edupulse.privacy.credentials import Credentials
+    from edupulse.deployment import AUTH_FILE
+
+    settings = _settings(data_dir=data_dir, tenant=tenant)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    creds = Credentials(settings.data_dir / AUTH_FILE)
+    try:
+        new = creds.create(name, tenant=settings.tenant, scopes=scopes or ("ingest", "read"))
+    finally:
+        creds.close()
+    if as_json:
+        _emit(new)
+    else:
+        click.echo(f"key    {new.key}\nsecret {new.secret}\n(store the secret now: it is not shown again)")
+
+
+@keys.command("list")
+@data_dir_option
+def keys_list(data_dir: Path | None) -> None:
+    """List credentials (never their secrets).
+
+    \b
+    Example:
+      edupulse keys list
+    """
+    from edupulse.privacy.credentials import Credentials
+    from edupulse.deployment import AUTH_FILE
+
+    settings = _settings(data_dir=data_dir)
+    creds = Credentials(settings.data_dir / AUTH_FILE)
+    try:
+        _emit(creds.list())
+    finally:
+        creds.close()
+
+
+@keys.command("revoke")
+@data_dir_option
+@click.argument("key")
+def keys_revoke(data_dir: Path | None, key: str) -> None:
+    """Revoke a key; servers stop accepting it within 30 seconds.
+
+    \b
+    Example:
+      edupulse keys revoke ep_0123456789abcdef
+    """
+    from edupulse.privacy.credentials import Credentials
+    from edupulse.deployment import AUTH_FILE
+
+    settings = _settings(data_dir=data_dir)
+    creds = Credentials(settings.data_dir / AUTH_FILE)
+    try:
+        if not creds.revoke(key):
+            raise click.UsageError(f"no active key {key!r}")
+    finally:
+        creds.close()
+    click.echo(f"revoked {key}")

@@ -1,0 +1,145 @@
+"""The composition root: build the log, state store and runtime a configuration asks for.
+
+Only the embedded deployment exists so far: SQLite files under ``data_dir``. The
+scale-out deployment (Kafka and PostgreSQL) plugs in here, behind the same protocols.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+from edupulse.config import Settings
+from edupulse.errors import ConfigError
+from edupulse.insights import default_operators
+from edupulse.log.base import EventLog
+from edupulse.log.sqlite import SqliteLog
+from edupulse.lrs.statements import StatementIngest
+from edupulse.privacy.credentials import Credentials
+from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
+from edupulse.stream.store.base import Commit, StateStore
+from edupulse.stream.store.sqlite import SqliteStore
+
+__all__ = ["Deployment", "ProcessLock"]
+
+logger = logging.getLogger(__name__)
+
+CommitHook = Callable[[Commit], None]
+
+LOG_FILE = "log.db"
+STATE_FILE = "state.db"
+AUTH_FILE = "auth.db"
+LOCK_FILE = "processor.lock"
+
+
+class ProcessLock:
+    """An exclusive lock on a data directory's processing: one processor at a time."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / LOCK_FILE
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ConfigError(
+                f"another edupulse process is already processing {self.path.parent}; "
+                "stop it first (or point --data-dir elsewhere)"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+class Deployment:
+    """The stores and services of one configuration, opened together and closed together."""
+
+    def __init__(self, settings: Settings, *, state_file: str = STATE_FILE) -> None:
+        self.settings = settings
+        data_dir = settings.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.log: EventLog = SqliteLog(data_dir / LOG_FILE)
+        self.log.ensure_topic(EVENTS_TOPIC, settings.log.partitions)
+        self.store: StateStore = SqliteStore(data_dir / state_file, changes_kept=settings.runtime.changes_kept)
+        self.credentials = Credentials(data_dir / AUTH_FILE)
+        self.ingest = StatementIngest(
+            self.log, unknown_verbs=settings.ingest.unknown_verbs, max_batch=settings.ingest.max_batch
+        )
+        self.operators = default_operators(
+            allowed_lateness_us=int(settings.runtime.allowed_lateness_hours * 3_600_000_000)
+        )
+        self.store.setup([view for op in self.operators for view in op.views])
+        self._worker: threading.Thread | None = None
+        self._runtime: Runtime | None = None
+        self._lock = ProcessLock(data_dir)
+
+    def runtime(self, *, batch_size: int | None = None, on_commit: CommitHook | None = None) -> Runtime:
+        """A runtime over this deployment's log and store."""
+        size = batch_size or self.settings.runtime.live_batch_size
+        return Runtime(self.log, self.store, self.operators, batch_size=size, on_commit=on_commit)
+
+    def start_processing(self, on_commit: CommitHook | None = None) -> Runtime:
+        """Run the live runtime over every partition in a background thread."""
+        self._lock.acquire()
+        runtime = self.runtime(on_commit=on_commit)
+        runtime.assign_all()
+        idle = self.settings.runtime.idle_wait_ms / 1000
+
+        def run() -> None:
+            try:
+                runtime.run_forever(idle)
+            except Exception:
+                logger.exception("the stream runtime stopped on an error")
+                raise
+
+        self._runtime = runtime
+        self._worker = threading.Thread(target=run, name="stream-runtime", daemon=True)
+        self._worker.start()
+        return runtime
+
+    @property
+    def processing(self) -> Runtime | None:
+        return self._runtime
+
+    @property
+    def processing_alive(self) -> bool:
+        """True while the runtime thread runs (False if it stopped on an error)."""
+        return self._worker is not None and self._worker.is_alive()
+
+    def stop_processing(self) -> None:
+        """Stop the runtime thread after its current batch, and free the processing lock."""
+        if self._runtime is not None:
+            self._runtime.stop()
+        if self._worker is not None:
+            self._worker.join(timeout=30)
+        self._runtime = self._worker = None
+        self._lock.release()
+
+    def close(self) -> None:
+        self.stop_processing()
+        self.log.close()
+        self.store.close()
+        self.credentials.close()
+
+    def __enter__(self) -> Deployment:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+

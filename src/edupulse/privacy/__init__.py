@@ -1,0 +1,1 @@
+"""Protecting students' data: credentials and access control (pseudonyms, vault and erasure follow)."""
