@@ -74,9 +74,16 @@ def main(verbose: int) -> None:
 
 @main.command()
 @data_dir_option
-@click.option("--host", envvar="EDUPULSE_HOST", help="Interface to listen on.  [env: EDUPULSE_HOST; default: 127.0.0.1]")
+@click.option(
+    "--host", envvar="EDUPULSE_HOST", help="Interface to listen on.  [env: EDUPULSE_HOST; default: 127.0.0.1]"
+)
 @click.option("--port", type=int, envvar="EDUPULSE_PORT", help="Port.  [env: EDUPULSE_PORT; default: 8000]")
-@click.option("--partitions", type=int, envvar="EDUPULSE_LOG__PARTITIONS", help="Partitions of a new log.  [env: EDUPULSE_LOG__PARTITIONS; default: 8]")
+@click.option(
+    "--partitions",
+    type=int,
+    envvar="EDUPULSE_LOG__PARTITIONS",
+    help="Partitions of a new log.  [env: EDUPULSE_LOG__PARTITIONS; default: 8]",
+)
 def serve(data_dir: Path | None, host: str | None, port: int | None, partitions: int | None) -> None:
     """Run the API and the stream runtime on the embedded stores.
 
@@ -86,7 +93,9 @@ def serve(data_dir: Path | None, host: str | None, port: int | None, partitions:
     """
     from edupulse.server import run_server
 
-    settings = _settings(data_dir=data_dir, host=host, port=port, log={"partitions": partitions} if partitions else None)
+    settings = _settings(
+        data_dir=data_dir, host=host, port=port, log={"partitions": partitions} if partitions else None
+    )
     run_server(settings)
 
 
@@ -110,7 +119,10 @@ def replay(data_dir: Path | None) -> None:
             bar.total = n
             bar.refresh()
 
-        report = run_replay(settings, progress=bar.update, total=set_total)
+        def advance(n: int) -> None:
+            bar.update(n)
+
+        report = run_replay(settings, progress=advance, total=set_total)
     _emit(report)
 
 
@@ -146,8 +158,18 @@ def keys() -> None:
 @keys.command("create")
 @data_dir_option
 @click.option("--name", required=True, help="What the key is for, e.g. the LMS that sends with it.")
-@click.option("--tenant", envvar="EDUPULSE_TENANT", help="Tenant the key writes to and reads from.  [env: EDUPULSE_TENANT; default: default]")
-@click.option("--scope", "scopes", multiple=True, type=click.Choice(["ingest", "read", "admin"]), help="Repeatable; default: ingest and read.")
+@click.option(
+    "--tenant",
+    envvar="EDUPULSE_TENANT",
+    help="Tenant the key writes to and reads from.  [env: EDUPULSE_TENANT; default: default]",
+)
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(["ingest", "read", "admin"]),
+    help="Repeatable; default: ingest and read.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON with fields key and secret.")
 def keys_create(data_dir: Path | None, name: str, tenant: str | None, scopes: tuple[str, ...], as_json: bool) -> None:
     """Create credentials for a source; the secret is shown only once.
@@ -156,8 +178,8 @@ def keys_create(data_dir: Path | None, name: str, tenant: str | None, scopes: tu
     Example:
       edupulse keys create --name moodle --json
     """
-    from edupulse.privacy.credentials import Credentials
     from edupulse.deployment import AUTH_FILE
+    from edupulse.privacy.credentials import Credentials
 
     settings = _settings(data_dir=data_dir, tenant=tenant)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -181,8 +203,8 @@ def keys_list(data_dir: Path | None) -> None:
     Example:
       edupulse keys list
     """
-    from edupulse.privacy.credentials import Credentials
     from edupulse.deployment import AUTH_FILE
+    from edupulse.privacy.credentials import Credentials
 
     settings = _settings(data_dir=data_dir)
     creds = Credentials(settings.data_dir / AUTH_FILE)
@@ -202,8 +224,8 @@ def keys_revoke(data_dir: Path | None, key: str) -> None:
     Example:
       edupulse keys revoke ep_0123456789abcdef
     """
-    from edupulse.privacy.credentials import Credentials
     from edupulse.deployment import AUTH_FILE
+    from edupulse.privacy.credentials import Credentials
 
     settings = _settings(data_dir=data_dir)
     creds = Credentials(settings.data_dir / AUTH_FILE)

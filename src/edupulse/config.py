@@ -31,9 +31,7 @@ class RuntimeSettings(BaseModel):
 
     live_batch_size: int = Field(256, ge=1, description="Records per micro-batch when live.")
     replay_batch_size: int = Field(20_000, ge=1, description="Records per batch in replay.")
-    idle_wait_ms: float = Field(
-        50.0, gt=0, description="Longest sleep between polls of an idle log, in milliseconds."
-    )
+    idle_wait_ms: float = Field(50.0, gt=0, description="Longest sleep between polls of an idle log, in milliseconds.")
     allowed_lateness_hours: float = Field(
         48.0, ge=0, description="How far behind the watermark an event may arrive and still count in daily windows."
     )
@@ -45,9 +43,7 @@ class RuntimeSettings(BaseModel):
 class IngestSettings(BaseModel):
     """The ingest API."""
 
-    max_body_bytes: int = Field(
-        16 * 1024 * 1024, ge=1024, description="Largest request body accepted, in bytes."
-    )
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="Largest request body accepted, in bytes.")
     max_batch: int = Field(10_000, ge=1, description="Most statements in one POST.")
     unknown_verbs: Literal["reject", "other"] = Field(
         "reject", description="What to do with a verb outside the vocabulary: reject with 400, or map to 'other'."
@@ -62,9 +58,7 @@ class IngestSettings(BaseModel):
 class Settings(BaseSettings):
     """Everything edupulse can be told, with its default."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="EDUPULSE_", env_nested_delimiter="__", extra="forbid"
-    )
+    model_config = SettingsConfigDict(env_prefix="EDUPULSE_", env_nested_delimiter="__", extra="forbid")
 
     data_dir: Path = Field(Path("./edupulse-data"), description="Where the embedded stores live.")
     host: str = Field("127.0.0.1", description="Interface the API listens on.")

@@ -19,7 +19,7 @@ from edupulse.config import Settings
 from edupulse.deployment import LOG_FILE, STATE_FILE, ProcessLock
 from edupulse.insights import default_operators
 from edupulse.log.sqlite import SqliteLog
-from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
+from edupulse.stream.runtime import Runtime
 from edupulse.stream.store.sqlite import SqliteStore
 
 __all__ = ["ReplayReport", "replay"]

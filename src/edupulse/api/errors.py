@@ -61,9 +61,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)  # noqa: S101
-        problems = [
-            {"path": ".".join(str(p) for p in err["loc"]), "message": err["msg"]} for err in exc.errors()
-        ]
+        problems = [{"path": ".".join(str(p) for p in err["loc"]), "message": err["msg"]} for err in exc.errors()]
         first = problems[0] if problems else {"path": "?", "message": "invalid request"}
         message = f"{first['path']}: {first['message']}"
         return JSONResponse({"error": "bad_request", "message": message, "problems": problems}, status_code=400)

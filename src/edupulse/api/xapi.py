@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import msgspec
-
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
@@ -67,4 +66,3 @@ async def post_statements(
         content = {"ids": report.ids, "stored": report.stored, "duplicates": report.duplicates, "problems": problems}
         return Response(msgspec.json.encode(content), media_type="application/json", headers=headers)
     return Response(msgspec.json.encode(report.ids), media_type="application/json", headers=headers)
-

@@ -44,9 +44,7 @@ class Verb(StrEnum):
 
 
 # Verbs that record a learner's attempt at an assessable item.
-ATTEMPT_VERBS = frozenset(
-    {Verb.ANSWERED, Verb.ATTEMPTED, Verb.SUBMITTED, Verb.PASSED, Verb.FAILED, Verb.SCORED}
-)
+ATTEMPT_VERBS = frozenset({Verb.ANSWERED, Verb.ATTEMPTED, Verb.SUBMITTED, Verb.PASSED, Verb.FAILED, Verb.SCORED})
 
 # Words that sources use for the same act, mapped to the vocabulary.
 _SYNONYMS: dict[str, Verb] = {

@@ -23,8 +23,8 @@ from edupulse.events.vocabulary import Verb, verb_from_name
 __all__ = [
     "MAPPING_VERSION",
     "SKILLS_EXTENSION",
-    "Statement",
     "Item",
+    "Statement",
     "decode_statements",
     "parse_duration",
     "to_event",
@@ -172,7 +172,7 @@ def _decode_item(raw: bytes, where: str) -> Statement | InvalidEventError:
         path = where + path.rstrip("`").removeprefix("$") if path else where
         return InvalidEventError(f"{message} at {path}", path=path)
     except msgspec.DecodeError as exc:
-        return InvalidEventError(f"invalid JSON at {where}: {exc}", path=where)
+        return InvalidEventError(f"{where} is not valid JSON: {exc}", path=where)
     problem = _check(stmt)
     if problem is not None:
         field, message = problem
@@ -187,17 +187,19 @@ def _check(stmt: Statement) -> tuple[str, str] | None:
     problem = _check_agent(stmt.actor, ".actor")
     if problem is not None:
         return problem
-    if stmt.object.object_type == "Activity":
-        if not stmt.object.id or not _IRI.match(stmt.object.id):
-            return ".object.id", f"an Activity id must be an absolute IRI, got {stmt.object.id!r}"
+    obj = stmt.object
+    if obj.object_type == "Activity" and (not obj.id or not _IRI.match(obj.id)):
+        return ".object.id", f"an Activity id must be an absolute IRI, got {obj.id!r}"
     if stmt.timestamp is not None and parse_timestamp(stmt.timestamp) is None:
         return ".timestamp", f"timestamp must be ISO 8601 with a time zone, got {stmt.timestamp!r}"
-    res = stmt.result
-    if res is not None:
-        if res.duration is not None and parse_duration(res.duration) is None:
-            return ".result.duration", f"duration must be an ISO 8601 duration like PT1M30S, got {res.duration!r}"
-        if res.score is not None and res.score.scaled is not None and not -1 <= res.score.scaled <= 1:
-            return ".result.score.scaled", f"scaled score must be between -1 and 1, got {res.score.scaled}"
+    return _check_result(stmt.result) if stmt.result is not None else None
+
+
+def _check_result(res: XapiResult) -> tuple[str, str] | None:
+    if res.duration is not None and parse_duration(res.duration) is None:
+        return ".result.duration", f"duration must be an ISO 8601 duration like PT1M30S, got {res.duration!r}"
+    if res.score is not None and res.score.scaled is not None and not -1 <= res.score.scaled <= 1:
+        return ".result.score.scaled", f"scaled score must be between -1 and 1, got {res.score.scaled}"
     return None
 
 
@@ -307,9 +309,7 @@ def _result(res: XapiResult | None) -> Result | None:
     return Result(score, res.success, res.completion, duration)
 
 
-def to_event(
-    stmt: Statement, raw: bytes, *, tenant: str, event_id: str, stored_us: int, verb: Verb
-) -> LearningEvent:
+def to_event(stmt: Statement, raw: bytes, *, tenant: str, event_id: str, stored_us: int, verb: Verb) -> LearningEvent:
     """The canonical event of a checked statement."""
     obj = stmt.object
     object_type = obj.object_type

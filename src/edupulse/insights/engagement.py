@@ -23,10 +23,19 @@ LEARNER_VIEW = ViewSpec(
     name="learner_course",
     key=("tenant", "course", "learner"),
     columns={
-        "tenant": "text", "course": "text", "learner": "text",
-        "events": "int", "active_days": "int", "first_seen_us": "int", "last_seen_us": "int",
-        "time_on_task_s": "real", "attempts": "int", "scored": "int", "mean_score": "real",
-        "late_events": "int", "activity": "json",
+        "tenant": "text",
+        "course": "text",
+        "learner": "text",
+        "events": "int",
+        "active_days": "int",
+        "first_seen_us": "int",
+        "last_seen_us": "int",
+        "time_on_task_s": "real",
+        "attempts": "int",
+        "scored": "int",
+        "mean_score": "real",
+        "late_events": "int",
+        "activity": "json",
     },
     indexes=(("tenant", "course", "last_seen_us"), ("tenant", "learner")),
 )
@@ -34,9 +43,17 @@ COURSE_VIEW = ViewSpec(
     name="course_partition",
     key=("tenant", "course", "partition"),
     columns={
-        "tenant": "text", "course": "text", "partition": "int",
-        "events": "int", "learners": "int", "attempts": "int", "score_sum": "real",
-        "scored": "int", "time_on_task_s": "real", "late_events": "int", "daily": "json",
+        "tenant": "text",
+        "course": "text",
+        "partition": "int",
+        "events": "int",
+        "learners": "int",
+        "attempts": "int",
+        "score_sum": "real",
+        "scored": "int",
+        "time_on_task_s": "real",
+        "late_events": "int",
+        "daily": "json",
     },
 )
 _WATERMARK_KEY = "\x00watermark"
@@ -88,9 +105,9 @@ _decode_course = msgspec.msgpack.Decoder(CourseTotals).decode
 class EngagementOperator:
     """Counts, active days, time on task, attempts and scores, live."""
 
-    name = "engagement"
-    version = "1"
-    views = (LEARNER_VIEW, COURSE_VIEW)
+    name: str = "engagement"
+    version: str = "1"
+    views: Sequence[ViewSpec] = (LEARNER_VIEW, COURSE_VIEW)
 
     def __init__(self, *, allowed_lateness_us: int) -> None:
         self.lateness_us = allowed_lateness_us
@@ -129,10 +146,8 @@ class EngagementOperator:
             t = ev.event_time_us
             state.events += 1
             totals.events += 1
-            if t < state.first_seen_us:
-                state.first_seen_us = t
-            if t > state.last_seen_us:
-                state.last_seen_us = t
+            state.first_seen_us = min(state.first_seen_us, t)
+            state.last_seen_us = max(state.last_seen_us, t)
             if observe(t):
                 state.late_events += 1
                 totals.late_events += 1
@@ -179,10 +194,16 @@ class EngagementOperator:
 
 def _learner_row(tenant: str, course: str, learner: str, s: LearnerCourse) -> Row:
     return {
-        "tenant": tenant, "course": course, "learner": learner,
-        "events": s.events, "active_days": len(s.days),
-        "first_seen_us": s.first_seen_us, "last_seen_us": s.last_seen_us,
-        "time_on_task_s": round(s.time_on_task_s, 6), "attempts": s.attempts, "scored": s.scored,
+        "tenant": tenant,
+        "course": course,
+        "learner": learner,
+        "events": s.events,
+        "active_days": len(s.days),
+        "first_seen_us": s.first_seen_us,
+        "last_seen_us": s.last_seen_us,
+        "time_on_task_s": round(s.time_on_task_s, 6),
+        "attempts": s.attempts,
+        "scored": s.scored,
         "mean_score": round(s.score_sum / s.scored, 6) if s.scored else None,
         "late_events": s.late_events,
         "activity": {day_label(d): n for d, n in sorted(s.days.items())},
@@ -191,9 +212,15 @@ def _learner_row(tenant: str, course: str, learner: str, s: LearnerCourse) -> Ro
 
 def _course_row(tenant: str, course: str, partition: int, t: CourseTotals) -> Row:
     return {
-        "tenant": tenant, "course": course, "partition": partition,
-        "events": t.events, "learners": t.learners, "attempts": t.attempts,
-        "score_sum": t.score_sum, "scored": t.scored, "time_on_task_s": t.time_on_task_s,
-        "late_events": t.late_events, "daily": {day_label(d): n for d, n in sorted(t.days.items())},
+        "tenant": tenant,
+        "course": course,
+        "partition": partition,
+        "events": t.events,
+        "learners": t.learners,
+        "attempts": t.attempts,
+        "score_sum": t.score_sum,
+        "scored": t.scored,
+        "time_on_task_s": t.time_on_task_s,
+        "late_events": t.late_events,
+        "daily": {day_label(d): n for d, n in sorted(t.days.items())},
     }
-

@@ -10,7 +10,7 @@ from edupulse.insights.engagement import COURSE_VIEW, LEARNER_VIEW
 from edupulse.insights.windows import DAY_US
 from edupulse.stream.store.base import Row, StateStore
 
-__all__ = ["course_summary", "course_learners", "learner_metrics", "list_courses"]
+__all__ = ["course_learners", "course_summary", "learner_metrics", "list_courses"]
 
 SortKey = Literal["last_seen", "events", "active_days", "mean_score", "attempts", "time_on_task"]
 _SORT_COLUMNS = {
@@ -25,7 +25,7 @@ _SUMMED = ("events", "learners", "attempts", "score_sum", "scored", "time_on_tas
 
 
 def _merge(rows: list[Row]) -> dict[str, Any]:
-    totals: dict[str, Any] = {k: 0 for k in _SUMMED}
+    totals: dict[str, Any] = dict.fromkeys(_SUMMED, 0)
     daily: Counter[str] = Counter()
     for row in rows:
         for k in _SUMMED:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-__all__ = ["DAY_US", "Watermark", "day_of", "day_label"]
+__all__ = ["DAY_US", "Watermark", "day_label", "day_of"]
 
 DAY_US = 86_400_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

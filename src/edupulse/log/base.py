@@ -15,7 +15,9 @@ from typing import Literal, Protocol
 
 import msgspec
 
-__all__ = ["Appended", "EventLog", "LogRecord", "Record", "murmur2", "partition_for"]
+__all__ = ["AppendStatus", "Appended", "EventLog", "LogRecord", "Record", "murmur2", "partition_for"]
+
+AppendStatus = Literal["appended", "duplicate", "conflict", "aborted"]
 
 
 class Record(msgspec.Struct, frozen=True):
@@ -46,7 +48,7 @@ class Appended(msgspec.Struct, frozen=True):
     (their position is -1).
     """
 
-    status: Literal["appended", "duplicate", "conflict", "aborted"]
+    status: AppendStatus
     partition: int
     offset: int
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edupulse.errors import ConfigError, NotFoundError, TransientError
-from edupulse.log.base import Appended, LogRecord, Record, partition_for
+from edupulse.log.base import Appended, AppendStatus, LogRecord, Record, partition_for
 
 __all__ = ["SqliteLog"]
 
@@ -163,9 +163,7 @@ class SqliteLog:
         if conn.execute("SELECT 1 FROM topics WHERE name=?", (topic,)).fetchone():
             return
         conn.execute("INSERT INTO topics VALUES (?, ?)", (topic, partitions))
-        conn.executemany(
-            "INSERT INTO partition_ends VALUES (?, ?, 0)", [(topic, p) for p in range(partitions)]
-        )
+        conn.executemany("INSERT INTO partition_ends VALUES (?, ?, 0)", [(topic, p) for p in range(partitions)])
 
     def _append_in_txn(
         self, conn: sqlite3.Connection, req: _Request, ends: dict[tuple[str, int], int]
@@ -175,6 +173,7 @@ class SqliteLog:
         known = self._known_ids(conn, topic, [r.id for r in records if r.id is not None])
         out: list[Appended] = []
         fresh: dict[str, bytes | None] = {}
+        status: AppendStatus
         for rec in records:  # first pass: what is new, what repeats, what conflicts
             seen = known.get(rec.id) if rec.id is not None else None
             if rec.id is not None and seen is None and rec.id in fresh:
@@ -189,24 +188,25 @@ class SqliteLog:
                 out.append(Appended("appended", -1, -1))
         if req.atomic and any(a.status == "conflict" for a in out):
             return [a if a.status == "conflict" else Appended("aborted", -1, -1) for a in out]
-        return self._insert(conn, topic, n, records, out, ends)
+        return self._insert(conn, req, n, out, ends)
 
     @staticmethod
     def _insert(
         conn: sqlite3.Connection,
-        topic: str,
+        req: _Request,
         partitions: int,
-        records: Sequence[Record],
         planned: list[Appended],
         ends: dict[tuple[str, int], int],
     ) -> list[Appended]:
-        rows, id_rows, placed = [], [], {}
+        topic, records = req.topic, req.records
+        rows: list[tuple[str, int, int, bytes, bytes, int]] = []
+        id_rows: list[tuple[str, str, bytes | None, int, int]] = []
+        placed: dict[str | None, tuple[int, int]] = {}
         out: list[Appended] = []
         for rec, plan in zip(records, planned, strict=True):
             if plan.status != "appended":
-                if plan.offset == -1 and rec.id in placed:  # repeat within this append
-                    plan = Appended(plan.status, *placed[rec.id])
-                out.append(plan)
+                repeat = plan.offset == -1 and rec.id in placed  # a repeat within this append
+                out.append(Appended(plan.status, *placed[rec.id]) if repeat else plan)
                 continue
             part = partition_for(rec.key, partitions)
             pkey = (topic, part)
@@ -233,9 +233,7 @@ class SqliteLog:
         return int(row[0])
 
     @staticmethod
-    def _known_ids(
-        conn: sqlite3.Connection, topic: str, ids: list[str]
-    ) -> dict[str, tuple[bytes | None, int, int]]:
+    def _known_ids(conn: sqlite3.Connection, topic: str, ids: list[str]) -> dict[str, tuple[bytes | None, int, int]]:
         found: dict[str, tuple[bytes | None, int, int]] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
@@ -268,9 +266,11 @@ class SqliteLog:
 
     def end_offsets(self, topic: str) -> list[int]:
         n = self.partitions(topic)
-        rows = self._reader().execute(
-            "SELECT partition, next_offset FROM partition_ends WHERE topic=?", (topic,)
-        ).fetchall()
+        rows = (
+            self._reader()
+            .execute("SELECT partition, next_offset FROM partition_ends WHERE topic=?", (topic,))
+            .fetchall()
+        )
         ends = [0] * n
         for part, end in rows:
             ends[part] = end
@@ -295,9 +295,7 @@ class SqliteLog:
 
     # -- retention and lifecycle ----------------------------------------------------
 
-    def apply_retention(
-        self, topic: str, *, max_age_us: int | None, max_records: int | None, now_us: int
-    ) -> int:
+    def apply_retention(self, topic: str, *, max_age_us: int | None, max_records: int | None, now_us: int) -> int:
         dropped = 0
         conn = connect(self.path, synchronous="FULL")
         try:

@@ -27,6 +27,7 @@ from edupulse.stream.runtime import EVENTS_TOPIC
 __all__ = ["BatchRejected", "IngestReport", "Problem", "StatementIngest"]
 
 BatchPolicy = Literal["atomic", "partial"]
+_KNOWN_VERBS = ", ".join(v.value for v in Verb if v is not Verb.OTHER)
 
 
 class Problem(msgspec.Struct, frozen=True):
@@ -89,9 +90,9 @@ class StatementIngest:
                 continue
             verb = verb_of(stmt.verb)
             if verb is None and self.unknown_verbs == "reject":
-                known = ", ".join(v.value for v in Verb)
-                message = f"unknown verb {stmt.verb.id!r} at {item.path}.verb.id; the verb's last word must be one of: {known}"
-                problems.append(Problem(item.index, f"{item.path}.verb.id", message))
+                path = f"{item.path}.verb.id"
+                message = f"unknown verb {stmt.verb.id!r} at {path}; its last word must be one of: {_KNOWN_VERBS}"
+                problems.append(Problem(item.index, path, message))
                 continue
             statement_id = str(stmt.id) if stmt.id is not None else str(uuid.uuid4())
             event = to_event(

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload BLOB NOT NULL, idempotency_key TEXT NOT NULL UNIQUE, created_us INTEGER NOT NULL,
     delivered_us INTEGER);
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (seq) WHERE delivered_us IS NULL;
+CREATE TABLE IF NOT EXISTS views (name TEXT PRIMARY KEY, spec BLOB NOT NULL);
 """
 _SQL_TYPES = {"int": "INTEGER", "real": "REAL", "text": "TEXT", "json": "TEXT"}
 _IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -64,7 +65,11 @@ class SqliteStore:
         self._conn.executescript(_SCHEMA)
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
-        self._views: dict[str, ViewSpec] = {}
+        # The catalog of views lets a process that only reads (an API without a
+        # runtime, the CLI) serve the views a processor created.
+        self._views: dict[str, ViewSpec] = {
+            name: msgspec.json.decode(spec, type=ViewSpec) for name, spec in self._conn.execute("SELECT * FROM views")
+        }
 
     # -- schema ---------------------------------------------------------------------
 
@@ -72,6 +77,7 @@ class SqliteStore:
         with self._lock:
             for spec in views:
                 self._create_view(spec)
+                self._conn.execute("INSERT OR REPLACE INTO views VALUES (?, ?)", (spec.name, _json_encode(spec)))
                 self._views[spec.name] = spec
 
     def _create_view(self, spec: ViewSpec) -> None:
@@ -142,9 +148,7 @@ class SqliteStore:
             "INSERT OR IGNORE INTO outbox (topic, key, payload, idempotency_key, created_us) VALUES (?, ?, ?, ?, ?)",
             [(m.topic, m.key, m.payload, m.idempotency_key, now_us) for m in commit.outbox],
         )
-        conn.execute(
-            "INSERT OR REPLACE INTO offsets VALUES (?, ?, ?)", (commit.topic, part, commit.next_offset)
-        )
+        conn.execute("INSERT OR REPLACE INTO offsets VALUES (?, ?, ?)", (commit.topic, part, commit.next_offset))
         conn.execute("COMMIT")
         self._commits += 1
         if self._commits % 200 == 0:
@@ -155,20 +159,17 @@ class SqliteStore:
             return
         cols = spec.all_columns
         json_cols = {c for c, t in spec.columns.items() if t == "json"}
-        values = [
-            tuple(_json_encode(r.get(c)).decode() if c in json_cols else r.get(c) for c in cols) for r in rows
-        ]
+        values = [tuple(_json_encode(r.get(c)).decode() if c in json_cols else r.get(c) for c in cols) for r in rows]
         marks = ", ".join("?" * len(cols))
-        conn.executemany(f"INSERT OR REPLACE INTO v_{spec.name} ({', '.join(cols)}) VALUES ({marks})", values)
+        sql = f"INSERT OR REPLACE INTO v_{spec.name} ({', '.join(cols)}) VALUES ({marks})"  # noqa: S608
+        conn.executemany(sql, values)
         conn.executemany(
             "INSERT INTO changes (view, row) VALUES (?, ?)",
             [(spec.name, _json_encode(r).decode()) for r in rows],
         )
 
     def _trim_changes(self) -> None:
-        self._conn.execute(
-            "DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?", (self._changes_kept,)
-        )
+        self._conn.execute("DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?", (self._changes_kept,))
 
     # -- serving --------------------------------------------------------------------
 
@@ -184,7 +185,9 @@ class SqliteStore:
             out.append(row)
         return out
 
-    def _where(self, spec: ViewSpec, where: Mapping[str, Any], at_least: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+    def _where(
+        self, spec: ViewSpec, where: Mapping[str, Any], at_least: Mapping[str, Any] | None
+    ) -> tuple[str, list[Any]]:
         known = set(spec.all_columns)
         clauses, params = [], []
         for op, filters in (("=", where), (">=", at_least or {})):
