@@ -89,8 +89,10 @@ def test_course_learners_are_paginated(live_server: LiveServer, key: NewKey) -> 
         assert body["total"] == 40
         seen += [r["learner"] for r in body["learners"]]
     assert len(seen) == 40 and len(set(seen)) == 40
-    last_seen = [r["last_seen_us"] for r in get(live_server, key, "/api/v1/course/learners", course=course,
-                                                 page_size=40).json()["learners"]]
+    last_seen = [
+        r["last_seen_us"]
+        for r in get(live_server, key, "/api/v1/course/learners", course=course, page_size=40).json()["learners"]
+    ]
     assert last_seen == sorted(last_seen, reverse=True)
 
 
@@ -100,8 +102,9 @@ def test_sse_stream_reports_updates(live_server: LiveServer, key: NewKey) -> Non
 
     def listen() -> None:
         url = live_server.url + "/api/v1/stream"
-        with httpx.stream("GET", url, params={"course": "https://example.edu/courses/sse"},
-                          headers=basic(key), timeout=10) as response:
+        with httpx.stream(
+            "GET", url, params={"course": "https://example.edu/courses/sse"}, headers=basic(key), timeout=10
+        ) as response:
             assert response.headers["content-type"].startswith("text/event-stream")
             event = None
             for line in response.iter_lines():
@@ -238,8 +241,9 @@ def test_too_many_statements_is_400(live_server: LiveServer, key: NewKey) -> Non
 
 
 def test_wrong_content_type_is_400(live_server: LiveServer, key: NewKey) -> None:
-    response = httpx.post(live_server.url + "/xapi/statements", content=b"{}",
-                          headers={**basic(key), "Content-Type": "text/plain"})
+    response = httpx.post(
+        live_server.url + "/xapi/statements", content=b"{}", headers={**basic(key), "Content-Type": "text/plain"}
+    )
     assert response.status_code == 400
     assert "Content-Type" in response.json()["message"]
 

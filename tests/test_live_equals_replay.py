@@ -103,8 +103,10 @@ def test_live_state_equals_replayed_state(scenario: dict[str, Any]) -> None:
     assert report.events == len(scenario["unique"])
     assert replayed == live
     # Nothing lost, nothing counted twice: cumulative counts match the unique statements.
-    expected = Counter((s["context"]["contextActivities"]["grouping"][0]["id"], s["actor"]["account"]["name"])
-                       for s in scenario["unique"])
+    expected = Counter(
+        (s["context"]["contextActivities"]["grouping"][0]["id"], s["actor"]["account"]["name"])
+        for s in scenario["unique"]
+    )
     got = {(r["course"], r["learner"]): r["events"] for r in live[LEARNER_VIEW.name]}
     assert got == {(c, learner_key(n)): k for (c, n), k in expected.items()}
     late = sum(r["late_events"] for r in live[LEARNER_VIEW.name])

@@ -10,12 +10,13 @@ import fcntl
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
 from edupulse.config import Settings
-from edupulse.errors import ConfigError
+from edupulse.errors import ConfigError, EdupulseError
 from edupulse.insights import default_operators
 from edupulse.log.base import EventLog
 from edupulse.log.sqlite import SqliteLog
@@ -35,6 +36,7 @@ LOG_FILE = "log.db"
 STATE_FILE = "state.db"
 AUTH_FILE = "auth.db"
 LOCK_FILE = "processor.lock"
+RETENTION_INTERVAL_S = 60.0
 
 
 class ProcessLock:
@@ -86,6 +88,7 @@ class Deployment:
         self._worker: threading.Thread | None = None
         self._runtime: Runtime | None = None
         self._lock = ProcessLock(data_dir)
+        self._stopping = threading.Event()
 
     def runtime(self, *, batch_size: int | None = None, on_commit: CommitHook | None = None) -> Runtime:
         """A runtime over this deployment's log and store."""
@@ -109,7 +112,30 @@ class Deployment:
         self._runtime = runtime
         self._worker = threading.Thread(target=run, name="stream-runtime", daemon=True)
         self._worker.start()
+        if self.settings.log.retention_hours or self.settings.log.retention_records:
+            self._maintenance = threading.Thread(target=self._retention_loop, name="log-retention", daemon=True)
+            self._maintenance.start()
         return runtime
+
+    def apply_retention(self) -> int:
+        """Drop log records past the retention settings, never one not yet processed."""
+        cfg = self.settings.log
+        committed = self.store.committed_offsets(EVENTS_TOPIC)
+        return self.log.apply_retention(
+            EVENTS_TOPIC,
+            max_age_us=int(cfg.retention_hours * 3_600_000_000) if cfg.retention_hours else None,
+            max_records=cfg.retention_records,
+            now_us=time.time_ns() // 1000,
+            keep_from=[committed.get(p, 0) for p in range(self.log.partitions(EVENTS_TOPIC))],
+        )
+
+    def _retention_loop(self) -> None:
+        while self._runtime is not None and self._runtime.alive:
+            try:
+                self.apply_retention()
+            except EdupulseError:
+                logger.exception("log retention failed; retrying later")
+            self._stopping.wait(RETENTION_INTERVAL_S)
 
     @property
     def processing(self) -> Runtime | None:
@@ -122,6 +148,7 @@ class Deployment:
 
     def stop_processing(self) -> None:
         """Stop the runtime thread after its current batch, and free the processing lock."""
+        self._stopping.set()
         if self._runtime is not None:
             self._runtime.stop()
         if self._worker is not None:

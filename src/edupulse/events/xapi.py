@@ -1,6 +1,9 @@
 """xAPI statements: typed decoding with precise errors, and the mapping to LearningEvent.
 
-Decoding is done by msgspec in one pass (types, required fields, unknown properties);
+Decoding is done by msgspec in one pass (types, required fields, unknown properties).
+The structs are not tracked by the garbage collector (``gc=False``): decoded JSON cannot
+form reference cycles, and untracked objects keep large batches from triggering
+collections;
 the checks msgspec cannot express (one identifier per agent, IRIs, known verbs) follow,
 and every error names the statement and field it is about, as ``$[3].actor.mbox``.
 """
@@ -42,12 +45,12 @@ _DURATION = re.compile(
 _DURATION_SECONDS = {"y": 31_536_000, "mo": 2_592_000, "w": 604_800, "d": 86_400, "h": 3600, "mi": 60, "s": 1}
 
 
-class Account(msgspec.Struct, forbid_unknown_fields=True):
+class Account(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     home_page: str = msgspec.field(name="homePage")
     name: str
 
 
-class Agent(msgspec.Struct, forbid_unknown_fields=True):
+class Agent(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     object_type: Literal["Agent", "Group"] = msgspec.field(name="objectType", default="Agent")
     name: str | None = None
     mbox: str | None = None
@@ -57,19 +60,19 @@ class Agent(msgspec.Struct, forbid_unknown_fields=True):
     member: list[Agent] | None = None
 
 
-class VerbRef(msgspec.Struct, forbid_unknown_fields=True):
+class VerbRef(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     id: str
     display: dict[str, str] | None = None
 
 
-class ActivityDefinition(msgspec.Struct):
+class ActivityDefinition(msgspec.Struct, gc=False):
     type: str | None = None
     name: dict[str, str] | None = None
     description: dict[str, str] | None = None
     extensions: dict[str, Any] | None = None
 
 
-class StatementObject(msgspec.Struct):
+class StatementObject(msgspec.Struct, gc=False):
     """An Activity, or (by objectType) an Agent, Group, StatementRef or SubStatement."""
 
     id: str | None = None
@@ -79,14 +82,14 @@ class StatementObject(msgspec.Struct):
     account: Account | None = None
 
 
-class Score(msgspec.Struct, forbid_unknown_fields=True):
+class Score(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     scaled: float | None = None
     raw: float | None = None
     min: float | None = None
     max: float | None = None
 
 
-class XapiResult(msgspec.Struct, forbid_unknown_fields=True):
+class XapiResult(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     score: Score | None = None
     success: bool | None = None
     completion: bool | None = None
@@ -95,14 +98,14 @@ class XapiResult(msgspec.Struct, forbid_unknown_fields=True):
     extensions: dict[str, Any] | None = None
 
 
-class ContextActivities(msgspec.Struct, forbid_unknown_fields=True):
+class ContextActivities(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     parent: list[StatementObject] | StatementObject | None = None
     grouping: list[StatementObject] | StatementObject | None = None
     category: list[StatementObject] | StatementObject | None = None
     other: list[StatementObject] | StatementObject | None = None
 
 
-class Context(msgspec.Struct, forbid_unknown_fields=True):
+class Context(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     registration: uuid.UUID | None = None
     instructor: Agent | None = None
     team: Agent | None = None
@@ -116,7 +119,7 @@ class Context(msgspec.Struct, forbid_unknown_fields=True):
     context_groups: list[dict[str, Any]] | None = msgspec.field(name="contextGroups", default=None)
 
 
-class Statement(msgspec.Struct, forbid_unknown_fields=True):
+class Statement(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     actor: Agent
     verb: VerbRef
     object: StatementObject
@@ -135,7 +138,7 @@ _decode_one = msgspec.json.Decoder(Statement).decode
 _encode_sorted = msgspec.json.Encoder(order="sorted").encode
 
 
-class Item(msgspec.Struct, frozen=True):
+class Item(msgspec.Struct, frozen=True, gc=False):
     """One statement of a request body: where it is, its bytes, and it or its error."""
 
     index: int

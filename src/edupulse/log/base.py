@@ -81,8 +81,21 @@ class EventLog(Protocol):
     def wait(self, timeout_s: float) -> bool:
         """Block until something may have been appended, or the timeout; True if so."""
 
-    def apply_retention(self, topic: str, *, max_age_us: int | None, max_records: int | None, now_us: int) -> int:
-        """Drop records past the retention limits; returns how many were dropped."""
+    def apply_retention(
+        self,
+        topic: str,
+        *,
+        max_age_us: int | None,
+        max_records: int | None,
+        now_us: int,
+        keep_from: Sequence[int] | None = None,
+    ) -> int:
+        """Drop records past the retention limits; returns how many were dropped.
+
+        ``keep_from`` protects, per partition, every offset at or after it (the
+        embedded deployment passes its committed offsets, so no unprocessed record
+        is ever dropped).
+        """
 
     def close(self) -> None:
         """Release files and connections."""

@@ -295,22 +295,32 @@ class SqliteLog:
 
     # -- retention and lifecycle ----------------------------------------------------
 
-    def apply_retention(self, topic: str, *, max_age_us: int | None, max_records: int | None, now_us: int) -> int:
+    def apply_retention(
+        self,
+        topic: str,
+        *,
+        max_age_us: int | None,
+        max_records: int | None,
+        now_us: int,
+        keep_from: Sequence[int] | None = None,
+    ) -> int:
         dropped = 0
         conn = connect(self.path, synchronous="FULL")
         try:
             conn.execute("BEGIN IMMEDIATE")
             for part, end in enumerate(self.end_offsets(topic)):
-                keep_from = end - max_records if max_records is not None else 0
+                first = end - max_records if max_records is not None else 0
                 if max_age_us is not None:
                     # Offsets stay contiguous: drop a prefix, up to the first young record.
                     row = conn.execute(
                         'SELECT min("offset") FROM records WHERE topic=? AND partition=? AND timestamp_us>=?',
                         (topic, part, now_us - max_age_us),
                     ).fetchone()
-                    keep_from = max(keep_from, end if row[0] is None else row[0])
+                    first = max(first, end if row[0] is None else row[0])
+                if keep_from is not None:
+                    first = min(first, keep_from[part])
                 dropped += conn.execute(
-                    'DELETE FROM records WHERE topic=? AND partition=? AND "offset"<?', (topic, part, keep_from)
+                    'DELETE FROM records WHERE topic=? AND partition=? AND "offset"<?', (topic, part, first)
                 ).rowcount
             conn.execute("COMMIT")
         finally:

@@ -1,0 +1,95 @@
+"""The `edupulse` command: examples in every --help, env vars, JSON outputs, clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from edupulse.cli import main
+from edupulse.config import Settings
+from edupulse.deployment import Deployment
+from tests.statements import random_statements
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for name, command in group.commands.items():
+        path = (*prefix, name)
+        if isinstance(command, click.Group):
+            found += _commands(command, path)
+        else:
+            found.append(path)
+    return found
+
+
+@pytest.mark.parametrize("command", _commands(main), ids=" ".join)
+def test_every_command_has_an_example_in_its_help(command: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.output
+    assert "edupulse " + " ".join(command) in result.output
+
+
+@pytest.mark.parametrize("command", _commands(main), ids=" ".join)
+def test_every_option_names_its_environment_variable(command: tuple[str, ...]) -> None:
+    cmd: click.Command = main
+    for name in command:
+        assert isinstance(cmd, click.Group)
+        cmd = cmd.commands[name]
+    for param in cmd.params:
+        if isinstance(param, click.Option) and not param.is_flag and param.name not in ("name", "scopes"):
+            assert param.envvar, f"--{param.name} of {' '.join(command)} has no environment variable"
+
+
+def test_keys_create_prints_json_credentials(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["keys", "create", "--data-dir", str(tmp_path), "--name", "lms", "--json"])
+    assert result.exit_code == 0, result.output
+    new = json.loads(result.output)
+    assert new["key"].startswith("ep_") and len(new["secret"]) > 30
+    with Deployment(Settings(data_dir=tmp_path)) as dep:
+        assert dep.credentials.verify(new["key"], new["secret"]).name == "lms"
+
+
+def test_status_and_replay_read_the_data_dir_from_the_environment(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, log={"partitions": 3})
+    with Deployment(settings) as dep:
+        dep.ingest.ingest(json.dumps(random_statements(200, seed=1)).encode(), tenant="default")
+    env = {"EDUPULSE_DATA_DIR": str(tmp_path)}
+    runner = CliRunner()
+
+    before = json.loads(runner.invoke(main, ["status", "--json"], env=env).output)
+    assert before["events"] == 200 and before["processed"] == 0
+    assert [p["end_offset"] for p in before["partitions"]] and len(before["partitions"]) == 3
+
+    replayed = runner.invoke(main, ["replay"], env=env)
+    assert replayed.exit_code == 0, replayed.output
+    assert json.loads(replayed.output[replayed.output.index("{") :])["events"] == 200
+
+    after = json.loads(runner.invoke(main, ["status", "--json"], env=env).output)
+    assert after["processed"] == 200 and after["lag"] == 0
+    assert after["learners"] == 20 and after["courses"] == 3
+    assert all(p["committed_offset"] == p["end_offset"] for p in after["partitions"])
+
+
+def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["keys", "create", "--data-dir", str(tmp_path), "--name", " "])
+    assert result.exit_code == 2
+    assert "error:" in result.output and "Traceback" not in result.output
+
+
+def test_invalid_setting_from_the_environment_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["status"], env={"EDUPULSE_DATA_DIR": str(tmp_path), "EDUPULSE_PORT": "x"})
+    assert result.exit_code == 2
+    assert "EDUPULSE_PORT" in result.output or "port" in result.output
+
+
+def test_replay_refuses_while_a_processor_runs(tmp_path: Path) -> None:
+    with Deployment(Settings(data_dir=tmp_path)) as dep:
+        dep.start_processing()
+        result = CliRunner().invoke(main, ["replay", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "already processing" in result.output
