@@ -17,16 +17,17 @@ from typing import Literal
 import msgspec
 
 from edupulse.errors import EdupulseError
-from edupulse.events.model import decode_events
-from edupulse.log.base import EventLog
+from edupulse.events.model import LearningEvent, decode_event, decode_events
+from edupulse.log.base import EventLog, LogRecord
 from edupulse.stream.operator import Operator
-from edupulse.stream.store.base import Commit, StateStore
+from edupulse.stream.store.base import Commit, OutboxMessage, StateStore
 
-__all__ = ["EVENTS_TOPIC", "BatchStats", "Runtime"]
+__all__ = ["DEAD_LETTER_TOPIC", "EVENTS_TOPIC", "BatchStats", "Runtime"]
 
 logger = logging.getLogger(__name__)
 
 EVENTS_TOPIC = "learning-events"
+DEAD_LETTER_TOPIC = "dead-letters"
 Mode = Literal["live", "replay"]
 
 
@@ -90,8 +91,8 @@ class Runtime:
         records = self.log.read(self.topic, partition, offset, self.batch_size)
         if not records:
             return 0
-        events = decode_events([r.value for r in records])
         commit = Commit(self.topic, partition, records[-1].offset + 1)
+        events = self._decode(records, commit)
         try:
             for op in self.operators:
                 op.process(partition, events)
@@ -111,6 +112,23 @@ class Runtime:
         if self._on_commit is not None:
             self._on_commit(commit)
         return len(records)
+
+    def _decode(self, records: list[LogRecord], commit: Commit) -> list[LearningEvent]:
+        """Decode a batch; a record that cannot be decoded goes to the dead letters, not in a loop."""
+        try:
+            return decode_events([r.value for r in records])
+        except msgspec.DecodeError:
+            pass
+        events = []
+        for rec in records:
+            try:
+                events.append(decode_event(rec.value))
+            except msgspec.DecodeError as exc:
+                logger.error("dead-lettering record %d/%d: %s", rec.partition, rec.offset, exc)
+                payload = msgspec.json.encode({"partition": rec.partition, "offset": rec.offset, "error": str(exc)})
+                key = f"{self.topic}/{rec.partition}/{rec.offset}"
+                commit.outbox.append(OutboxMessage(DEAD_LETTER_TOPIC, key, payload, key))
+        return events
 
     def run_once(self) -> BatchStats:
         """One batch from every owned partition that has records."""
