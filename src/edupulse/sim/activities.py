@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Final
 
@@ -105,7 +106,7 @@ def submit(s: Session, assignment: Activity) -> None:
     spent = assignment.length_s * rng.uniform(0.6, 1.4)
     s.wait(spent)
     known = sum(learner.mastery[k] for k in assignment.skills) / len(assignment.skills)
-    quality = known ** (2.0**assignment.difficulty)
+    quality = math.pow(known, 2.0**assignment.difficulty)
     scaled = round(min(1.0, max(0.0, 0.15 + 0.85 * quality + rng.gauss(0.0, 0.08))), 3)
     result = {"success": scaled >= ASSIGNMENT_PASS, "score": {"scaled": scaled}, "completion": True,
               "duration": duration(spent)}  # fmt: skip

@@ -27,9 +27,7 @@ class SimConfig(BaseModel):
         datetime(2024, 9, 2, tzinfo=UTC), description="When the courses open (time-zone aware)."
     )
     days: int = Field(56, ge=7, le=730, description="Simulated course time in days; the final exam ends it.")
-    speed: float = Field(
-        60.0, gt=0, description="Simulated seconds per real second when streaming by event time."
-    )
+    speed: float = Field(60.0, gt=0, description="Simulated seconds per real second when streaming by event time.")
     profile_mix: dict[ProfileName, float] = Field(
         default_factory=lambda: dict(DEFAULT_MIX),
         description="Relative share of learners with each engagement profile.",

@@ -82,6 +82,19 @@ def _exam(b: _Builder, title: str, day: int, module: int, skills: tuple[str, ...
                     due_day=day)  # fmt: skip
 
 
+def _exams(b: _Builder, skills: tuple[str, ...], *, days: int, first_weekday: int) -> list[Activity]:
+    """A midterm on the skills taught before mid-course (if the course has 4+ weeks), and a final."""
+    n_mod = max(1, days // 7)
+    exams = []
+    if n_mod >= 4:
+        mid = _weekday_on_or_before(days // 2, first_weekday)
+        covered = skills[: skills.index(_module_skills(skills, mid // 7 - 1, n_mod)[-1]) + 1]
+        exams.append(_exam(b, "Midterm exam", mid, mid // 7, covered))
+    final = _weekday_on_or_before(days - 1, first_weekday)
+    exams.append(_exam(b, "Final exam", final, n_mod - 1, skills))
+    return exams
+
+
 def build_course(rng: random.Random, index: int, *, skills: int, days: int, first_weekday: int) -> Course:
     """The index-th course of a simulation; ``first_weekday`` is the weekday of day 0 (Monday=0)."""
     domain, course_id = course_code(index)
@@ -104,15 +117,8 @@ def build_course(rng: random.Random, index: int, *, skills: int, days: int, firs
             due = _weekday_on_or_before(min(7 * k + 11, days - 2), first_weekday)
             path.append(_assignment(b, k, skill_ids[: skill_ids.index(own[-1]) + 1][-3:], due))
             deadlines.append(Deadline(due, 1.0, path[-1]))
-    exams: list[Activity] = []
-    if n_mod >= 4:
-        mid = _weekday_on_or_before(days // 2, first_weekday)
-        covered = skill_ids[: skill_ids.index(_module_skills(skill_ids, mid // 7 - 1, n_mod)[-1]) + 1]
-        exams.append(_exam(b, "Midterm exam", mid, mid // 7, covered))
-        deadlines.append(Deadline(mid, 2.0, exams[-1]))
-    final = _weekday_on_or_before(days - 1, first_weekday)
-    exams.append(_exam(b, "Final exam", final, n_mod - 1, skill_ids))
-    deadlines.append(Deadline(final, 3.0, exams[-1]))
+    exams = _exams(b, skill_ids, days=days, first_weekday=first_weekday)
+    deadlines.extend(Deadline(e.release_day, 3.0 if e is exams[-1] else 2.0, e) for e in exams)
     title = f"{domain.title()} {course_id.rsplit('-', 1)[-1]}"
     return Course(
         course_id, iri, title, skill_ids, tuple(modules), tuple(path), tuple(forums),

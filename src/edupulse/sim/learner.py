@@ -7,6 +7,7 @@ knowing a skill towards 1 by a learn rate, and an answer is right with probabili
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 
@@ -16,7 +17,7 @@ from edupulse.sim.profiles import Profile
 __all__ = ["DECAY_DAYS", "GUESS", "Learner", "new_learner"]
 
 GUESS = 0.2  # chance of a right answer without knowing the skill
-BASE_LEARN = 0.1  # chance that one full practice teaches an unknown skill
+BASE_LEARN = 0.04  # chance that one full practice teaches an unknown skill
 DECAY_DAYS = 10.0  # days over which a leaving learner's activity fades out
 _DAY = 86_400.0
 
@@ -31,6 +32,7 @@ class Learner:
     scale: float  # personal multiplier on the profile's session rate
     dropout_at: float | None  # epoch seconds after which the learner is gone
     mastery: dict[str, float]
+    aptitude: dict[str, float]  # personal multiplier on the learn rate of each skill
     cursor: int = 0  # next activity of the learning path
     busy_until: float = 0.0
     statements: int = 0
@@ -39,13 +41,13 @@ class Learner:
     def p_correct(self, skills: tuple[str, ...], difficulty: float) -> float:
         """Chance of answering a question on these skills right."""
         known = sum(self.mastery[s] for s in skills) / len(skills)
-        return GUESS + (1.0 - GUESS - self.profile.slip) * known ** (2.0**difficulty)
+        return GUESS + (1.0 - GUESS - self.profile.slip) * math.pow(known, 2.0**difficulty)
 
     def practise(self, skills: tuple[str, ...], weight: float) -> None:
         """Learn from practice; weight 1 is a full question or exercise."""
         rate = BASE_LEARN * self.profile.learn_rate * weight
         for s in skills:
-            self.mastery[s] += rate * (1.0 - self.mastery[s])
+            self.mastery[s] += rate * self.aptitude[s] * (1.0 - self.mastery[s])
 
     def presence(self, when: float) -> float:
         """1 while fully engaged, fading to 0 over the days before dropping out, then 0."""
@@ -62,8 +64,9 @@ def new_learner(
     a = 4.0 * profile.prior_mastery
     b = 4.0 * (1.0 - profile.prior_mastery)
     mastery = {s: rng.betavariate(a, b) for s in course.skills}
+    aptitude = {s: rng.uniform(0.3, 1.7) for s in course.skills}
     dropout_at = None
     if rng.random() < profile.dropout:
         dropout_at = origin + rng.uniform(0.15, 0.8) * days * _DAY
     scale = rng.uniform(0.6, 1.4)
-    return Learner(learner_id, course, profile, scale, dropout_at, mastery)
+    return Learner(learner_id, course, profile, scale, dropout_at, mastery, aptitude)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from bisect import bisect_left
 from collections.abc import Iterator
 from operator import itemgetter
@@ -13,8 +14,8 @@ from edupulse.sim.course import Activity
 from edupulse.sim.learner import Learner
 from edupulse.sim.planner import plan_session
 from edupulse.sim.rhythm import WEEKDAY_WEIGHTS, poisson, session_start
-from edupulse.sim.session import Emitted, Session
-from edupulse.sim.statements import StatementFactory, XapiStatement, duration
+from edupulse.sim.session import Session
+from edupulse.sim.statements import Draft, StatementFactory, XapiStatement, duration
 from edupulse.sim.world import World
 
 __all__ = ["run"]
@@ -28,8 +29,8 @@ _by_time = itemgetter(0)
 class _Day:
     """Writes every session of one day into a shared buffer."""
 
-    def __init__(self, world: World, factory: StatementFactory, day: int, out: list[Emitted]) -> None:
-        self.world, self.factory, self.day, self.out = world, factory, day, out
+    def __init__(self, world: World, day: int, out: list[Draft]) -> None:
+        self.world, self.day, self.out = world, day, out
         self.start = world.origin + day * _DAY
         self.weekday_weight = WEEKDAY_WEIGHTS[(world.first_weekday + day) % 7]
         self.exams = {c.id: e for c in world.courses for e in c.exams if e.release_day == day}
@@ -53,12 +54,12 @@ class _Day:
     def learner_day(self, learner: Learner) -> None:
         rng, world = self.world.rng, self.world
         stop = min(world.end, learner.dropout_at if learner.dropout_at is not None else math.inf)
-        for start, exam in self.sessions(learner):
-            start = max(start, learner.busy_until + rng.uniform(600.0, 3600.0))
+        for planned, exam in self.sessions(learner):
+            start = max(planned, learner.busy_until + rng.uniform(600.0, 3600.0))
             if start < world.start or start >= stop:
                 continue
             todo = [exam] if exam is not None else plan_session(rng, learner, self.day)
-            session = Session(rng, self.factory, learner, start=start, stop=stop, out=self.out)
+            session = Session(rng, learner, start=start, stop=stop, out=self.out)
             _run_session(session, todo)
 
 
@@ -77,17 +78,21 @@ def _run_session(s: Session, todo: list[Activity]) -> None:
 
 
 def run(world: World) -> Iterator[XapiStatement]:
-    """Every statement of the world, in event-time order (ties in a fixed order)."""
-    factory = StatementFactory(world.rng)
-    pending: list[Emitted] = []
+    """Every statement of the world, in event-time order (ties in a fixed order).
+
+    A day is simulated into drafts, which are sorted; those of that day become statements
+    (with ids from their own random stream), the rest wait for the next day.
+    """
+    build = StatementFactory(random.Random(world.rng.getrandbits(64))).build  # noqa: S311 - not security
+    pending: list[Draft] = []
     for day in range(world.days):
-        _day = _Day(world, factory, day, pending)
+        today = _Day(world, day, pending)
         for learner in world.learners:
-            _day.learner_day(learner)
+            today.learner_day(learner)
         pending.sort(key=_by_time)
-        cut = bisect_left(pending, int((_day.start + _DAY) * 1000.0), key=_by_time)
-        for _, stmt in pending[:cut]:
-            yield stmt
+        cut = bisect_left(pending, int((today.start + _DAY) * 1000.0), key=_by_time)
+        for draft in pending[:cut]:
+            yield build(draft)
         pending = pending[cut:]
-    for _, stmt in pending:
-        yield stmt
+    for draft in pending:
+        yield build(draft)

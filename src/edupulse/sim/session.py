@@ -7,12 +7,10 @@ from typing import Any
 
 from edupulse.sim.course import Activity
 from edupulse.sim.learner import Learner
-from edupulse.sim.statements import StatementFactory, XapiStatement
+from edupulse.sim.statements import Draft
 from edupulse.sim.vocabulary import VerbWord
 
-__all__ = ["Emitted", "Session"]
-
-Emitted = tuple[int, XapiStatement]  # (epoch milliseconds, statement)
+__all__ = ["Session"]
 
 
 class Session:
@@ -25,12 +23,11 @@ class Session:
     def __init__(
         self,
         rng: random.Random,
-        factory: StatementFactory,
         learner: Learner,
         *,
         start: float,
         stop: float,
-        out: list[Emitted],
+        out: list[Draft],
     ) -> None:
         self.rng = rng
         self.learner = learner
@@ -38,7 +35,6 @@ class Session:
         self.t = start
         self.stop = stop
         self.stopped = False
-        self._factory = factory
         self._out = out
 
     def wait(self, seconds: float) -> None:
@@ -56,9 +52,7 @@ class Session:
         if self.stopped or self.t >= self.stop:
             self.stopped = True
             return
-        ms = int(self.t * 1000.0)
         learner = self.learner
-        stmt = self._factory.make(learner.id, verb, activity, learner.course, ms, result, skills)
-        self._out.append((ms, stmt))
+        self._out.append((int(self.t * 1000.0), learner.id, verb, activity, learner.course, result, skills))
         learner.statements += 1
         learner.counts[verb] = learner.counts.get(verb, 0) + 1

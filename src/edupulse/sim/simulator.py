@@ -46,7 +46,8 @@ class CourseSimulator:
         self._world = world
         logger.debug("simulating %d learners in %d courses", len(world.learners), len(world.courses))
         count = 0
-        for count, stmt in enumerate(run(world), start=1):  # noqa: B007 - count is logged below
+        for stmt in run(world):
+            count += 1
             yield stmt
         logger.debug("simulation finished after %d statements", count)
 
@@ -58,9 +59,7 @@ class CourseSimulator:
         """A fresh run in lists of up to batch_size statements, as fast as they are made."""
         return batched(self.statements(), batch_size)
 
-    def stream(
-        self, *, rate_per_s: float | None = None, batch_size: int = 100
-    ) -> AsyncIterator[list[XapiStatement]]:
+    def stream(self, *, rate_per_s: float | None = None, batch_size: int = 100) -> AsyncIterator[list[XapiStatement]]:
         """A fresh run in batches, paced at rate_per_s statements per second or, when None,
         by event time at ``config.speed`` simulated seconds per real second."""
         if rate_per_s is not None:

@@ -20,9 +20,12 @@ from edupulse.sim.vocabulary import (
     VerbWord,
 )
 
-__all__ = ["StatementFactory", "XapiStatement", "duration", "timestamp", "uuid4_from_bits"]
+__all__ = ["Draft", "StatementFactory", "XapiStatement", "duration", "timestamp", "uuid4_from_bits"]
 
 XapiStatement = dict[str, Any]
+# What a statement will say, kept small until it is handed out:
+# (epoch milliseconds, learner id, verb, activity, course, result, skills).
+Draft = tuple[int, str, VerbWord, Activity, Course, dict[str, Any] | None, tuple[str, ...]]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _PLATFORM: Final = "edupulse-sim"
@@ -60,16 +63,22 @@ def duration(seconds: float) -> str:
 
 
 class StatementFactory:
-    """Makes the statements of a simulation; ids come from the simulation's random stream."""
+    """Makes the statements of a simulation; ids come from the given random generator."""
 
     def __init__(self, rng: random.Random) -> None:
         self._bits = rng.getrandbits
+
+    def build(self, draft: Draft) -> XapiStatement:
+        """The statement of a draft."""
+        ms, learner, verb, activity, course, result, skills = draft
+        return self.make(learner, verb, activity, course=course, ms=ms, result=result, skills=skills)
 
     def make(
         self,
         learner: str,
         verb: VerbWord,
         activity: Activity,
+        *,
         course: Course,
         ms: int,
         result: dict[str, Any] | None = None,

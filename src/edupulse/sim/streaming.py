@@ -82,6 +82,8 @@ async def by_event_time(
     """
     if speed <= 0:
         raise ValueError(f"speed must be positive, got {speed}")
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, got {batch_size}")
     batch: list[XapiStatement] = []
     origin: tuple[float, float] | None = None
     for stmt in statements:

@@ -20,8 +20,8 @@ class LearnerTruth:
     profile: ProfileName
     dropout_at: datetime | None  # when the learner leaves; None if they stay to the end
     mastery: dict[str, float]  # latent probability of knowing each skill of the course
-    statements: int  # statements written so far
-    verbs: dict[str, int]  # statements written so far, per verb word
+    statements: int  # statements simulated so far (a run simulates whole days at a time)
+    verbs: dict[str, int]  # the same, per verb word
 
 
 def snapshot(learner: Learner) -> LearnerTruth:
