@@ -10,7 +10,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 import msgspec
@@ -235,3 +235,195 @@ def keys_revoke(data_dir: Path | None, key: str) -> None:
     finally:
         creds.close()
     click.echo(f"revoked {key}")
+
+
+def _sim_options(func: F) -> F:
+    options = [
+        click.option(
+            "--seed",
+            type=int,
+            envvar="EDUPULSE_SIM_SEED",
+            help="Seed; the same seed gives the same statements.  [env: EDUPULSE_SIM_SEED]",
+        ),
+        click.option(
+            "--courses",
+            type=click.IntRange(1, 1000),
+            default=3,
+            show_default=True,
+            envvar="EDUPULSE_SIM_COURSES",
+            help="Simulated courses.  [env: EDUPULSE_SIM_COURSES]",
+        ),
+        click.option(
+            "--learners",
+            type=click.IntRange(1, 1_000_000),
+            default=100,
+            show_default=True,
+            envvar="EDUPULSE_SIM_LEARNERS",
+            help="Learners per course.  [env: EDUPULSE_SIM_LEARNERS]",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@main.command()
+@data_dir_option
+@click.option(
+    "--host", envvar="EDUPULSE_HOST", help="Interface to listen on.  [env: EDUPULSE_HOST; default: 127.0.0.1]"
+)
+@click.option("--port", type=int, envvar="EDUPULSE_PORT", help="Port.  [env: EDUPULSE_PORT; default: 8000]")
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=1),
+    default=200,
+    show_default=True,
+    envvar="EDUPULSE_SIM_RATE",
+    help="Statements per second.  [env: EDUPULSE_SIM_RATE]",
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=1),
+    envvar="EDUPULSE_DEMO_DURATION",
+    help="Stop after this many seconds (default: run until Ctrl-C).  [env: EDUPULSE_DEMO_DURATION]",
+)
+@_sim_options
+def demo(
+    data_dir: Path | None,
+    host: str | None,
+    port: int | None,
+    rate: float,
+    duration: float | None,
+    seed: int | None,
+    courses: int,
+    learners: int,
+) -> None:
+    """Start the embedded pipeline, its API and a live simulated course; print the URL.
+
+    \b
+    Example:
+      edupulse demo --rate 500 --learners 300
+    """
+    import secrets
+
+    from edupulse.demo import live_course, run_demo
+    from edupulse.privacy.credentials import NewKey
+
+    settings = _settings(data_dir=data_dir, host=host, port=port)
+    seed = secrets.randbelow(2**31) if seed is None else seed
+
+    def announce(url: str, key: NewKey) -> None:
+        auth = f"{key.key}:{key.secret}"
+        click.echo(
+            f"\nedupulse demo is running at {url}  (API docs: {url}/docs)\n"
+            f"  simulating {courses} course(s) x {learners} learners at {rate:g} statements/s (seed {seed})\n"
+            f"  data directory: {settings.data_dir.resolve()}\n"
+            f"  credentials (HTTP Basic): {auth}\n\n"
+            f"  curl -u {auth} {url}/api/v1/courses\n"
+            f"  curl -N -u {auth} {url}/api/v1/stream\n"
+            f"  curl -u {auth} {url}/api/v1/status\n\n"
+            "Press Ctrl-C to stop.\n"
+        )
+
+    run_demo(settings, live_course(seed, courses, learners), rate_per_s=rate, duration_s=duration, announce=announce)
+
+
+@main.command()
+@_sim_options
+@click.option(
+    "--days",
+    type=click.IntRange(7, 730),
+    default=56,
+    show_default=True,
+    envvar="EDUPULSE_SIM_DAYS",
+    help="Length of the simulated term.  [env: EDUPULSE_SIM_DAYS]",
+)
+@click.option(
+    "--count",
+    type=click.IntRange(min=1),
+    envvar="EDUPULSE_SIM_COUNT",
+    help="Stop after this many statements (default: the whole term).  [env: EDUPULSE_SIM_COUNT]",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.File("w"),
+    default="-",
+    envvar="EDUPULSE_SIM_OUTPUT",
+    help="NDJSON file to write when no --url is given (default: stdout).  [env: EDUPULSE_SIM_OUTPUT]",
+)
+@click.option(
+    "--url",
+    envvar="EDUPULSE_SIM_URL",
+    help="Post to this server instead, e.g. http://127.0.0.1:8000.  [env: EDUPULSE_SIM_URL]",
+)
+@click.option("--key", envvar="EDUPULSE_SIM_KEY", help="Credential key for --url.  [env: EDUPULSE_SIM_KEY]")
+@click.option("--secret", envvar="EDUPULSE_SIM_SECRET", help="Credential secret for --url.  [env: EDUPULSE_SIM_SECRET]")
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0.1),
+    envvar="EDUPULSE_SIM_RATE",
+    help="Statements per second to --url (default: as fast as it takes them).  [env: EDUPULSE_SIM_RATE]",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 10_000),
+    default=500,
+    show_default=True,
+    envvar="EDUPULSE_SIM_BATCH_SIZE",
+    help="Statements per request.  [env: EDUPULSE_SIM_BATCH_SIZE]",
+)
+def simulate(
+    seed: int | None,
+    courses: int,
+    learners: int,
+    days: int,
+    count: int | None,
+    output: TextIO,
+    url: str | None,
+    key: str | None,
+    secret: str | None,
+    rate: float | None,
+    batch_size: int,
+) -> None:
+    """Generate a simulated course as xAPI statements: to NDJSON, or posted to a server.
+
+    \b
+    Example:
+      edupulse simulate --seed 7 --count 10000 -o statements.ndjson
+      edupulse simulate --url http://127.0.0.1:8000 --key K --secret S --rate 2000
+    """
+    from itertools import islice
+
+    from tqdm import tqdm
+
+    from edupulse.sim import CourseSimulator, SimConfig
+    from edupulse.sim.sender import send
+
+    config = SimConfig(seed=seed or 0, courses=courses, learners_per_course=learners, days=days)
+    statements = CourseSimulator(config).statements()
+    if count is not None:
+        statements = islice(statements, count)
+    if url is None:
+        encode = msgspec.json.Encoder().encode
+        for stmt in statements:
+            output.write(encode(stmt).decode() + "\n")
+        return
+    if not key or not secret:
+        raise click.UsageError("--url needs --key and --secret (create them with `edupulse keys create`)")
+    with tqdm(total=count, unit="st", unit_scale=True, desc="simulate", file=sys.stderr, disable=None) as bar:
+
+        def advance(n: int) -> None:
+            bar.update(n)
+
+        report = send(
+            statements,
+            url=url.rstrip("/") + "/xapi/statements",
+            auth=(key, secret),
+            rate_per_s=rate,
+            batch_size=batch_size,
+            on_batch=advance,
+        )
+    _emit(report)
+    if report.rejected:
+        sys.exit(1)

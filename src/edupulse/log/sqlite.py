@@ -72,6 +72,7 @@ class SqliteLog:
         self._appended = threading.Condition()
         self._generation = 0
         self._closed = False
+        self._state_lock = threading.Lock()
         self._writer = threading.Thread(target=self._write_loop, name="log-writer", daemon=True)
         self._writer.start()
 
@@ -96,9 +97,10 @@ class SqliteLog:
         return self._submit(_Request(topic, records, atomic=atomic))
 
     def _submit(self, request: _Request) -> list[Appended]:
-        if self._closed:
-            raise TransientError("the event log is closed")
-        self._queue.put(request)
+        with self._state_lock:  # no request may slip in behind the writer's stop marker
+            if self._closed:
+                raise TransientError("the event log is closed")
+            self._queue.put(request)
         return request.future.result()
 
     def _write_loop(self) -> None:
@@ -330,10 +332,11 @@ class SqliteLog:
         return dropped
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._queue.put(None)
+        with self._state_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(None)
         self._writer.join(timeout=10)
         with self._appended:
             self._appended.notify_all()

@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from edupulse.errors import ConfigError, NotFoundError, TransientError
+from edupulse.errors import ConfigError, NotFoundError, TerminalError, TransientError
 from edupulse.stream.store.base import Change, Commit, OutboxMessage, Row, ViewSpec
 
 __all__ = ["SqliteStore"]
@@ -82,7 +82,9 @@ class SqliteStore:
 
     def _create_view(self, spec: ViewSpec) -> None:
         table = f"v_{_ident(spec.name)}"
-        cols = ", ".join(f"{_ident(c)} {_SQL_TYPES[spec.columns[c]]}" for c in spec.all_columns)
+        cols = ", ".join(
+            f"{_ident(c)} {_SQL_TYPES[spec.columns[c]]}{' NOT NULL' if c in spec.key else ''}" for c in spec.all_columns
+        )
         pk = ", ".join(spec.key)
         self._conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols}, PRIMARY KEY ({pk}))")
         existing = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
@@ -128,10 +130,14 @@ class SqliteStore:
         with self._lock:
             try:
                 self._commit_locked(commit)
-            except sqlite3.Error as exc:
+            except BaseException as exc:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
-                raise TransientError(f"could not commit to the state store at {self.path}: {exc}") from exc
+                if isinstance(exc, sqlite3.OperationalError):  # locked, busy, disk I/O: may pass
+                    raise TransientError(f"could not commit to the state store at {self.path}: {exc}") from exc
+                if isinstance(exc, sqlite3.Error):  # values that can never be stored
+                    raise TerminalError(f"commit of partition {commit.partition} cannot be stored: {exc}") from exc
+                raise
 
     def _commit_locked(self, commit: Commit) -> None:
         conn = self._conn
@@ -157,6 +163,10 @@ class SqliteStore:
     def _upsert(self, conn: sqlite3.Connection, spec: ViewSpec, rows: list[Row]) -> None:
         if not rows:
             return
+        for row in rows:
+            missing = [k for k in spec.key if row.get(k) is None]
+            if missing:
+                raise TerminalError(f"a row of view {spec.name!r} lacks its key column(s) {missing}: {row}")
         cols = spec.all_columns
         json_cols = {c for c, t in spec.columns.items() if t == "json"}
         values = [tuple(_json_encode(r.get(c)).decode() if c in json_cols else r.get(c) for c in cols) for r in rows]
@@ -233,7 +243,7 @@ class SqliteStore:
     def count_distinct(self, view: str, columns: Sequence[str]) -> int:
         spec = self._spec(view)
         cols = [c for c in columns if c in spec.all_columns]
-        if len(cols) != len(columns):
+        if not cols or len(cols) != len(columns):
             raise NotFoundError(f"view {view!r} lacks some of the columns {list(columns)}")
         sql = f"SELECT count(*) FROM (SELECT DISTINCT {', '.join(cols)} FROM v_{spec.name})"  # noqa: S608
         return int(self._reader().execute(sql).fetchone()[0])

@@ -1,0 +1,67 @@
+"""The backends the contract tests run against, and handles that open and reopen them.
+
+Every backend is a factory taking a ``place``: a fresh, test-private directory. Calling
+the factory twice with the same place must open the SAME log or store again (that is how
+the durability tests "restart" it). A file backend keeps its files there; a server
+backend (Kafka, PostgreSQL) derives a private namespace from it, or ignores it when the
+test already uses unique names. A backend that needs a service which is not running
+should call ``pytest.skip`` with the command that starts it.
+
+Adding a backend is one more entry in ``LOG_BACKENDS`` or ``STORE_BACKENDS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Generic, Protocol, TypeVar
+
+from edupulse.log.base import EventLog
+from edupulse.log.sqlite import SqliteLog
+from edupulse.stream.store.base import StateStore
+from edupulse.stream.store.sqlite import SqliteStore
+
+__all__ = ["LOG_BACKENDS", "STORE_BACKENDS", "Handles"]
+
+
+def _sqlite_log(place: Path) -> EventLog:
+    return SqliteLog(place / "log.sqlite")
+
+
+def _sqlite_store(place: Path) -> StateStore:
+    return SqliteStore(place / "state.sqlite")
+
+
+LOG_BACKENDS: dict[str, Callable[[Path], EventLog]] = {"sqlite": _sqlite_log}
+STORE_BACKENDS: dict[str, Callable[[Path], StateStore]] = {"sqlite": _sqlite_store}
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+T = TypeVar("T", bound=_Closable)
+
+
+class Handles(Generic[T]):
+    """Opens one backend at one place, tracks the open handles and closes them all at the end."""
+
+    def __init__(self, factory: Callable[[Path], T], place: Path) -> None:
+        self._factory = factory
+        self._place = place
+        self._open: list[T] = []
+
+    def open(self) -> T:
+        handle = self._factory(self._place)
+        self._open.append(handle)
+        return handle
+
+    def reopen(self, handle: T) -> T:
+        """Close ``handle`` (as a stopped process would) and open the same place again."""
+        self._open.remove(handle)
+        handle.close()
+        return self.open()
+
+    def close_all(self) -> None:
+        while self._open:
+            self._open.pop().close()
