@@ -1,0 +1,126 @@
+"""The demo and the simulator, run as a user runs them: real processes, real HTTP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+
+CLI = [sys.executable, "-c", "from edupulse.cli import main; main()"]
+
+
+@pytest.mark.integration
+def test_demo_serves_a_live_simulated_course(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [*CLI, "demo", "--data-dir", str(tmp_path), "--port", str(port), "--duration", "30", "--rate", "400"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = ""
+        deadline = time.monotonic() + 20
+        while "credentials" not in banner and time.monotonic() < deadline:
+            banner += proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}" in banner
+        auth = banner.split("credentials (HTTP Basic): ", 1)[1].split()[0]
+        key, secret = auth.split(":", 1)
+        url = f"http://127.0.0.1:{port}/api/v1/courses"
+
+        def courses() -> list[dict[str, object]]:
+            return list(httpx.get(url, auth=(key, secret), timeout=5).json())
+
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and sum(int(c["events"]) for c in courses()) < 500:  # type: ignore[call-overload]
+            time.sleep(0.2)
+        first = sum(int(c["events"]) for c in courses())  # type: ignore[call-overload]
+        assert first >= 500
+        assert len(courses()) == 3
+        time.sleep(1.5)
+        assert sum(int(c["events"]) for c in courses()) > first  # type: ignore[call-overload]  # still live
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.mark.integration
+def test_simulate_writes_deterministic_ndjson(tmp_path: Path) -> None:
+    outputs = []
+    for name in ("a", "b"):
+        path = tmp_path / f"{name}.ndjson"
+        subprocess.run([*CLI, "simulate", "--seed", "9", "--count", "300", "-o", str(path)], check=True, timeout=60)
+        outputs.append(path.read_text())
+    assert outputs[0] == outputs[1]
+    lines = outputs[0].splitlines()
+    assert len(lines) == 300
+    assert all(json.loads(line)["id"] for line in lines)
+
+
+@pytest.mark.integration
+def test_simulate_posts_to_a_server(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    new = json.loads(
+        subprocess.run(
+            [*CLI, "keys", "create", "--data-dir", str(data), "--name", "sim", "--json"],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+    )
+    port = free_port()
+    server = subprocess.Popen([*CLI, "serve", "--data-dir", str(data), "--port", str(port)])
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        result = subprocess.run(
+            [
+                *CLI,
+                "simulate",
+                "--seed",
+                "3",
+                "--count",
+                "2000",
+                "--url",
+                base,
+                "--key",
+                new["key"],
+                "--secret",
+                new["secret"],
+                "--batch-size",
+                "250",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        report = json.loads(result.stdout)
+        assert report["sent"] == 2000 and report["rejected"] == 0
+        deadline = time.monotonic() + 20
+        status: dict[str, object] = {}
+        while time.monotonic() < deadline:
+            status = httpx.get(base + "/api/v1/status", auth=(new["key"], new["secret"])).json()
+            if status["lag"] == 0 and status["events"] == 2000:
+                break
+            time.sleep(0.1)
+        assert status["events"] == 2000
+        assert status["lag"] == 0
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
