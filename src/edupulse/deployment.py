@@ -153,6 +153,9 @@ class Deployment:
             self._runtime.stop()
         if self._worker is not None:
             self._worker.join(timeout=30)
+            if self._worker.is_alive():  # keep the lock: a second processor must not start beside it
+                logger.error("the stream runtime did not stop within 30 s; keeping the processing lock")
+                return
         self._runtime = self._worker = None
         self._lock.release()
 

@@ -19,7 +19,7 @@ from edupulse.config import Settings
 from edupulse.deployment import LOG_FILE, STATE_FILE, ProcessLock
 from edupulse.insights import default_operators
 from edupulse.log.sqlite import SqliteLog
-from edupulse.stream.runtime import Runtime
+from edupulse.stream.runtime import BatchStats, Runtime
 from edupulse.stream.store.sqlite import SqliteStore
 
 __all__ = ["ReplayReport", "replay"]
@@ -46,9 +46,29 @@ def replay(
     lock.acquire()
     target = data_dir / STATE_FILE
     building = data_dir / (STATE_FILE + ".replay")
-    _remove_db(building)
-    log = SqliteLog(data_dir / LOG_FILE)
-    store = SqliteStore(building, changes_kept=settings.runtime.changes_kept)
+    try:
+        _remove_db(building)
+        stats, seconds = _rebuild(settings, building, progress=progress, total=total)
+        for suffix in ("-wal", "-shm"):  # a stale write-ahead log must never meet the new file
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        os.replace(building, target)
+    finally:
+        _remove_db(building)  # a failed replay leaves the old state as it was, and no debris
+        lock.release()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rate = stats.events / seconds if seconds > 0 else 0.0
+    return ReplayReport(stats.events, round(seconds, 3), round(rate, 1), round(peak, 1))
+
+
+def _rebuild(
+    settings: Settings,
+    path: Path,
+    *,
+    progress: Callable[[int], None] | None,
+    total: Callable[[int], None] | None,
+) -> tuple[BatchStats, float]:
+    log = SqliteLog(settings.data_dir / LOG_FILE)
+    store = SqliteStore(path, changes_kept=settings.runtime.changes_kept)
     try:
         lateness = int(settings.runtime.allowed_lateness_hours * 3_600_000_000)
         runtime = Runtime(
@@ -59,17 +79,10 @@ def replay(
             total(sum(runtime.lag().values()))
         started = time.perf_counter()
         stats = runtime.run_until_caught_up(progress)
-        seconds = time.perf_counter() - started
+        return stats, time.perf_counter() - started
     finally:
         store.close()
         log.close()
-    for suffix in ("-wal", "-shm"):  # a stale write-ahead log must never meet the new file
-        Path(f"{target}{suffix}").unlink(missing_ok=True)
-    os.replace(building, target)
-    lock.release()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    rate = stats.events / seconds if seconds > 0 else 0.0
-    return ReplayReport(stats.events, round(seconds, 3), round(rate, 1), round(peak, 1))
 
 
 def _remove_db(path: Path) -> None:
