@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
@@ -17,7 +18,9 @@ import msgspec
 
 from edupulse import __version__
 from edupulse.config import Settings
+from edupulse.deployment import AUTH_FILE
 from edupulse.errors import EdupulseError
+from edupulse.privacy.credentials import Credentials
 
 __all__ = ["main"]
 
@@ -34,13 +37,29 @@ def _settings(**overrides: Any) -> Settings:
         raise click.UsageError(f"invalid setting: {exc}") from exc
 
 
-def data_dir_option(func: F) -> F:
-    return click.option(
-        "--data-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        envvar="EDUPULSE_DATA_DIR",
-        help="Directory of the embedded stores.  [env: EDUPULSE_DATA_DIR; default: ./edupulse-data]",
-    )(func)
+def option(*flags: str, env: str, help: str, **kwargs: Any) -> Callable[[F], F]:
+    """A click option that can also be set by the environment variable ``env``, and says so."""
+    return click.option(*flags, envvar=env, help=f"{help}  [env: {env}]", **kwargs)
+
+
+data_dir_option = option(
+    "--data-dir",
+    env="EDUPULSE_DATA_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory of the embedded stores (default: ./edupulse-data).",
+)
+host_option = option("--host", env="EDUPULSE_HOST", help="Interface to listen on (default: 127.0.0.1).")
+port_option = option("--port", env="EDUPULSE_PORT", type=int, help="Port to listen on (default: 8000).")
+
+
+@contextmanager
+def _credentials(settings: Settings) -> Iterator[Credentials]:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    creds = Credentials(settings.data_dir / AUTH_FILE)
+    try:
+        yield creds
+    finally:
+        creds.close()
 
 
 def _emit(value: Any) -> None:
@@ -74,16 +93,9 @@ def main(verbose: int) -> None:
 
 @main.command()
 @data_dir_option
-@click.option(
-    "--host", envvar="EDUPULSE_HOST", help="Interface to listen on.  [env: EDUPULSE_HOST; default: 127.0.0.1]"
-)
-@click.option("--port", type=int, envvar="EDUPULSE_PORT", help="Port.  [env: EDUPULSE_PORT; default: 8000]")
-@click.option(
-    "--partitions",
-    type=int,
-    envvar="EDUPULSE_LOG__PARTITIONS",
-    help="Partitions of a new log.  [env: EDUPULSE_LOG__PARTITIONS; default: 8]",
-)
+@host_option
+@port_option
+@option("--partitions", type=int, help="Partitions of a new log.", env="EDUPULSE_LOG__PARTITIONS")
 def serve(data_dir: Path | None, host: str | None, port: int | None, partitions: int | None) -> None:
     """Run the API and the stream runtime on the embedded stores.
 
@@ -158,11 +170,7 @@ def keys() -> None:
 @keys.command("create")
 @data_dir_option
 @click.option("--name", required=True, help="What the key is for, e.g. the LMS that sends with it.")
-@click.option(
-    "--tenant",
-    envvar="EDUPULSE_TENANT",
-    help="Tenant the key writes to and reads from.  [env: EDUPULSE_TENANT; default: default]",
-)
+@option("--tenant", help="Tenant the key writes to and reads from.", env="EDUPULSE_TENANT")
 @click.option(
     "--scope",
     "scopes",
@@ -178,16 +186,9 @@ def keys_create(data_dir: Path | None, name: str, tenant: str | None, scopes: tu
     Example:
       edupulse keys create --name moodle --json
     """
-    from edupulse.deployment import AUTH_FILE
-    from edupulse.privacy.credentials import Credentials
-
     settings = _settings(data_dir=data_dir, tenant=tenant)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    creds = Credentials(settings.data_dir / AUTH_FILE)
-    try:
+    with _credentials(settings) as creds:
         new = creds.create(name, tenant=settings.tenant, scopes=scopes or ("ingest", "read"))
-    finally:
-        creds.close()
     if as_json:
         _emit(new)
     else:
@@ -203,15 +204,8 @@ def keys_list(data_dir: Path | None) -> None:
     Example:
       edupulse keys list
     """
-    from edupulse.deployment import AUTH_FILE
-    from edupulse.privacy.credentials import Credentials
-
-    settings = _settings(data_dir=data_dir)
-    creds = Credentials(settings.data_dir / AUTH_FILE)
-    try:
+    with _credentials(_settings(data_dir=data_dir)) as creds:
         _emit(creds.list())
-    finally:
-        creds.close()
 
 
 @keys.command("revoke")
@@ -224,68 +218,54 @@ def keys_revoke(data_dir: Path | None, key: str) -> None:
     Example:
       edupulse keys revoke ep_0123456789abcdef
     """
-    from edupulse.deployment import AUTH_FILE
-    from edupulse.privacy.credentials import Credentials
-
-    settings = _settings(data_dir=data_dir)
-    creds = Credentials(settings.data_dir / AUTH_FILE)
-    try:
+    with _credentials(_settings(data_dir=data_dir)) as creds:
         if not creds.revoke(key):
             raise click.UsageError(f"no active key {key!r}")
-    finally:
-        creds.close()
     click.echo(f"revoked {key}")
 
 
 def _sim_options(func: F) -> F:
     options = [
-        click.option(
-            "--seed",
-            type=int,
-            envvar="EDUPULSE_SIM_SEED",
-            help="Seed; the same seed gives the same statements.  [env: EDUPULSE_SIM_SEED]",
-        ),
-        click.option(
+        option("--seed", type=int, help="Seed; the same seed gives the same statements.", env="EDUPULSE_SIM_SEED"),
+        option(
             "--courses",
             type=click.IntRange(1, 1000),
             default=3,
             show_default=True,
-            envvar="EDUPULSE_SIM_COURSES",
-            help="Simulated courses.  [env: EDUPULSE_SIM_COURSES]",
+            help="Simulated courses.",
+            env="EDUPULSE_SIM_COURSES",
         ),
-        click.option(
+        option(
             "--learners",
             type=click.IntRange(1, 1_000_000),
             default=100,
             show_default=True,
-            envvar="EDUPULSE_SIM_LEARNERS",
-            help="Learners per course.  [env: EDUPULSE_SIM_LEARNERS]",
+            help="Learners per course.",
+            env="EDUPULSE_SIM_LEARNERS",
         ),
     ]
-    for option in reversed(options):
-        func = option(func)
+    for decorate in reversed(options):
+        func = decorate(func)
     return func
 
 
 @main.command()
 @data_dir_option
-@click.option(
-    "--host", envvar="EDUPULSE_HOST", help="Interface to listen on.  [env: EDUPULSE_HOST; default: 127.0.0.1]"
-)
-@click.option("--port", type=int, envvar="EDUPULSE_PORT", help="Port.  [env: EDUPULSE_PORT; default: 8000]")
-@click.option(
+@host_option
+@port_option
+@option(
     "--rate",
     type=click.FloatRange(min=1),
     default=200,
     show_default=True,
-    envvar="EDUPULSE_SIM_RATE",
-    help="Statements per second.  [env: EDUPULSE_SIM_RATE]",
+    help="Statements per second.",
+    env="EDUPULSE_SIM_RATE",
 )
-@click.option(
+@option(
     "--duration",
     type=click.FloatRange(min=1),
-    envvar="EDUPULSE_DEMO_DURATION",
-    help="Stop after this many seconds (default: run until Ctrl-C).  [env: EDUPULSE_DEMO_DURATION]",
+    help="Stop after this many seconds (default: run until Ctrl-C).",
+    env="EDUPULSE_DEMO_DURATION",
 )
 @_sim_options
 def demo(
@@ -330,48 +310,44 @@ def demo(
 
 @main.command()
 @_sim_options
-@click.option(
+@option(
     "--days",
     type=click.IntRange(7, 730),
     default=56,
     show_default=True,
-    envvar="EDUPULSE_SIM_DAYS",
-    help="Length of the simulated term.  [env: EDUPULSE_SIM_DAYS]",
+    help="Length of the simulated term.",
+    env="EDUPULSE_SIM_DAYS",
 )
-@click.option(
+@option(
     "--count",
     type=click.IntRange(min=1),
-    envvar="EDUPULSE_SIM_COUNT",
-    help="Stop after this many statements (default: the whole term).  [env: EDUPULSE_SIM_COUNT]",
+    help="Stop after this many statements (default: the whole term).",
+    env="EDUPULSE_SIM_COUNT",
 )
-@click.option(
+@option(
     "--output",
     "-o",
     type=click.File("w"),
     default="-",
-    envvar="EDUPULSE_SIM_OUTPUT",
-    help="NDJSON file to write when no --url is given (default: stdout).  [env: EDUPULSE_SIM_OUTPUT]",
+    help="NDJSON file to write when no --url is given (default: stdout).",
+    env="EDUPULSE_SIM_OUTPUT",
 )
-@click.option(
-    "--url",
-    envvar="EDUPULSE_SIM_URL",
-    help="Post to this server instead, e.g. http://127.0.0.1:8000.  [env: EDUPULSE_SIM_URL]",
-)
-@click.option("--key", envvar="EDUPULSE_SIM_KEY", help="Credential key for --url.  [env: EDUPULSE_SIM_KEY]")
-@click.option("--secret", envvar="EDUPULSE_SIM_SECRET", help="Credential secret for --url.  [env: EDUPULSE_SIM_SECRET]")
-@click.option(
+@option("--url", help="Post to this server instead, e.g. http://127.0.0.1:8000.", env="EDUPULSE_SIM_URL")
+@option("--key", help="Credential key for --url.", env="EDUPULSE_SIM_KEY")
+@option("--secret", help="Credential secret for --url.", env="EDUPULSE_SIM_SECRET")
+@option(
     "--rate",
     type=click.FloatRange(min=0.1),
-    envvar="EDUPULSE_SIM_RATE",
-    help="Statements per second to --url (default: as fast as it takes them).  [env: EDUPULSE_SIM_RATE]",
+    help="Statements per second to --url (default: as fast as it takes them).",
+    env="EDUPULSE_SIM_RATE",
 )
-@click.option(
+@option(
     "--batch-size",
     type=click.IntRange(1, 10_000),
     default=500,
     show_default=True,
-    envvar="EDUPULSE_SIM_BATCH_SIZE",
-    help="Statements per request.  [env: EDUPULSE_SIM_BATCH_SIZE]",
+    help="Statements per request.",
+    env="EDUPULSE_SIM_BATCH_SIZE",
 )
 def simulate(
     seed: int | None,
