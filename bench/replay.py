@@ -1,0 +1,220 @@
+"""Replay: events per second through the whole operator chain, and peak memory.
+
+The fixture is a data directory whose log holds ``--events`` events: the 22,000 real
+statements go in once through the real ingest path, then further copies of those
+events are appended straight to the log, each copy a new cohort of learners one week
+later (fresh event ids). Then, each in its own subprocess so its peak RSS is its own:
+
+- ``read``: read every record of the log in replay-sized batches (the I/O floor);
+- ``decode``: read and decode every record to ``LearningEvent`` (the baseline: no operators);
+- ``replay``: ``edupulse.replay.replay(settings)``, the whole chain into a new state file.
+
+    .venv/bin/python bench/replay.py [--events 1000000] [--runs 3] [--fixture DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from _common import (
+    STATEMENTS,
+    busy_core_seconds,
+    chunks,
+    emit,
+    json_array,
+    load_statements,
+    machine,
+    peak_rss_mib,
+    scratch_dir,
+    wait_for_quiet,
+)
+from edupulse.config import Settings
+from edupulse.deployment import Deployment
+from edupulse.events.model import decode_events, encode_event
+from edupulse.log.base import LogRecord, Record
+from edupulse.log.sqlite import SqliteLog
+from edupulse.stream.runtime import EVENTS_TOPIC
+
+TARGET_PER_SECOND = 300_000
+WEEK_US = 7 * 86_400_000_000
+TENANT = "default"
+CHILD_TIMEOUT_S = 1800
+
+
+def settings_for(data_dir: Path, partitions: int) -> Settings:
+    return Settings(data_dir=data_dir, log={"partitions": partitions})
+
+
+def all_records(log: SqliteLog, batch: int) -> list[LogRecord]:
+    out: list[LogRecord] = []
+    for part in range(log.partitions(EVENTS_TOPIC)):
+        offset = 0
+        while records := log.read(EVENTS_TOPIC, part, offset, batch):
+            out.extend(records)
+            offset = records[-1].offset + 1
+    return out
+
+
+def copy_of(records: Sequence[LogRecord], cohort: int) -> list[Record]:
+    """The events again, as a new cohort of learners ``cohort`` weeks later, under new ids."""
+    out = []
+    for rec, ev in zip(records, decode_events([r.value for r in records]), strict=True):
+        new = msgspec.structs.replace(
+            ev,
+            event_id=f"{ev.event_id}.{cohort}",
+            learner=f"{ev.learner}.{cohort}",
+            event_time_us=ev.event_time_us + cohort * WEEK_US,
+        )
+        out.append(Record(new.partition_key, encode_event(new), rec.timestamp_us, f"{TENANT}:{new.event_id}"))
+    return out
+
+
+def build_fixture(data_dir: Path, statements: Sequence[bytes], events: int, partitions: int) -> dict[str, Any]:
+    started = time.perf_counter()
+    with Deployment(settings_for(data_dir, partitions)) as deployment:
+        for part in chunks(statements, 5000):
+            deployment.ingest.ingest(json_array(part), tenant=TENANT)
+        log = deployment.log
+        assert isinstance(log, SqliteLog)
+        base = all_records(log, 50_000)
+        written, cohort = len(base), 1
+        while written < events:
+            batch = copy_of(base, cohort)[: events - written]
+            log.append(EVENTS_TOPIC, batch)
+            written += len(batch)
+            cohort += 1
+    size = sum(f.stat().st_size for f in data_dir.iterdir() if f.name.startswith("log.db"))
+    return {"events": written, "seconds": round(time.perf_counter() - started, 1), "log_mib": round(size / 2**20)}
+
+
+# -- children: each measurement in its own process ---------------------------------------
+
+
+def scan(log: SqliteLog, batch: int, *, decode: bool) -> int:
+    """Read (and decode) every record, one replay-sized batch at a time; returns how many."""
+    count = 0
+    for part in range(log.partitions(EVENTS_TOPIC)):
+        offset = 0
+        while records := log.read(EVENTS_TOPIC, part, offset, batch):
+            count += len(decode_events([r.value for r in records])) if decode else len(records)
+            offset = records[-1].offset + 1
+    return count
+
+
+def child(kind: str, data_dir: Path, partitions: int) -> dict[str, Any]:
+    settings = settings_for(data_dir, partitions)
+    started = time.perf_counter()
+    if kind == "replay":
+        from edupulse.replay import replay  # noqa: PLC0415 - imported in the measured process only
+
+        report: dict[str, Any] = msgspec.to_builtins(replay(settings))
+        report["wall_seconds"] = round(time.perf_counter() - started, 3)
+        # replay() measures ru_maxrss, which on Linux keeps the launching process's RSS across exec
+        report["reported_peak_rss_mib"] = report.pop("peak_rss_mib")
+        return report
+    log = SqliteLog(data_dir / "log.db")
+    try:
+        events = scan(log, settings.runtime.replay_batch_size, decode=kind == "decode")
+    finally:
+        log.close()
+    seconds = time.perf_counter() - started
+    return {"events": events, "seconds": round(seconds, 3), "events_per_second": round(events / seconds, 1)}
+
+
+def run_child(kind: str, data_dir: Path, partitions: int) -> dict[str, Any]:
+    """One measurement in a fresh process; notes what else the machine was doing meanwhile."""
+    cmd = [sys.executable, __file__, "--child", kind, "--fixture", str(data_dir), "--partitions", str(partitions)]
+    busy_before = wait_for_quiet()
+    machine_cpu, children = busy_core_seconds(), _children_cpu()
+    out = subprocess.run(cmd, check=True, capture_output=True, timeout=CHILD_TIMEOUT_S)
+    own = _children_cpu() - children
+    result = dict(json.loads(out.stdout))
+    result["cpu_s"] = round(own, 2)
+    result["machine_busy_before"] = busy_before
+    result["other_processes_cpu_s"] = round(max(0.0, busy_core_seconds() - machine_cpu - own), 2)
+    return result
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def warm_page_cache(data_dir: Path) -> None:
+    for path in data_dir.glob("log.db*"):
+        with path.open("rb") as handle:
+            while handle.read(1 << 24):
+                pass
+
+
+def measure(data_dir: Path, partitions: int, runs: int) -> dict[str, Any]:
+    warm_page_cache(data_dir)
+    read = [run_child("read", data_dir, partitions) for _ in range(runs)]
+    decode = [run_child("decode", data_dir, partitions) for _ in range(runs)]
+    replays = [run_child("replay", data_dir, partitions) for _ in range(runs)]
+
+    def median(rows: list[dict[str, Any]], field: str = "events_per_second") -> float:
+        return round(float(statistics.median(r[field] for r in rows)), 1)
+
+    replay_rate, decode_rate = median(replays), median(decode)
+    return {
+        "replay": {"events_per_second": replay_rate, "peak_rss_mib": median(replays, "peak_rss_mib"), "runs": replays},
+        "baseline_decode": {
+            "events_per_second": decode_rate,
+            "peak_rss_mib": median(decode, "peak_rss_mib"),
+            "runs": decode,
+        },
+        "baseline_read": {
+            "events_per_second": median(read),
+            "peak_rss_mib": median(read, "peak_rss_mib"),
+            "runs": read,
+        },
+        "replay_to_decode_ratio": round(replay_rate / decode_rate, 3),
+        "operators_share_of_time": round(1 - replay_rate / decode_rate, 3),
+        "targets_met": {f"replay >= {TARGET_PER_SECOND}/s": replay_rate >= TARGET_PER_SECOND},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=STATEMENTS, help="NDJSON(.gz) of xAPI statements")
+    parser.add_argument("--events", type=int, default=1_000_000, help="events in the fixture's log")
+    parser.add_argument("--partitions", type=int, default=8, help="partitions of the fixture's log")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each measurement (median reported)")
+    parser.add_argument("--fixture", type=Path, help="reuse (or build once into) this data directory")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary fixture")
+    parser.add_argument("--child", choices=["read", "decode", "replay"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        result = child(args.child, args.fixture, args.partitions)
+        result["peak_rss_mib"] = peak_rss_mib(os.getpid())  # VmHWM: this process image's own peak
+        print(json.dumps(result))
+        return
+    statements = load_statements("replay", args.data)
+    head = {"benchmark": "replay", "machine": machine(), "partitions": args.partitions}
+    if args.fixture is not None:
+        built = {"reused": True}
+        if not (args.fixture / "log.db").exists():
+            built = build_fixture(args.fixture, statements, args.events, args.partitions)
+        emit({**head, "fixture": built, **measure(args.fixture, args.partitions, args.runs)})
+        return
+    with scratch_dir("edupulse-replay-", args.keep) as root:
+        built = build_fixture(root / "data", statements, args.events, args.partitions)
+        emit({**head, "fixture": built, **measure(root / "data", args.partitions, args.runs)})
+
+
+if __name__ == "__main__":
+    main()
