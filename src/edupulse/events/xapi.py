@@ -15,6 +15,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 import msgspec
@@ -43,6 +44,8 @@ _DURATION = re.compile(
     r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
 )
 _DURATION_SECONDS = {"y": 31_536_000, "mo": 2_592_000, "w": 604_800, "d": 86_400, "h": 3600, "mi": 60, "s": 1}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_IFI_FIELDS = ("mbox", "mbox_sha1sum", "openid", "account")
 
 
 class Account(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -185,13 +188,13 @@ def _decode_item(raw: bytes, where: str) -> Statement | InvalidEventError:
 
 def _check(stmt: Statement) -> tuple[str, str] | None:
     """Rules the type decoder cannot express: (field path, message) of the first broken one."""
-    if not _IRI.match(stmt.verb.id):
+    if not is_iri(stmt.verb.id):
         return ".verb.id", f"verb id must be an absolute IRI, got {stmt.verb.id!r}"
     problem = _check_agent(stmt.actor, ".actor")
     if problem is not None:
         return problem
     obj = stmt.object
-    if obj.object_type == "Activity" and (not obj.id or not _IRI.match(obj.id)):
+    if obj.object_type == "Activity" and (not obj.id or not is_iri(obj.id)):
         return ".object.id", f"an Activity id must be an absolute IRI, got {obj.id!r}"
     if stmt.timestamp is not None and parse_timestamp(stmt.timestamp) is None:
         return ".timestamp", f"timestamp must be ISO 8601 with a time zone, got {stmt.timestamp!r}"
@@ -206,8 +209,18 @@ def _check_result(res: XapiResult) -> tuple[str, str] | None:
     return None
 
 
+@lru_cache(maxsize=4096)
+def is_iri(text: str) -> bool:
+    """Whether ``text`` is an absolute IRI (a scheme, a colon, no white space)."""
+    return _IRI.match(text) is not None
+
+
 def _check_agent(agent: Agent, where: str) -> tuple[str, str] | None:
-    ifis = [f for f in ("mbox", "mbox_sha1sum", "openid", "account") if getattr(agent, f) is not None]
+    mbox = agent.mbox
+    one = (mbox is not None) + (agent.mbox_sha1sum is not None) + (agent.openid is not None)
+    if one + (agent.account is not None) == 1 and (mbox is None or mbox.startswith("mailto:")):
+        return None  # the common case, decided without building the messages below
+    ifis = [f for f in _IFI_FIELDS if getattr(agent, f) is not None]
     if len(ifis) > 1:
         return where, f"an agent must have exactly one identifier, got {', '.join(ifis)}"
     if not ifis and agent.object_type == "Agent":
@@ -227,7 +240,7 @@ def parse_timestamp(text: str) -> int | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    delta = moment - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
@@ -258,14 +271,18 @@ def digest(stmt: Statement) -> bytes:
 
 def verb_of(ref: VerbRef) -> Verb | None:
     """The vocabulary verb of an xAPI verb: by the IRI's last segment, then its display."""
-    tail = ref.id.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
-    verb = verb_from_name(tail)
+    verb = _verb_of_iri(ref.id)
     if verb is None and ref.display:
         for word in ref.display.values():
             verb = verb_from_name(word)
             if verb is not None:
                 break
     return verb
+
+
+@lru_cache(maxsize=1024)
+def _verb_of_iri(iri: str) -> Verb | None:
+    return verb_from_name(iri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1])
 
 
 def _activities(value: list[StatementObject] | StatementObject | None) -> list[StatementObject]:
