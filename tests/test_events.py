@@ -131,6 +131,29 @@ def test_digest_ignores_key_order_and_stored_but_not_content() -> None:
     assert _digest(stmt) != _digest(statement(score=0.75))
 
 
+def test_digest_ignores_authority_version_and_nested_key_order_but_not_nested_content() -> None:
+    stmt = statement()
+    a, b = "https://example.edu/x/a", "https://example.edu/x/b"
+    stmt["context"]["extensions"] = {a: {"p": 1, "q": [1, 2]}, b: "b"}
+    reordered = json.loads(json.dumps(stmt))
+    reordered["context"]["extensions"] = {b: "b", a: {"q": [1, 2], "p": 1}}
+    base = _digest(stmt)
+    assert base == _digest(reordered)
+    assert base == _digest({**stmt, "authority": {"mbox": "mailto:lrs@example.edu"}, "version": "1.0.3"})
+    changed = json.loads(json.dumps(stmt))
+    changed["context"]["extensions"][a]["q"] = [2, 1]
+    assert base != _digest(changed)
+    as_float = json.loads(json.dumps(stmt))
+    as_float["context"]["extensions"][a]["p"] = 1.0
+    assert base != _digest(as_float)
+
+
+def test_digest_is_stable() -> None:
+    """Stored digests decide duplicates forever: a change of the canonical form is a breaking change."""
+    stmt = statement("ada", score=0.5, duration_s=30, statement_id="9dc99b37-e920-4a68-a066-917faca28949")
+    assert _digest(stmt).hex() == "f90504712383d9abe6a5628bbf6e2aa4"
+
+
 def _digest(stmt: dict[str, object]) -> bytes:
     (item,) = decode_statements(json.dumps(stmt).encode())
     assert not isinstance(item.statement, InvalidEventError)

@@ -48,12 +48,12 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _IFI_FIELDS = ("mbox", "mbox_sha1sum", "openid", "account")
 
 
-class Account(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+class Account(msgspec.Struct, forbid_unknown_fields=True, gc=False, omit_defaults=True):
     home_page: str = msgspec.field(name="homePage")
     name: str
 
 
-class Agent(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+class Agent(msgspec.Struct, forbid_unknown_fields=True, gc=False, omit_defaults=True):
     object_type: Literal["Agent", "Group"] = msgspec.field(name="objectType", default="Agent")
     name: str | None = None
     mbox: str | None = None
@@ -63,19 +63,19 @@ class Agent(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     member: list[Agent] | None = None
 
 
-class VerbRef(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+class VerbRef(msgspec.Struct, forbid_unknown_fields=True, gc=False, omit_defaults=True):
     id: str
     display: dict[str, str] | None = None
 
 
-class ActivityDefinition(msgspec.Struct, gc=False):
+class ActivityDefinition(msgspec.Struct, gc=False, omit_defaults=True):
     type: str | None = None
     name: dict[str, str] | None = None
     description: dict[str, str] | None = None
     extensions: dict[str, Any] | None = None
 
 
-class StatementObject(msgspec.Struct, gc=False):
+class StatementObject(msgspec.Struct, gc=False, omit_defaults=True):
     """An Activity, or (by objectType) an Agent, Group, StatementRef or SubStatement."""
 
     id: str | None = None
@@ -85,14 +85,14 @@ class StatementObject(msgspec.Struct, gc=False):
     account: Account | None = None
 
 
-class Score(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+class Score(msgspec.Struct, forbid_unknown_fields=True, gc=False, omit_defaults=True):
     scaled: float | None = None
     raw: float | None = None
     min: float | None = None
     max: float | None = None
 
 
-class XapiResult(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+class XapiResult(msgspec.Struct, forbid_unknown_fields=True, gc=False, omit_defaults=True):
     score: Score | None = None
     success: bool | None = None
     completion: bool | None = None
@@ -101,14 +101,14 @@ class XapiResult(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     extensions: dict[str, Any] | None = None
 
 
-class ContextActivities(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+class ContextActivities(msgspec.Struct, forbid_unknown_fields=True, gc=False, omit_defaults=True):
     parent: list[StatementObject] | StatementObject | None = None
     grouping: list[StatementObject] | StatementObject | None = None
     category: list[StatementObject] | StatementObject | None = None
     other: list[StatementObject] | StatementObject | None = None
 
 
-class Context(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+class Context(msgspec.Struct, forbid_unknown_fields=True, gc=False, omit_defaults=True):
     registration: uuid.UUID | None = None
     instructor: Agent | None = None
     team: Agent | None = None
@@ -122,7 +122,7 @@ class Context(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     context_groups: list[dict[str, Any]] | None = msgspec.field(name="contextGroups", default=None)
 
 
-class Statement(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+class Statement(msgspec.Struct, forbid_unknown_fields=True, gc=False, omit_defaults=True):
     actor: Agent
     verb: VerbRef
     object: StatementObject
@@ -138,7 +138,7 @@ class Statement(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 _decode_list = msgspec.json.Decoder(list[msgspec.Raw]).decode
 _decode_one = msgspec.json.Decoder(Statement).decode
-_encode_sorted = msgspec.json.Encoder(order="sorted").encode
+_encode_canonical = msgspec.msgpack.Encoder(order="deterministic").encode
 
 
 class Item(msgspec.Struct, frozen=True, gc=False):
@@ -264,9 +264,17 @@ def learner_id(agent: Agent) -> str:
 
 
 def digest(stmt: Statement) -> bytes:
-    """Fingerprint of what a statement says, for telling duplicates from conflicts."""
-    core = msgspec.structs.replace(stmt, stored=None, authority=None, version=None)
-    return hashlib.blake2b(_encode_sorted(core), digest_size=16).digest()
+    """Fingerprint of what a statement says, for telling duplicates from conflicts.
+
+    16 bytes of SHA-256 over a canonical form: the decoded statement, without
+    ``stored``, ``authority`` and ``version``, as MessagePack with the keys of every
+    object sorted and fields at their default left out. Key order, white space and
+    spelling (``1.0``/``1e0``, escapes) do not matter; any other change of content does.
+    """
+    core = stmt
+    if stmt.stored is not None or stmt.authority is not None or stmt.version is not None:
+        core = msgspec.structs.replace(stmt, stored=None, authority=None, version=None)
+    return hashlib.sha256(_encode_canonical(core)).digest()[:16]
 
 
 def verb_of(ref: VerbRef) -> Verb | None:
