@@ -96,19 +96,40 @@ def main(verbose: int) -> None:
 @host_option
 @port_option
 @option("--partitions", type=int, help="Partitions of a new log.", env="EDUPULSE_LOG__PARTITIONS")
-def serve(data_dir: Path | None, host: str | None, port: int | None, partitions: int | None) -> None:
+@option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="API processes; above 1, processing gets a process of its own (default: 1).",
+    env="EDUPULSE_WORKERS",
+)
+def serve(
+    data_dir: Path | None, host: str | None, port: int | None, partitions: int | None, workers: int | None
+) -> None:
     """Run the API and the stream runtime on the embedded stores.
 
     \b
     Example:
       edupulse serve --data-dir ./edupulse-data --host 0.0.0.0 --port 8000
+      edupulse serve --workers 2      # two API processes and a processor process
     """
     from edupulse.server import run_server
 
-    settings = _settings(
-        data_dir=data_dir, host=host, port=port, log={"partitions": partitions} if partitions else None
-    )
-    run_server(settings)
+    log = {"partitions": partitions} if partitions else None
+    run_server(_settings(data_dir=data_dir, host=host, port=port, log=log, workers=workers))
+
+
+@main.command()
+@data_dir_option
+def worker(data_dir: Path | None) -> None:
+    """Run only the stream runtime (no API), until interrupted.
+
+    \b
+    Example:
+      edupulse worker --data-dir ./edupulse-data
+    """
+    from edupulse.processor import run_processor
+
+    run_processor(_settings(data_dir=data_dir))
 
 
 @main.command()

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["IngestSettings", "LogSettings", "RuntimeSettings", "Settings"]
+__all__ = ["IngestSettings", "LogSettings", "RuntimeSettings", "Settings", "settings_env"]
 
 
 class LogSettings(BaseModel):
@@ -63,7 +63,30 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("./edupulse-data"), description="Where the embedded stores live.")
     host: str = Field("127.0.0.1", description="Interface the API listens on.")
     port: int = Field(8000, ge=0, le=65535, description="Port the API listens on.")
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="API processes. With 1, processing runs in a thread of the API process; "
+        "with more, in a process of its own beside them.",
+    )
     tenant: str = Field("default", min_length=1, description="Tenant of credentials created without one.")
     log: LogSettings = Field(default_factory=LogSettings)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment variables that recreate ``settings`` in another process."""
+    env: dict[str, str] = {}
+
+    def walk(model: BaseModel, prefix: str) -> None:
+        for name in type(model).model_fields:
+            value = getattr(model, name)
+            if isinstance(value, BaseModel):
+                walk(value, f"{prefix}{name.upper()}__")
+            elif value is not None:
+                env[f"{prefix}{name.upper()}"] = str(value)
+
+    walk(settings, "EDUPULSE_")
+    return env

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 
 from edupulse.config import Settings
+from edupulse.doorbell import Doorbell
 from edupulse.errors import ConfigError, EdupulseError
 from edupulse.insights import default_operators
 from edupulse.log.base import EventLog
@@ -60,6 +61,21 @@ class ProcessLock:
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
 
+    def held_elsewhere(self) -> bool:
+        """True if another process holds the lock (a processor is running)."""
+        if self._fd is not None:
+            return False
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        finally:
+            os.close(fd)
+
     def release(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
@@ -89,22 +105,26 @@ class Deployment:
         self._runtime: Runtime | None = None
         self._lock = ProcessLock(data_dir)
         self._stopping = threading.Event()
+        # Wake-ups across processes: API processes ring ``appended`` after each ingest,
+        # the processor rings ``committed`` after each commit.
+        self.appended = Doorbell(data_dir / "bells" / "appended")
+        self.committed = Doorbell(data_dir / "bells" / "committed")
 
     def runtime(self, *, batch_size: int | None = None, on_commit: CommitHook | None = None) -> Runtime:
         """A runtime over this deployment's log and store."""
         size = batch_size or self.settings.runtime.live_batch_size
         return Runtime(self.log, self.store, self.operators, batch_size=size, on_commit=on_commit)
 
-    def start_processing(self, on_commit: CommitHook | None = None) -> Runtime:
+    def start_processing(self) -> Runtime:
         """Run the live runtime over every partition in a background thread."""
         self._lock.acquire()
-        runtime = self.runtime(on_commit=on_commit)
+        runtime = self.runtime(on_commit=lambda _: self.committed.ring())
         runtime.assign_all()
         idle = self.settings.runtime.idle_wait_ms / 1000
 
         def run() -> None:
             try:
-                runtime.run_forever(idle)
+                runtime.run_forever(idle, wait=self.appended.wait)
             except Exception:
                 logger.exception("the stream runtime stopped on an error")
                 raise
@@ -143,8 +163,10 @@ class Deployment:
 
     @property
     def processing_alive(self) -> bool:
-        """True while the runtime thread runs (False if it stopped on an error)."""
-        return self._worker is not None and self._worker.is_alive()
+        """True while a runtime runs: this process's thread, or a processor process."""
+        if self._worker is not None:
+            return self._worker.is_alive()
+        return self._lock.held_elsewhere()
 
     def stop_processing(self) -> None:
         """Stop the runtime thread after its current batch, and free the processing lock."""
@@ -161,6 +183,8 @@ class Deployment:
 
     def close(self) -> None:
         self.stop_processing()
+        self.appended.close()
+        self.committed.close()
         self.log.close()
         self.store.close()
         self.credentials.close()

@@ -1,16 +1,21 @@
 """Rebuild all state from the log, at full speed, through the same operators.
 
-The new state is built in a separate file while the old one stays readable, then
-swapped in with one atomic rename (blue/green): a reader sees the old state or the
-new, never a half-built one.
+Partitions are independent (a learner's events never leave theirs), so a replay splits
+them over worker processes, one per core by default. Each worker rebuilds its
+partitions into a file of its own; the files are then merged into a new state file
+(their rows are disjoint by construction) and swapped in with one atomic rename
+(blue/green): a reader sees the old state or the new, never a half-built one.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
-import resource
+import queue
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import msgspec
@@ -19,26 +24,36 @@ from edupulse.config import Settings
 from edupulse.deployment import LOG_FILE, STATE_FILE, ProcessLock
 from edupulse.insights import default_operators
 from edupulse.log.sqlite import SqliteLog
-from edupulse.stream.runtime import BatchStats, Runtime
+from edupulse.memory import peak_rss_mib
+from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.sqlite import SqliteStore
 
 __all__ = ["ReplayReport", "replay"]
 
+Progress = Callable[[int], None]
+
 
 class ReplayReport(msgspec.Struct):
-    """What a replay did, and how fast."""
+    """What a replay did, and how fast. Memory is the sum of every process's peak."""
 
     events: int
     seconds: float
     events_per_second: float
+    peak_rss_mib: float
+    workers: int
+
+
+class _Part(msgspec.Struct):
+    events: int
     peak_rss_mib: float
 
 
 def replay(
     settings: Settings,
     *,
-    progress: Callable[[int], None] | None = None,
-    total: Callable[[int], None] | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    total: Progress | None = None,
 ) -> ReplayReport:
     """Rebuild ``state.db`` from every record still in the log."""
     data_dir = settings.data_dir
@@ -47,42 +62,107 @@ def replay(
     target = data_dir / STATE_FILE
     building = data_dir / (STATE_FILE + ".replay")
     try:
-        _remove_db(building)
-        stats, seconds = _rebuild(settings, building, progress=progress, total=total)
+        groups = _plan(settings, workers, total)
+        parts = [building.with_name(f"{building.name}.{i}") for i in range(len(groups))]
+        for path in (building, *parts):
+            _remove_db(path)
+        started = time.perf_counter()
+        results = _run(settings, groups, parts, progress)
+        _merge(settings, building, parts, previous=target)
+        seconds = time.perf_counter() - started
         for suffix in ("-wal", "-shm"):  # a stale write-ahead log must never meet the new file
             Path(f"{target}{suffix}").unlink(missing_ok=True)
         os.replace(building, target)
     finally:
-        _remove_db(building)  # a failed replay leaves the old state as it was, and no debris
+        for path in (building, *building.parent.glob(building.name + ".*")):
+            _remove_db(path)  # a failed replay leaves the old state as it was, and no debris
         lock.release()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    rate = stats.events / seconds if seconds > 0 else 0.0
-    return ReplayReport(stats.events, round(seconds, 3), round(rate, 1), round(peak, 1))
+    events = sum(r.events for r in results)
+    peak = peak_rss_mib() + sum(r.peak_rss_mib for r in results if len(results) > 1)
+    rate = events / seconds if seconds > 0 else 0.0
+    return ReplayReport(events, round(seconds, 3), round(rate, 1), round(peak, 1), len(groups))
 
 
-def _rebuild(
-    settings: Settings,
-    path: Path,
-    *,
-    progress: Callable[[int], None] | None,
-    total: Callable[[int], None] | None,
-) -> tuple[BatchStats, float]:
+def _plan(settings: Settings, workers: int | None, total: Progress | None) -> list[list[int]]:
+    """Partitions per worker: one worker per core, but never more than there is work for."""
     log = SqliteLog(settings.data_dir / LOG_FILE)
-    store = SqliteStore(path, changes_kept=settings.runtime.changes_kept)
+    try:
+        ends = log.end_offsets(EVENTS_TOPIC)
+        backlog = sum(ends) - sum(log.start_offsets(EVENTS_TOPIC))
+    finally:
+        log.close()
+    if total is not None:
+        total(backlog)
+    wanted = workers or (os.cpu_count() or 1)
+    if backlog < MIN_EVENTS_PER_WORKER * 2:
+        wanted = 1
+    n = max(1, min(wanted, len(ends)))
+    return [list(range(i, len(ends), n)) for i in range(n)]
+
+
+MIN_EVENTS_PER_WORKER = 100_000  # below this, starting a process costs more than it saves
+
+
+def _run(settings: Settings, groups: list[list[int]], parts: list[Path], progress: Progress | None) -> list[_Part]:
+    if len(groups) == 1:
+        return [_rebuild(settings, groups[0], parts[0], progress)]
+    ctx = multiprocessing.get_context("spawn")  # no threads or open files cross into the workers
+    with ctx.Manager() as manager, ProcessPoolExecutor(len(groups), mp_context=ctx) as pool:
+        counts: queue.Queue[int | None] | None = manager.Queue() if progress is not None else None
+        relay = threading.Thread(target=_relay, args=(counts, progress), daemon=True)
+        relay.start()
+        try:
+            futures = [
+                pool.submit(_rebuild_in_worker, settings, group, part, counts)
+                for group, part in zip(groups, parts, strict=True)
+            ]
+            return [msgspec.convert(f.result(), _Part) for f in futures]
+        finally:
+            if counts is not None:
+                counts.put(None)
+            relay.join(timeout=5)
+
+
+def _relay(counts: queue.Queue[int | None] | None, progress: Progress | None) -> None:
+    while counts is not None and progress is not None and (n := counts.get()) is not None:
+        progress(n)
+
+
+def _rebuild_in_worker(
+    settings: Settings, partitions: list[int], path: Path, counts: queue.Queue[int | None] | None
+) -> dict[str, float]:
+    part = _rebuild(settings, partitions, path, counts.put if counts is not None else None)
+    return msgspec.to_builtins(part)  # type: ignore[no-any-return]
+
+
+def _rebuild(settings: Settings, partitions: Sequence[int], path: Path, progress: Progress | None) -> _Part:
+    log = SqliteLog(settings.data_dir / LOG_FILE)
+    store = SqliteStore(path, change_feed=False)
     try:
         lateness = int(settings.runtime.allowed_lateness_hours * 3_600_000_000)
-        runtime = Runtime(
-            log, store, default_operators(allowed_lateness_us=lateness), batch_size=settings.runtime.replay_batch_size
-        )
-        runtime.assign_all()
-        if total is not None:
-            total(sum(runtime.lag().values()))
-        started = time.perf_counter()
+        operators = default_operators(allowed_lateness_us=lateness)
+        runtime = Runtime(log, store, operators, batch_size=settings.runtime.replay_batch_size)
+        runtime.assign(partitions)
         stats = runtime.run_until_caught_up(progress)
-        return stats, time.perf_counter() - started
     finally:
         store.close()
         log.close()
+    return _Part(stats.events, peak_rss_mib())
+
+
+def _merge(settings: Settings, building: Path, parts: list[Path], *, previous: Path) -> None:
+    store = SqliteStore(building, changes_kept=settings.runtime.changes_kept)
+    try:
+        store.absorb(parts)
+        if previous.exists():
+            # Live streams resume by change number: keep numbering after the old state's.
+            old = SqliteStore(previous)
+            try:
+                store.continue_changes_after(old.last_change())
+            finally:
+                old.close()
+    finally:
+        store.close()
 
 
 def _remove_db(path: Path) -> None:

@@ -1,21 +1,93 @@
-"""Running the API under uvicorn, with the embedded runtime in the same process."""
+"""Running the API under uvicorn, with processing in a thread or in a process of its own.
+
+With one API process (``workers=1``, the default) everything runs in that process. With
+more, the parent supervises a processor process and uvicorn's API workers; each child
+dies with the parent, so a killed server leaves no orphan holding a port or a lock.
+"""
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import os
+import threading
+
 import uvicorn
+from fastapi import FastAPI
 
 from edupulse.api.app import create_app
-from edupulse.config import Settings
+from edupulse.config import Settings, settings_env
 from edupulse.deployment import Deployment
+from edupulse.processor import die_with_parent, run_processor
 
-__all__ = ["run_server"]
+__all__ = ["run_server", "worker_app"]
+
+logger = logging.getLogger(__name__)
+_PARENT_ENV = "EDUPULSE__PARENT_PID"
+_RESTART_DELAY_S = 1.0
 
 
-def run_server(settings: Settings, *, process: bool = True) -> None:
+def run_server(settings: Settings) -> None:
     """Serve until interrupted; closes every store on the way out."""
+    if settings.workers > 1:
+        _run_processes(settings)
+        return
     with Deployment(settings) as deployment:
-        app = create_app(deployment, process=process)
-        config = uvicorn.Config(
-            app, host=settings.host, port=settings.port, log_level="warning", access_log=False, lifespan="on"
+        app = create_app(deployment, process=True)
+        uvicorn.Server(_config(app, settings)).run()
+
+
+def _config(app: FastAPI, settings: Settings) -> uvicorn.Config:
+    return uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level="warning", access_log=False, lifespan="on"
+    )
+
+
+def worker_app() -> FastAPI:
+    """The app of one API worker process (uvicorn calls this in each worker)."""
+    die_with_parent(int(os.environ[_PARENT_ENV]))
+    deployment = Deployment(Settings())  # the parent exported the settings to the environment
+    return create_app(deployment, process=False)
+
+
+def _run_processes(settings: Settings) -> None:
+    os.environ.update(settings_env(settings))
+    os.environ[_PARENT_ENV] = str(os.getpid())
+    stop = threading.Event()
+    supervisor = threading.Thread(target=_supervise, args=(settings, stop), name="processor-supervisor", daemon=True)
+    supervisor.start()
+    try:
+        uvicorn.run(
+            "edupulse.server:worker_app",
+            factory=True,
+            workers=settings.workers,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            access_log=False,
         )
-        uvicorn.Server(config).run()
+    finally:
+        stop.set()
+        supervisor.join(timeout=35)
+
+
+def _supervise(settings: Settings, stop: threading.Event) -> None:
+    """Keep one processor process running; restart it if it dies, stop it on ``stop``."""
+    ctx = multiprocessing.get_context("spawn")
+    while not stop.is_set():
+        proc = ctx.Process(target=_processor_main, args=(settings, os.getpid()), name="edupulse-processor")
+        proc.start()
+        while proc.is_alive() and not stop.wait(0.5):
+            pass
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(timeout=30)
+            return
+        logger.error("the processor exited with code %s; restarting it", proc.exitcode)
+        stop.wait(_RESTART_DELAY_S)
+
+
+def _processor_main(settings: Settings, parent_pid: int) -> None:
+    die_with_parent(parent_pid)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_processor(settings)

@@ -24,10 +24,13 @@ def create_app(deployment: Deployment, *, process: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         notifier.bind(asyncio.get_running_loop())
+        watcher = notifier.watch(deployment.committed)
         if process and deployment.processing is None:
-            deployment.start_processing(on_commit=notifier.notify)
+            deployment.start_processing()
         yield
+        notifier.stop()
         deployment.stop_processing()
+        watcher.join(timeout=5)
 
     app = FastAPI(
         title="edupulse",

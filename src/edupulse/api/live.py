@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from edupulse.api.auth import require
+from edupulse.doorbell import Doorbell
 from edupulse.privacy.credentials import Principal
 from edupulse.stream.store.base import Change, StateStore
 
@@ -19,18 +21,33 @@ __all__ = ["ChangeNotifier", "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
 KEEPALIVE_S = 15.0
-POLL_S = 0.5  # without an in-process runtime to notify us (scale-out), poll this often
 
 
 class ChangeNotifier:
-    """Wakes live streams when the in-process runtime commits."""
+    """Wakes this process's live streams when a runtime (here or in another process) commits."""
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiters: set[asyncio.Event] = set()
+        self._stop = threading.Event()
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+
+    def watch(self, bell: Doorbell) -> threading.Thread:
+        """One thread per process listens for commits and fans them out to every stream."""
+
+        def listen() -> None:
+            while not self._stop.is_set():
+                if bell.wait(0.5):
+                    self.notify()
+
+        thread = threading.Thread(target=listen, name="change-notifier", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stop.set()
 
     def notify(self, *_: object) -> None:
         """Thread-safe: called by the runtime after each commit."""
@@ -75,7 +92,7 @@ async def _events(
                 yield b"id: %d\nevent: %s\ndata: %s\n\n" % (seq, change.view.encode(), data)
         if len(changes) < 500:
             waited = asyncio.get_running_loop().time()
-            await notifier.wait(POLL_S if request.app.state.deployment.processing is None else KEEPALIVE_S)
+            await notifier.wait(KEEPALIVE_S)
             if asyncio.get_running_loop().time() - waited >= KEEPALIVE_S - 0.01:
                 yield b": keepalive\n\n"
 

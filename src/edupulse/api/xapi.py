@@ -60,6 +60,8 @@ async def post_statements(
     body = await read_body(request, settings.max_body_bytes)
     policy = batch_policy or settings.batch_policy
     report = await run_in_threadpool(deployment.ingest.ingest, body, tenant=principal.tenant, policy=policy)
+    if report.stored:
+        deployment.appended.ring()  # wake the runtime, in this process or another
     headers = {"X-Experience-API-Version": XAPI_VERSION}
     if policy == "partial":
         problems = [{"index": p.index, "path": p.path, "message": p.message} for p in report.problems]

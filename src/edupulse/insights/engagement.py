@@ -146,8 +146,10 @@ class EngagementOperator:
             t = ev.event_time_us
             state.events += 1
             totals.events += 1
-            state.first_seen_us = min(state.first_seen_us, t)
-            state.last_seen_us = max(state.last_seen_us, t)
+            if t < state.first_seen_us:
+                state.first_seen_us = t
+            if t > state.last_seen_us:
+                state.last_seen_us = t
             if observe(t):
                 state.late_events += 1
                 totals.late_events += 1

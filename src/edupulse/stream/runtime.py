@@ -152,8 +152,13 @@ class Runtime:
             if not stats.events:
                 return total
 
-    def run_forever(self, idle_wait_s: float = 0.05) -> None:
-        """Live loop: process whatever arrives, sleep on the log when idle, until ``stop``."""
+    def run_forever(self, idle_wait_s: float = 0.05, wait: Callable[[float], bool] | None = None) -> None:
+        """Live loop: process whatever arrives, sleep when idle, until ``stop``.
+
+        ``wait`` blocks until new records may have arrived (default: the log's own
+        ``wait``, which sees appends made in this process).
+        """
+        idle = wait or self.log.wait
         while not self._stop.is_set():
             try:
                 stats = self.run_once()
@@ -164,7 +169,7 @@ class Runtime:
                 self._stop.wait(idle_wait_s)
                 continue
             if not stats.events:
-                self.log.wait(idle_wait_s)
+                idle(idle_wait_s)
 
     def stop(self) -> None:
         self._stop.set()

@@ -53,10 +53,11 @@ def _ident(name: str) -> str:
 class SqliteStore:
     """A ``StateStore`` in one SQLite file."""
 
-    def __init__(self, path: Path | str, *, changes_kept: int = 100_000) -> None:
+    def __init__(self, path: Path | str, *, changes_kept: int = 100_000, change_feed: bool = True) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._changes_kept = changes_kept
+        self._change_feed = change_feed  # a store built by replay has no live readers to feed
         self._commits = 0
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -173,13 +174,56 @@ class SqliteStore:
         marks = ", ".join("?" * len(cols))
         sql = f"INSERT OR REPLACE INTO v_{spec.name} ({', '.join(cols)}) VALUES ({marks})"  # noqa: S608
         conn.executemany(sql, values)
-        conn.executemany(
-            "INSERT INTO changes (view, row) VALUES (?, ?)",
-            [(spec.name, _json_encode(r).decode()) for r in rows],
-        )
+        if self._change_feed:
+            conn.executemany(
+                "INSERT INTO changes (view, row) VALUES (?, ?)",
+                [(spec.name, _json_encode(r).decode()) for r in rows],
+            )
 
     def _trim_changes(self) -> None:
         self._conn.execute("DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?", (self._changes_kept,))
+
+    # -- merging (parallel replay) --------------------------------------------------
+
+    def absorb(self, paths: Sequence[Path]) -> None:
+        """Copy every table of stores built over disjoint partitions into this one.
+
+        Parallel replay builds each worker's partitions into a file of its own; their
+        state, view, outbox and offset rows never overlap, so a plain copy merges them.
+        """
+        with self._lock:
+            for i, path in enumerate(paths):
+                alias = f"part{i}"
+                self._conn.execute(f"ATTACH DATABASE ? AS {alias}", (str(path),))
+                try:
+                    self._copy_from(alias)
+                finally:
+                    self._conn.execute(f"DETACH DATABASE {alias}")
+
+    def _copy_from(self, alias: str) -> None:
+        conn = self._conn
+        specs = [
+            msgspec.json.decode(spec, type=ViewSpec)
+            for (spec,) in conn.execute(f"SELECT spec FROM {alias}.views")  # noqa: S608
+        ]
+        for spec in specs:
+            self._create_view(spec)
+            conn.execute("INSERT OR REPLACE INTO views VALUES (?, ?)", (spec.name, _json_encode(spec)))
+            self._views[spec.name] = spec
+        tables = ["offsets", "state", *(f"v_{spec.name}" for spec in specs)]
+        conn.execute("BEGIN IMMEDIATE")
+        for table in tables:
+            conn.execute(f"INSERT INTO main.{table} SELECT * FROM {alias}.{table}")  # noqa: S608
+        columns = "topic, key, payload, idempotency_key, created_us, delivered_us"
+        sql = f"INSERT OR IGNORE INTO main.outbox ({columns}) SELECT {columns} FROM {alias}.outbox"  # noqa: S608
+        conn.execute(sql)
+        conn.execute("COMMIT")
+
+    def continue_changes_after(self, seq: int) -> None:
+        """Number the next view changes after ``seq`` (a replaced store's last change)."""
+        with self._lock:
+            self._conn.execute("DELETE FROM sqlite_sequence WHERE name='changes'")
+            self._conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('changes', ?)", (seq,))
 
     # -- serving --------------------------------------------------------------------
 

@@ -1,0 +1,23 @@
+"""Peak memory of this process, as the operating system counts it."""
+
+from __future__ import annotations
+
+import resource
+from pathlib import Path
+
+__all__ = ["peak_rss_mib"]
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory in MiB.
+
+    Linux's ``VmHWM`` starts afresh at ``exec``; ``ru_maxrss`` can carry a parent's
+    peak across it, so it is only the fallback.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
