@@ -11,13 +11,14 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 
 import uvicorn
 from fastapi import FastAPI
 
 from edupulse.api.app import create_app
 from edupulse.config import Settings, settings_env
-from edupulse.deployment import Deployment
+from edupulse.deployment import Deployment, ProcessLock
 from edupulse.processor import die_with_parent, run_processor
 
 __all__ = ["run_server", "worker_app"]
@@ -56,6 +57,7 @@ def _run_processes(settings: Settings) -> None:
     stop = threading.Event()
     supervisor = threading.Thread(target=_supervise, args=(settings, stop), name="processor-supervisor", daemon=True)
     supervisor.start()
+    _await_processor(settings)
     try:
         uvicorn.run(
             "edupulse.server:worker_app",
@@ -69,6 +71,14 @@ def _run_processes(settings: Settings) -> None:
     finally:
         stop.set()
         supervisor.join(timeout=35)
+
+
+def _await_processor(settings: Settings, timeout_s: float = 30.0) -> None:
+    """Open the API only once the processor holds the processing lock (or after the timeout)."""
+    lock = ProcessLock(settings.data_dir)
+    deadline = time.monotonic() + timeout_s
+    while not lock.held_elsewhere() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _supervise(settings: Settings, stop: threading.Event) -> None:
