@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,13 +11,14 @@ import pytest
 from edupulse.errors import TransientError
 from edupulse.insights import default_operators
 from edupulse.insights.engagement import LEARNER_VIEW
+from edupulse.insights.windows import Watermark
 from edupulse.log.base import Record
 from edupulse.log.sqlite import SqliteLog
 from edupulse.lrs.statements import StatementIngest
 from edupulse.stream.runtime import DEAD_LETTER_TOPIC, EVENTS_TOPIC, Runtime
 from edupulse.stream.store.base import Commit
 from edupulse.stream.store.sqlite import SqliteStore
-from tests.statements import random_statements
+from tests.statements import START, random_statements, statement
 
 
 @pytest.fixture
@@ -87,3 +89,17 @@ def test_an_undecodable_record_is_dead_lettered_and_processing_goes_on(log: Sqli
     (dead,) = [m for _, m in store.pending_outbox(10) if m.topic == DEAD_LETTER_TOPIC]
     assert json.loads(dead.payload)["offset"] == poison.offset
     assert sum(runtime.lag().values()) == 0
+
+
+def test_lateness_follows_the_watermark_rule(log: SqliteLog, tmp_path: Path) -> None:
+    hours = [0, 10, 100, 60, 40, 99, 200, 151]  # with 48 h allowed: 40 and 151 are late
+    batch = [statement("wm", when=START + timedelta(hours=h)) for h in hours]
+    StatementIngest(log).ingest(json.dumps(batch).encode(), tenant="t")
+    store = SqliteStore(tmp_path / "wm.db")
+    runtime = Runtime(log, store, default_operators(allowed_lateness_us=48 * 3_600_000_000), batch_size=3)
+    runtime.assign_all()
+    runtime.run_until_caught_up()
+    (row,) = _rows(store)
+    reference = Watermark(48 * 3_600_000_000)
+    assert row["late_events"] == sum(reference.is_late(h * 3_600_000_000) for h in hours) == 2
+    assert sum(row["activity"].values()) == 6  # type: ignore[attr-defined]

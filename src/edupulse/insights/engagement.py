@@ -127,21 +127,23 @@ class EngagementOperator:
     def revoke(self, partition: int) -> None:
         self._parts.pop(partition, None)
 
-    def process(self, partition: int, events: Sequence[LearningEvent]) -> None:
+    def process(self, partition: int, events: Sequence[LearningEvent]) -> None:  # noqa: PLR0912 - one flat pass
         part = self._parts[partition]
         learners, courses, dirty = part.learners, part.courses, part.dirty
-        observe = part.watermark.observe
+        # The watermark, inlined: this loop runs once per event (see insights.windows).
+        max_seen, lateness = part.watermark.max_seen_us, part.watermark.lateness_us
         for ev in events:
-            course = ev.course or ""
-            ckey = ev.tenant + _SEP + course
+            ckey = ev.tenant + _SEP + (ev.course or "")
             lkey = ckey + _SEP + ev.learner
             state = learners.get(lkey)
-            totals = courses.get(ckey)
-            if totals is None:
-                totals = courses[ckey] = CourseTotals()
             if state is None:
                 state = learners[lkey] = LearnerCourse()
+                totals = courses.get(ckey)
+                if totals is None:
+                    totals = courses[ckey] = CourseTotals()
                 totals.learners += 1
+            else:
+                totals = courses[ckey]
             dirty.add(lkey)
             t = ev.event_time_us
             state.events += 1
@@ -150,7 +152,9 @@ class EngagementOperator:
                 state.first_seen_us = t
             if t > state.last_seen_us:
                 state.last_seen_us = t
-            if observe(t):
+            if t > max_seen:
+                max_seen = t
+            if t < max_seen - lateness:
                 state.late_events += 1
                 totals.late_events += 1
             else:
@@ -170,6 +174,7 @@ class EngagementOperator:
                     state.scored += 1
                     totals.score_sum += res.score
                     totals.scored += 1
+        part.watermark.max_seen_us = max_seen
 
     def flush(self, partition: int) -> Flush:
         part = self._parts[partition]

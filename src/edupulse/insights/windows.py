@@ -39,13 +39,10 @@ class Watermark:
         self.lateness_us = lateness_us
         self.max_seen_us = max_seen_us
 
-    def observe(self, time_us: int) -> bool:
-        """Advance with an event; True if that event is late (behind the watermark)."""
-        if time_us > self.max_seen_us:
-            self.max_seen_us = time_us
-            return False
-        return time_us < self.max_seen_us - self.lateness_us
+    def is_late(self, time_us: int) -> bool:
+        """Whether an event at ``time_us`` is behind the watermark, after advancing with it.
 
-    @property
-    def value_us(self) -> int:
-        return self.max_seen_us - self.lateness_us
+        Operators inline this rule in their per-event loops; this is its reference.
+        """
+        self.max_seen_us = max(self.max_seen_us, time_us)
+        return time_us < self.max_seen_us - self.lateness_us
