@@ -40,9 +40,10 @@ def test_every_option_names_its_environment_variable(command: tuple[str, ...]) -
     for name in command:
         assert isinstance(cmd, click.Group)
         cmd = cmd.commands[name]
-    for param in cmd.params:
-        if isinstance(param, click.Option) and not param.is_flag and param.name not in ("name", "scopes"):
+    for param in [*main.params, *cmd.params]:
+        if isinstance(param, click.Option) and param.name not in ("help", "version"):
             assert param.envvar, f"--{param.name} of {' '.join(command)} has no environment variable"
+            assert f"[env: {param.envvar}]" in (param.help or "")
 
 
 def test_keys_create_prints_json_credentials(tmp_path: Path) -> None:
@@ -73,6 +74,15 @@ def test_status_and_replay_read_the_data_dir_from_the_environment(tmp_path: Path
     assert after["processed"] == 200 and after["lag"] == 0
     assert after["learners"] == 20 and after["courses"] == 3
     assert all(p["committed_offset"] == p["end_offset"] for p in after["partitions"])
+
+
+def test_key_options_from_the_environment(tmp_path: Path) -> None:
+    env = {"EDUPULSE_KEY_NAME": "canvas", "EDUPULSE_KEY_SCOPES": "read", "EDUPULSE_JSON": "1"}
+    result = CliRunner().invoke(main, ["keys", "create", "--data-dir", str(tmp_path)], env=env)
+    assert result.exit_code == 0, result.output
+    new = json.loads(result.output)
+    assert new["name"] == "canvas"
+    assert new["scopes"] == ["read"]
 
 
 def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:

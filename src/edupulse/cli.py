@@ -79,7 +79,7 @@ class _Group(click.Group):
 
 @click.group(cls=_Group)
 @click.version_option(__version__, prog_name="edupulse")
-@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).", env="EDUPULSE_VERBOSE")
 def main(verbose: int) -> None:
     """Real-time learning analytics on one Kappa stream.
 
@@ -161,7 +161,7 @@ def replay(data_dir: Path | None) -> None:
 
 @main.command()
 @data_dir_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@option("--json", "as_json", is_flag=True, help="Print JSON.", env="EDUPULSE_JSON")
 def status(data_dir: Path | None, as_json: bool) -> None:
     """Events, learners, courses and each partition's log and committed offsets.
 
@@ -190,16 +190,17 @@ def keys() -> None:
 
 @keys.command("create")
 @data_dir_option
-@click.option("--name", required=True, help="What the key is for, e.g. the LMS that sends with it.")
+@option("--name", required=True, help="What the key is for, e.g. the LMS that sends with it.", env="EDUPULSE_KEY_NAME")
 @option("--tenant", help="Tenant the key writes to and reads from.", env="EDUPULSE_TENANT")
-@click.option(
+@option(
     "--scope",
     "scopes",
     multiple=True,
     type=click.Choice(["ingest", "read", "admin"]),
-    help="Repeatable; default: ingest and read.",
+    help="Repeatable (in the variable: separated by spaces); default: ingest and read.",
+    env="EDUPULSE_KEY_SCOPES",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON with fields key and secret.")
+@option("--json", "as_json", is_flag=True, help="Print JSON with fields key and secret.", env="EDUPULSE_JSON")
 def keys_create(data_dir: Path | None, name: str, tenant: str | None, scopes: tuple[str, ...], as_json: bool) -> None:
     """Create credentials for a source; the secret is shown only once.
 
