@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from edupulse.errors import InvalidEventError
-from edupulse.events.model import SCHEMA_VERSION, LearningEvent, Result, decode_events, encode_event
+from edupulse.events.model import SCHEMA_VERSION, LearningEvent, Result, decode_event, decode_events, encode_event
 from edupulse.events.vocabulary import Verb, verb_from_name
 from edupulse.events.xapi import (
     MAPPING_VERSION,
@@ -22,6 +23,8 @@ from edupulse.events.xapi import (
     to_event,
     verb_of,
 )
+from edupulse.log.sqlite import SqliteLog
+from edupulse.lrs.statements import StatementIngest
 from tests.statements import statement
 
 text = st.text(min_size=0, max_size=20)
@@ -63,6 +66,24 @@ def test_a_new_event_carries_the_schema_version() -> None:
     assert event.schema_version == SCHEMA_VERSION
     assert event.mapping_version == MAPPING_VERSION
     assert json.loads(event.payload) == statement()
+
+
+def test_on_the_log_the_statement_travels_beside_its_event(tmp_path: Path) -> None:
+    log = SqliteLog(tmp_path / "log.sqlite")
+    try:
+        log.ensure_topic("events", 2)
+        first = json.dumps(statement("ada", statement_id="9dc99b37-e920-4a68-a066-917faca28949")).encode()
+        second = json.dumps(statement("bob"), indent=1).encode()  # stored byte for byte, spacing included
+        StatementIngest(log, topic="events").ingest(b"[" + first + b",\n" + second + b"]", tenant="t")
+
+        records = [r for p in range(2) for r in log.read("events", p, 0, 10)]
+        events = {decode_event(r.value).learner: (r, decode_event(r.value)) for r in records}
+        for name, raw in (("ada", first), ("bob", second)):
+            record, event = events[f"account:https://example.edu|{name}"]
+            assert event.payload == b""
+            assert log.read_payloads("events", record.partition, [record.offset]) == {record.offset: raw}
+    finally:
+        log.close()
 
 
 def _event(stmt: dict[str, object]) -> LearningEvent:

@@ -307,6 +307,126 @@ def test_atomic_append_without_conflicts_appends_everything_new(event_log: Event
     assert sum(event_log.end_offsets(topic)) == 2
 
 
+# -- payloads: kept beside the records, never read with them ----------------------------
+
+
+def test_payloads_are_returned_by_read_payloads_and_not_by_read(event_log: EventLog, topic: str) -> None:
+    event_log.ensure_topic(topic, 3)
+    records = [Record(f"k{i}".encode(), f"v{i}".encode(), i, payload=f"original {i}".encode()) for i in range(12)]
+    records.append(Record(b"k0", b"no payload", 99))
+
+    appended = event_log.append(topic, records)
+
+    for part in range(3):
+        stored = read_all(event_log, topic, part)
+        mine = [(rec, app) for rec, app in zip(records, appended, strict=True) if app.partition == part]
+        assert stored == [LogRecord(part, a.offset, r.key, r.value, r.timestamp_us) for r, a in mine]
+        payloads = event_log.read_payloads(topic, part, [a.offset for _, a in mine])
+        assert payloads == {a.offset: r.payload for r, a in mine if r.payload is not None}
+
+
+def test_read_payloads_leaves_out_offsets_without_one(event_log: EventLog, topic: str) -> None:
+    event_log.ensure_topic(topic, 1)
+    event_log.append(topic, [Record(b"k", b"a", 1, payload=b"pa"), Record(b"k", b"b", 2), Record(b"k", b"c", 3)])
+    event_log.append(topic, [Record(b"k", b"d", 4, payload=b"")])  # an empty payload is still a payload
+
+    assert event_log.read_payloads(topic, 0, [0, 1, 2, 3, 4, 1000, -1]) == {0: b"pa", 3: b""}
+    assert event_log.read_payloads(topic, 0, []) == {}
+    assert event_log.read_payloads(topic, 0, [3, 0, 3]) == {0: b"pa", 3: b""}
+
+
+def test_read_payloads_reads_many_offsets_at_once(event_log: EventLog, topic: str) -> None:
+    event_log.ensure_topic(topic, 1)
+    event_log.append(topic, [Record(b"k", b"v", i, payload=i.to_bytes(4, "big")) for i in range(1_200)])
+
+    payloads = event_log.read_payloads(topic, 0, range(1_200))
+
+    assert payloads == {i: i.to_bytes(4, "big") for i in range(1_200)}
+
+
+def test_a_duplicate_keeps_the_payload_of_the_first_copy(event_log: EventLog, topic: str) -> None:
+    event_log.ensure_topic(topic, 2)
+    [first] = event_log.append(topic, [Record(b"k", b"v", 1, id="e1", digest=b"d", payload=b"first")])
+
+    again = event_log.append(topic, [Record(b"k", b"v", 1, id="e1", digest=b"d", payload=b"second")])
+    clash = event_log.append(topic, [Record(b"k", b"w", 1, id="e1", digest=b"other", payload=b"third")])
+
+    assert [again[0].status, clash[0].status] == ["duplicate", "conflict"]
+    assert event_log.read_payloads(topic, first.partition, [first.offset, first.offset + 1]) == {first.offset: b"first"}
+
+
+def test_an_aborted_atomic_append_stores_no_payload(event_log: EventLog, topic: str) -> None:
+    event_log.ensure_topic(topic, 1)
+    event_log.append(topic, [Record(b"k", b"v0", 0, id="e0", digest=b"d0", payload=b"p0")])
+
+    result = event_log.append(
+        topic,
+        [Record(b"k", b"v1", 1, id="e1", digest=b"d1", payload=b"p1"), Record(b"k", b"x", 1, id="e0", digest=b"XX")],
+        atomic=True,
+    )
+    assert [r.status for r in result] == ["aborted", "conflict"]
+    assert event_log.read_payloads(topic, 0, [0, 1, 2]) == {0: b"p0"}
+
+    [later] = event_log.append(topic, [Record(b"k", b"v2", 2)])  # takes offset 1, which has no payload
+    assert later.offset == 1
+    assert event_log.read_payloads(topic, 0, [0, 1, 2]) == {0: b"p0"}
+
+
+def test_a_visible_record_always_has_its_payload(event_log: EventLog, topic: str) -> None:
+    """Records and their payloads are stored in one step: no reader sees one without the other."""
+    event_log.ensure_topic(topic, 1)
+    done = threading.Event()
+
+    def writer() -> None:
+        try:
+            for batch in range(40):
+                event_log.append(topic, [Record(b"k", b"v", batch, payload=f"{batch}.{i}".encode()) for i in range(25)])
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    checked, missing = 0, []
+    while not done.is_set() or checked < 1_000:
+        visible = [r.offset for r in event_log.read(topic, 0, checked, 10_000)]
+        payloads = event_log.read_payloads(topic, 0, visible)
+        missing += [offset for offset in visible if offset not in payloads]
+        checked += len(visible)
+        if done.is_set() and not visible:
+            break
+    thread.join(timeout=30)
+
+    assert missing == []
+    assert checked == 1_000
+
+
+def test_payloads_survive_close_and_reopen(log_handles: Handles[EventLog], topic: str) -> None:
+    log = log_handles.open()
+    log.ensure_topic(topic, 2)
+    appended = log.append(topic, [Record(f"k{i}".encode(), b"v", i, payload=f"p{i}".encode()) for i in range(10)])
+
+    log = log_handles.reopen(log)
+
+    for part in range(2):
+        offsets = [a.offset for a in appended if a.partition == part]
+        expected = {a.offset: f"p{i}".encode() for i, a in enumerate(appended) if a.partition == part}
+        assert log.read_payloads(topic, part, offsets) == expected
+
+
+def test_payloads_of_other_topics_and_partitions_are_apart(event_log: EventLog, topic: str) -> None:
+    other = topic + "-other"
+    event_log.ensure_topic(topic, 2)
+    event_log.ensure_topic(other, 2)
+    keys = [key_in(0, 2), key_in(1, 2)]
+    event_log.append(topic, [Record(keys[0], b"v", 1, payload=b"t0"), Record(keys[1], b"v", 1, payload=b"t1")])
+    event_log.append(other, [Record(keys[0], b"v", 1, payload=b"o0")])
+
+    assert event_log.read_payloads(topic, 0, [0]) == {0: b"t0"}
+    assert event_log.read_payloads(topic, 1, [0]) == {0: b"t1"}
+    assert event_log.read_payloads(other, 0, [0]) == {0: b"o0"}
+    assert event_log.read_payloads(other, 1, [0]) == {}
+
+
 # -- durability and concurrency ---------------------------------------------------------
 
 
@@ -451,6 +571,24 @@ def test_retention_by_max_age_drops_only_old_records(event_log: EventLog, topic:
     assert (new.partition, new.offset) == (1, 4)
 
 
+def test_retention_drops_payloads_with_their_records(log_handles: Handles[EventLog], topic: str) -> None:
+    log = log_handles.open()
+    log.ensure_topic(topic, 2)
+    keys = [key_in(0, 2), key_in(1, 2)]
+    for part, size in enumerate((8, 3)):
+        log.append(topic, [Record(keys[part], b"v", i, payload=f"p{part}-{i}".encode()) for i in range(size)])
+
+    log.apply_retention(topic, max_age_us=None, max_records=2, now_us=10**12)
+    log = log_handles.reopen(log)
+
+    assert log.read_payloads(topic, 0, range(8)) == {6: b"p0-6", 7: b"p0-7"}
+    assert log.read_payloads(topic, 1, range(3)) == {1: b"p1-1", 2: b"p1-2"}
+    log.apply_retention(topic, max_age_us=None, max_records=0, now_us=10**12)
+    assert log.read_payloads(topic, 0, range(8)) == {}
+    [new] = log.append(topic, [Record(keys[0], b"new", 1, payload=b"fresh")])
+    assert log.read_payloads(topic, 0, range(10)) == {new.offset: b"fresh"}
+
+
 def test_retention_within_limits_drops_nothing(event_log: EventLog, topic: str) -> None:
     _fill_two_partitions(event_log, topic, (3, 2))
     assert event_log.apply_retention(topic, max_age_us=10**9, max_records=5, now_us=10_000) == 0
@@ -483,6 +621,7 @@ class LogModel:
 
     def __init__(self, partitions: int) -> None:
         self.partitions: list[list[tuple[bytes, bytes, int]]] = [[] for _ in range(partitions)]
+        self.payloads: list[dict[int, bytes]] = [{} for _ in range(partitions)]
         self.ids: dict[str, tuple[bytes | None, int, int]] = {}
 
     def append(self, records: list[Record], *, atomic: bool) -> list[Expected]:
@@ -518,6 +657,8 @@ class LogModel:
                 part = partition_for(rec.key, len(self.partitions))
                 offset = len(self.partitions[part])
                 self.partitions[part].append((rec.key, rec.value, rec.timestamp_us))
+                if rec.payload is not None:
+                    self.payloads[part][offset] = rec.payload
                 if rec.id is not None:
                     self.ids[rec.id] = (rec.digest, part, offset)
                 out.append((status, part, offset))
@@ -530,12 +671,15 @@ class LogModel:
 
 
 records_st = st.builds(
-    lambda key, value, ts, rid, digest: Record(key, value, ts, rid, digest if rid is not None else None),
+    lambda key, value, ts, rid, digest, payload: Record(
+        key, value, ts, rid, digest if rid is not None else None, payload
+    ),
     st.sampled_from([b"", b"a", b"b", b"learner-1", b"learner-2", b"\x00\xff"]),
     st.binary(max_size=12),
     st.integers(0, 2**53),
     st.one_of(st.none(), st.sampled_from(["e1", "e2", "e3", "e4"])),
     st.sampled_from([None, b"d1", b"d2"]),
+    st.none() | st.binary(max_size=12),
 )
 appends_st = st.lists(st.tuples(st.lists(records_st, min_size=1, max_size=6), st.booleans()), min_size=1, max_size=8)
 
@@ -564,3 +708,5 @@ def test_any_sequence_of_appends_reads_back_as_the_model(
         ]
     assert event_log.end_offsets(topic) == [len(stored) for stored in model.partitions]
     assert event_log.start_offsets(topic) == [0] * partitions
+    for part, stored in enumerate(model.partitions):
+        assert event_log.read_payloads(topic, part, range(len(stored))) == model.payloads[part]

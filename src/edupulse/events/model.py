@@ -33,6 +33,12 @@ class LearningEvent(msgspec.Struct, frozen=True, array_like=True, gc=False):
     Times are epoch microseconds (UTC): integers are exact, cheap to compare and
     identical across the SQLite and Kafka backends. ``payload`` holds the original
     input bytes, kept for audit and re-mapping.
+
+    On the log the payload travels apart from the event: ingest appends the event with
+    an empty ``payload`` as the record's value and the original bytes as the record's
+    payload (``Record.payload``), so processing never reads them. Events read from the
+    log therefore have ``payload == b""``; ``EventLog.read_payloads(topic, partition,
+    offsets)`` returns the originals, by offset.
     """
 
     event_id: str

@@ -338,7 +338,11 @@ def _result(res: XapiResult | None) -> Result | None:
 
 
 def to_event(stmt: Statement, raw: bytes, *, tenant: str, event_id: str, stored_us: int, verb: Verb) -> LearningEvent:
-    """The canonical event of a checked statement."""
+    """The canonical event of a checked statement; ``raw`` becomes its payload.
+
+    Pass ``b""`` as ``raw`` for an event bound for the log, whose payload travels
+    beside it (see ``LearningEvent``).
+    """
     obj = stmt.object
     object_type = obj.object_type
     if obj.definition is not None and obj.definition.type:

@@ -5,6 +5,11 @@ keep their order. Offsets in a partition start at 0 and grow by one per record, 
 reused, even after retention has dropped old records. Appends carrying an id are
 idempotent: the same id with the same digest is stored once, with a different digest
 it is refused as a conflict.
+
+A record may carry a payload: bytes kept beside it for audit and re-processing (the
+original input an event was mapped from), stored atomically with the record and
+dropped with it by retention, but never part of what ``read`` returns, so the hot
+path of processing does not read, copy or decode it. ``read_payloads`` returns them.
 """
 
 from __future__ import annotations
@@ -21,17 +26,21 @@ AppendStatus = Literal["appended", "duplicate", "conflict", "aborted"]
 
 
 class Record(msgspec.Struct, frozen=True):
-    """A record to append. ``id`` and ``digest`` make the append idempotent."""
+    """A record to append. ``id`` and ``digest`` make the append idempotent.
+
+    ``payload``, if given, is stored beside the record (see ``EventLog.read_payloads``).
+    """
 
     key: bytes
     value: bytes
     timestamp_us: int
     id: str | None = None
     digest: bytes | None = None
+    payload: bytes | None = None
 
 
 class LogRecord(msgspec.Struct, frozen=True, gc=False):
-    """A record as read back, with its position."""
+    """A record as read back, with its position (without its payload)."""
 
     partition: int
     offset: int
@@ -66,11 +75,23 @@ class EventLog(Protocol):
         """Durably append records and say where each one landed.
 
         Records whose id is already stored are not appended again (duplicate or
-        conflict). With ``atomic``, one conflict means nothing is appended.
+        conflict). With ``atomic``, one conflict means nothing is appended. The
+        payload of a record is stored with it, in the same durable step: a record is
+        never readable without its payload, nor a payload kept without its record.
         """
 
     def read(self, topic: str, partition: int, offset: int, max_records: int) -> list[LogRecord]:
-        """Up to ``max_records`` records of a partition from ``offset`` on, in order."""
+        """Up to ``max_records`` records of a partition from ``offset`` on, in order.
+
+        Payloads are not returned; ``read_payloads`` fetches them.
+        """
+
+    def read_payloads(self, topic: str, partition: int, offsets: Sequence[int]) -> dict[int, bytes]:
+        """The payloads of records of a partition, by offset.
+
+        Offsets whose record has no payload, was dropped by retention or was never
+        appended are absent from the result, as ``read`` returns nothing for them.
+        """
 
     def end_offsets(self, topic: str) -> list[int]:
         """For each partition, the offset the next appended record will get."""
@@ -90,7 +111,7 @@ class EventLog(Protocol):
         now_us: int,
         keep_from: Sequence[int] | None = None,
     ) -> int:
-        """Drop records past the retention limits; returns how many were dropped.
+        """Drop records (and their payloads) past the retention limits; returns how many were dropped.
 
         ``keep_from`` protects, per partition, every offset at or after it (the
         embedded deployment passes its committed offsets, so no unprocessed record

@@ -3,6 +3,8 @@
 Appends from any thread are queued to one writer thread, which stores everything
 waiting in a single transaction and fsyncs once (group commit): many concurrent small
 requests cost one disk flush, and no append returns before its records are on disk.
+Payloads live in their own table, keyed by an integer that their record points to and
+written in the same transaction, so reading records never steps over them.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ CREATE TABLE IF NOT EXISTS partition_ends (
     PRIMARY KEY (topic, partition)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS records (
     topic TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
-    key BLOB NOT NULL, value BLOB NOT NULL, timestamp_us INTEGER NOT NULL,
+    key BLOB NOT NULL, value BLOB NOT NULL, timestamp_us INTEGER NOT NULL, payload_id INTEGER,
     PRIMARY KEY (topic, partition, "offset"));
+CREATE TABLE IF NOT EXISTS payloads (id INTEGER PRIMARY KEY, payload BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS record_ids (
     topic TEXT NOT NULL, id TEXT NOT NULL, digest BLOB, partition INTEGER NOT NULL,
     "offset" INTEGER NOT NULL, PRIMARY KEY (topic, id)) WITHOUT ROWID;
@@ -58,6 +61,13 @@ def connect(path: Path, *, synchronous: str) -> sqlite3.Connection:
     return conn
 
 
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Bring a log file written by an earlier version to the current schema."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
+    if "payload_id" not in columns:
+        conn.execute("ALTER TABLE records ADD COLUMN payload_id INTEGER")
+
+
 class SqliteLog:
     """An ``EventLog`` in one SQLite file; safe to share between threads and processes."""
 
@@ -66,6 +76,7 @@ class SqliteLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._write = connect(self.path, synchronous="FULL")
         self._write.executescript(_SCHEMA)
+        _upgrade(self._write)
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._queue: queue.Queue[_Request | None] = queue.Queue()
@@ -201,7 +212,9 @@ class SqliteLog:
         ends: dict[tuple[str, int], int],
     ) -> list[Appended]:
         topic, records = req.topic, req.records
-        rows: list[tuple[str, int, int, bytes, bytes, int]] = []
+        rows: list[tuple[str, int, int, bytes, bytes, int, int | None]] = []
+        payload_rows: list[tuple[int, bytes]] = []
+        next_payload = -1
         id_rows: list[tuple[str, str, bytes | None, int, int]] = []
         placed: dict[str | None, tuple[int, int]] = {}
         out: list[Appended] = []
@@ -218,12 +231,19 @@ class SqliteLog:
                     "SELECT next_offset FROM partition_ends WHERE topic=? AND partition=?", pkey
                 ).fetchone()[0]
             ends[pkey] = off + 1
-            rows.append((topic, part, off, rec.key, rec.value, rec.timestamp_us))
+            payload_id = None
+            if rec.payload is not None:
+                if next_payload < 0:
+                    next_payload = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM payloads").fetchone()[0]
+                payload_id, next_payload = next_payload, next_payload + 1
+                payload_rows.append((payload_id, rec.payload))
+            rows.append((topic, part, off, rec.key, rec.value, rec.timestamp_us, payload_id))
             if rec.id is not None:
                 placed[rec.id] = (part, off)
                 id_rows.append((topic, rec.id, rec.digest, part, off))
             out.append(Appended("appended", part, off))
-        conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany("INSERT INTO payloads VALUES (?, ?)", payload_rows)
         conn.executemany("INSERT INTO record_ids VALUES (?, ?, ?, ?, ?)", id_rows)
         return out
 
@@ -265,6 +285,22 @@ class SqliteLog:
             (topic, partition, offset, max_records),
         )
         return [LogRecord(*row) for row in rows]
+
+    def read_payloads(self, topic: str, partition: int, offsets: Sequence[int]) -> dict[int, bytes]:
+        conn = self._reader()
+        found: dict[int, bytes] = {}
+        wanted = sorted(set(offsets))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                conn.execute(
+                    'SELECT r."offset", p.payload FROM records r JOIN payloads p ON p.id=r.payload_id '  # noqa: S608
+                    f'WHERE r.topic=? AND r.partition=? AND r."offset" IN ({marks})',
+                    (topic, partition, *chunk),
+                )
+            )
+        return found
 
     def end_offsets(self, topic: str) -> list[int]:
         n = self.partitions(topic)
@@ -321,6 +357,11 @@ class SqliteLog:
                     first = max(first, end if row[0] is None else row[0])
                 if keep_from is not None:
                     first = min(first, keep_from[part])
+                conn.execute(
+                    "DELETE FROM payloads WHERE id IN (SELECT payload_id FROM records "
+                    'WHERE topic=? AND partition=? AND "offset"<? AND payload_id IS NOT NULL)',
+                    (topic, part, first),
+                )
                 dropped += conn.execute(
                     'DELETE FROM records WHERE topic=? AND partition=? AND "offset"<?', (topic, part, first)
                 ).rowcount

@@ -6,6 +6,8 @@ Batch policy for a POST holding bad items (settings ``ingest.batch_policy``):
 - ``partial``: the good items are stored, the bad ones are listed in the response.
 Idempotency: a statement id already stored with the same content is accepted again
 without a second copy; the same id with different content is a 409 Conflict.
+The statement's bytes, as received, are kept for audit and re-mapping as the payload of
+its log record (read back with ``EventLog.read_payloads``), not inside the event.
 """
 
 from __future__ import annotations
@@ -95,12 +97,12 @@ class StatementIngest:
                 problems.append(Problem(item.index, path, message))
                 continue
             statement_id = str(stmt.id) if stmt.id is not None else str(uuid.uuid4())
-            event = to_event(
-                stmt, item.raw, tenant=tenant, event_id=statement_id, stored_us=stored_us, verb=verb or Verb.OTHER
+            event = to_event(  # the payload travels beside the event, in the record's payload
+                stmt, b"", tenant=tenant, event_id=statement_id, stored_us=stored_us, verb=verb or Verb.OTHER
             )
-            records.append(
-                Record(event.partition_key, encode_event(event), stored_us, f"{tenant}:{statement_id}", digest(stmt))
-            )
+            record_id = f"{tenant}:{statement_id}"
+            value = encode_event(event)
+            records.append(Record(event.partition_key, value, stored_us, record_id, digest(stmt), item.raw))
             placed.append((item.index, statement_id))
         if problems and policy == "atomic":
             raise BatchRejected(problems)

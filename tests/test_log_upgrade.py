@@ -1,0 +1,47 @@
+"""A SQLite log written by an earlier version opens, reads and appends as before."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from edupulse.log.base import Appended, LogRecord, Record
+from edupulse.log.sqlite import SqliteLog
+
+_FIRST_SCHEMA = """
+CREATE TABLE topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
+CREATE TABLE partition_ends (
+    topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+    PRIMARY KEY (topic, partition)) WITHOUT ROWID;
+CREATE TABLE records (
+    topic TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
+    key BLOB NOT NULL, value BLOB NOT NULL, timestamp_us INTEGER NOT NULL,
+    PRIMARY KEY (topic, partition, "offset"));
+CREATE TABLE record_ids (
+    topic TEXT NOT NULL, id TEXT NOT NULL, digest BLOB, partition INTEGER NOT NULL,
+    "offset" INTEGER NOT NULL, PRIMARY KEY (topic, id)) WITHOUT ROWID;
+INSERT INTO topics VALUES ('events', 1);
+INSERT INTO partition_ends VALUES ('events', 0, 2);
+INSERT INTO records VALUES ('events', 0, 0, x'6b', x'7630', 10), ('events', 0, 1, x'6b', x'7631', 11);
+INSERT INTO record_ids VALUES ('events', 't:e0', x'6430', 0, 0), ('events', 't:e1', x'6431', 0, 1);
+"""
+
+
+def test_a_log_of_the_first_schema_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(_FIRST_SCHEMA)
+    conn.close()
+
+    log = SqliteLog(path)
+    try:
+        assert log.read("events", 0, 0, 10) == [LogRecord(0, 0, b"k", b"v0", 10), LogRecord(0, 1, b"k", b"v1", 11)]
+        assert log.append("events", [Record(b"k", b"x", 1, id="t:e1", digest=b"d1")]) == [Appended("duplicate", 0, 1)]
+        assert log.append("events", [Record(b"k", b"x", 1, id="t:e0", digest=b"??")]) == [Appended("conflict", 0, 0)]
+        [new] = log.append("events", [Record(b"k", b"v2", 12, id="t:e2", digest=b"d2", payload=b"p2")])
+        assert new == Appended("appended", 0, 2)
+        assert log.read_payloads("events", 0, [0, 1, 2]) == {2: b"p2"}
+        assert log.apply_retention("events", max_age_us=None, max_records=1, now_us=100) == 2
+        assert log.read("events", 0, 0, 10) == [LogRecord(0, 2, b"k", b"v2", 12)]
+    finally:
+        log.close()
