@@ -66,9 +66,11 @@ def test_status_and_replay_read_the_data_dir_from_the_environment(tmp_path: Path
     assert before["events"] == 200 and before["processed"] == 0
     assert [p["end_offset"] for p in before["partitions"]] and len(before["partitions"]) == 3
 
-    replayed = runner.invoke(main, ["replay"], env=env)
+    replayed = runner.invoke(main, ["replay", "--workers", "2"], env=env)
     assert replayed.exit_code == 0, replayed.output
-    assert json.loads(replayed.output[replayed.output.index("{") :])["events"] == 200
+    report = json.loads(replayed.output[replayed.output.index("{") :])
+    assert report["events"] == 200
+    assert report["workers"] == 2
 
     after = json.loads(runner.invoke(main, ["status", "--json"], env=env).output)
     assert after["processed"] == 200 and after["lag"] == 0

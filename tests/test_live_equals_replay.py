@@ -25,7 +25,7 @@ from edupulse.lrs.statements import StatementIngest
 from edupulse.replay import replay
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.sqlite import SqliteStore
-from tests.statements import START, learner_key, statement
+from tests.statements import START, learner_key, random_statements, statement
 
 LATENESS_US = 6 * 3_600_000_000  # six hours, so that the examples produce late events
 
@@ -112,3 +112,26 @@ def test_live_state_equals_replayed_state(scenario: dict[str, Any]) -> None:
     late = sum(r["late_events"] for r in live[LEARNER_VIEW.name])
     in_windows = sum(sum(r["activity"].values()) for r in live[LEARNER_VIEW.name])
     assert late + in_windows == len(scenario["unique"])
+
+
+def test_parallel_replay_equals_live_and_keeps_change_numbers(tmp_path: Path) -> None:
+    scenario = {
+        "unique": [],
+        "requests": [random_statements(400, seed=s, learners=60, courses=4) for s in range(5)],
+        "live_batch": 37,
+    }
+    live = _live(tmp_path, scenario)
+    before = SqliteStore(tmp_path / STATE_FILE)
+    last_change = before.last_change()
+    before.close()
+    config = Settings(data_dir=tmp_path, runtime={"allowed_lateness_hours": 6})
+    report = replay(config, workers=3)
+    assert report.workers == 3
+    assert report.events == 2000
+    store = SqliteStore(tmp_path / STATE_FILE)
+    try:
+        assert _rows(store) == live
+        assert store.count_distinct(LEARNER_VIEW.name, ("learner",)) == 60
+        assert store.last_change() == last_change  # numbering continues after the old store's
+    finally:
+        store.close()

@@ -134,7 +134,13 @@ def worker(data_dir: Path | None) -> None:
 
 @main.command()
 @data_dir_option
-def replay(data_dir: Path | None) -> None:
+@option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    help="Processes to replay with (default: one per core for large logs, else one).",
+    env="EDUPULSE_REPLAY_WORKERS",
+)
+def replay(data_dir: Path | None, workers: int | None) -> None:
     """Rebuild all state from the log at full speed (stop the server first).
 
     \b
@@ -155,7 +161,7 @@ def replay(data_dir: Path | None) -> None:
         def advance(n: int) -> None:
             bar.update(n)
 
-        report = run_replay(settings, progress=advance, total=set_total)
+        report = run_replay(settings, workers=workers, progress=advance, total=set_total)
     _emit(report)
 
 

@@ -30,7 +30,7 @@ class RuntimeSettings(BaseModel):
     """The stream processing runtime."""
 
     live_batch_size: int = Field(256, ge=1, description="Records per micro-batch when live.")
-    replay_batch_size: int = Field(20_000, ge=1, description="Records per batch in replay.")
+    replay_batch_size: int = Field(50_000, ge=1, description="Records per batch in replay.")
     idle_wait_ms: float = Field(50.0, gt=0, description="Longest sleep between polls of an idle log, in milliseconds.")
     allowed_lateness_hours: float = Field(
         48.0, ge=0, description="How far behind the watermark an event may arrive and still count in daily windows."

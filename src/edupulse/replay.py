@@ -12,16 +12,15 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
-import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import msgspec
 
 from edupulse.config import Settings
 from edupulse.deployment import LOG_FILE, STATE_FILE, ProcessLock
+from edupulse.errors import TerminalError, TransientError
 from edupulse.insights import default_operators
 from edupulse.log.sqlite import SqliteLog
 from edupulse.memory import peak_rss_mib
@@ -94,7 +93,7 @@ def _plan(settings: Settings, workers: int | None, total: Progress | None) -> li
     if total is not None:
         total(backlog)
     wanted = workers or (os.cpu_count() or 1)
-    if backlog < MIN_EVENTS_PER_WORKER * 2:
+    if workers is None and backlog < MIN_EVENTS_PER_WORKER * 2:
         wanted = 1
     n = max(1, min(wanted, len(ends)))
     return [list(range(i, len(ends), n)) for i in range(n)]
@@ -107,43 +106,72 @@ def _run(settings: Settings, groups: list[list[int]], parts: list[Path], progres
     if len(groups) == 1:
         return [_rebuild(settings, groups[0], parts[0], progress)]
     ctx = multiprocessing.get_context("spawn")  # no threads or open files cross into the workers
-    with ctx.Manager() as manager, ProcessPoolExecutor(len(groups), mp_context=ctx) as pool:
-        counts: queue.Queue[int | None] | None = manager.Queue() if progress is not None else None
-        relay = threading.Thread(target=_relay, args=(counts, progress), daemon=True)
-        relay.start()
+    messages: multiprocessing.Queue[tuple[str, int, object]] = ctx.Queue()
+    workers = [
+        ctx.Process(target=_worker, args=(i, settings, group, part, messages), name=f"edupulse-replay-{i}")
+        for i, (group, part) in enumerate(zip(groups, parts, strict=True))
+    ]
+    for proc in workers:
+        proc.start()
+    try:
+        return _collect(messages, workers, progress)
+    finally:
+        for proc in workers:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join(timeout=10)
+
+
+def _collect(
+    messages: multiprocessing.Queue[tuple[str, int, object]],
+    workers: Sequence[multiprocessing.process.BaseProcess],
+    progress: Progress | None,
+) -> list[_Part]:
+    """Relay the workers' progress until each has sent its result (or one failed)."""
+    results: dict[int, _Part] = {}
+    while len(results) < len(workers):
         try:
-            futures = [
-                pool.submit(_rebuild_in_worker, settings, group, part, counts)
-                for group, part in zip(groups, parts, strict=True)
-            ]
-            return [msgspec.convert(f.result(), _Part) for f in futures]
-        finally:
-            if counts is not None:
-                counts.put(None)
-            relay.join(timeout=5)
+            kind, index, value = messages.get(timeout=0.5)
+        except queue.Empty:
+            if all(p.is_alive() for i, p in enumerate(workers) if i not in results):
+                continue
+            try:  # its last words may still be in the pipe
+                kind, index, value = messages.get(timeout=2)
+            except queue.Empty:  # killed, or out of memory: it could not say so itself
+                raise TransientError("a replay worker died; the old state is untouched, run replay again") from None
+        if kind == "progress" and progress is not None:
+            progress(int(value))  # type: ignore[call-overload]
+        elif kind == "done":
+            results[index] = msgspec.convert(value, _Part)
+        elif kind == "error":
+            raise TerminalError(f"replay worker {index} failed: {value}")
+    return [results[i] for i in range(len(workers))]
 
 
-def _relay(counts: queue.Queue[int | None] | None, progress: Progress | None) -> None:
-    while counts is not None and progress is not None and (n := counts.get()) is not None:
-        progress(n)
-
-
-def _rebuild_in_worker(
-    settings: Settings, partitions: list[int], path: Path, counts: queue.Queue[int | None] | None
-) -> dict[str, float]:
-    part = _rebuild(settings, partitions, path, counts.put if counts is not None else None)
-    return msgspec.to_builtins(part)  # type: ignore[no-any-return]
+def _worker(
+    index: int,
+    settings: Settings,
+    partitions: list[int],
+    path: Path,
+    messages: multiprocessing.Queue[tuple[str, int, object]],
+) -> None:
+    try:
+        part = _rebuild(settings, partitions, path, lambda n: messages.put(("progress", index, n)))
+    except Exception as exc:  # the parent reports it; a traceback here would be lost
+        messages.put(("error", index, f"{type(exc).__name__}: {exc}"))
+        raise
+    messages.put(("done", index, msgspec.to_builtins(part)))
 
 
 def _rebuild(settings: Settings, partitions: Sequence[int], path: Path, progress: Progress | None) -> _Part:
     log = SqliteLog(settings.data_dir / LOG_FILE)
-    store = SqliteStore(path, change_feed=False)
+    store = SqliteStore(path, serving=False)
     try:
         lateness = int(settings.runtime.allowed_lateness_hours * 3_600_000_000)
         operators = default_operators(allowed_lateness_us=lateness)
         runtime = Runtime(log, store, operators, batch_size=settings.runtime.replay_batch_size)
         runtime.assign(partitions)
-        stats = runtime.run_until_caught_up(progress)
+        stats = runtime.run_until_caught_up(progress, checkpoint_every_batch=False)
     finally:
         store.close()
         log.close()

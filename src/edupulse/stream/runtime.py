@@ -59,6 +59,7 @@ class Runtime:
         self._on_commit = on_commit
         self._owned: set[int] = set()
         self._offsets: dict[int, int] = {}
+        self._dead_letters: dict[int, list[OutboxMessage]] = {}
         self._stop = threading.Event()
         store.setup([view for op in self.operators for view in op.views])
 
@@ -85,17 +86,35 @@ class Runtime:
 
     # -- processing -----------------------------------------------------------------
 
-    def process_partition(self, partition: int) -> int:
-        """Process and commit one batch of a partition; returns how many records it read."""
+    def process_partition(self, partition: int, *, checkpoint: bool = True) -> int:
+        """Process one batch of a partition, and commit it unless told to wait.
+
+        Without ``checkpoint`` the batch's effects stay in memory until ``checkpoint()``
+        commits everything since the last commit at once: replay into a new store uses
+        this to write each key once instead of once per batch.
+        """
         offset = self._offsets[partition]
         records = self.log.read(self.topic, partition, offset, self.batch_size)
         if not records:
             return 0
-        commit = Commit(self.topic, partition, records[-1].offset + 1)
-        events = self._decode(records, commit)
         try:
+            events = self._decode(records)
             for op in self.operators:
                 op.process(partition, events)
+            self._offsets[partition] = records[-1].offset + 1
+            if checkpoint:
+                self.checkpoint(partition)
+        except BaseException:
+            self._rollback(partition)
+            raise
+        return len(records)
+
+    def checkpoint(self, partition: int) -> None:
+        """Commit the operators' changes, the outbox and the next offset in one transaction."""
+        commit = Commit(self.topic, partition, self._offsets[partition])
+        commit.outbox.extend(self._dead_letters.pop(partition, []))
+        try:
+            for op in self.operators:
                 flushed = op.flush(partition)
                 for key, value in flushed.state.items():
                     commit.state[(op.name, key)] = value
@@ -104,16 +123,18 @@ class Runtime:
                 commit.outbox.extend(flushed.outbox)
             self.store.commit(commit)
         except BaseException:
-            # Memory must never run ahead of the store: rebuild this partition from it.
-            self.revoke([partition])
-            self.assign([partition])
+            self._rollback(partition)
             raise
-        self._offsets[partition] = commit.next_offset
         if self._on_commit is not None:
             self._on_commit(commit)
-        return len(records)
 
-    def _decode(self, records: list[LogRecord], commit: Commit) -> list[LearningEvent]:
+    def _rollback(self, partition: int) -> None:
+        """Memory must never run ahead of the store: rebuild the partition from it."""
+        self._dead_letters.pop(partition, None)
+        self.revoke([partition])
+        self.assign([partition])
+
+    def _decode(self, records: list[LogRecord]) -> list[LearningEvent]:
         """Decode a batch; a record that cannot be decoded goes to the dead letters, not in a loop."""
         try:
             return decode_events([r.value for r in records])
@@ -127,7 +148,8 @@ class Runtime:
                 logger.error("dead-lettering record %d/%d: %s", rec.partition, rec.offset, exc)
                 payload = msgspec.json.encode({"partition": rec.partition, "offset": rec.offset, "error": str(exc)})
                 key = f"{self.topic}/{rec.partition}/{rec.offset}"
-                commit.outbox.append(OutboxMessage(DEAD_LETTER_TOPIC, key, payload, key))
+                dead = OutboxMessage(DEAD_LETTER_TOPIC, key, payload, key)
+                self._dead_letters.setdefault(rec.partition, []).append(dead)
         return events
 
     def run_once(self) -> BatchStats:
@@ -140,17 +162,24 @@ class Runtime:
                 stats.batches += 1
         return stats
 
-    def run_until_caught_up(self, progress: Callable[[int], None] | None = None) -> BatchStats:
-        """Process until every owned partition has reached the log's end offset."""
+    def run_until_caught_up(
+        self, progress: Callable[[int], None] | None = None, *, checkpoint_every_batch: bool = True
+    ) -> BatchStats:
+        """Process until every owned partition has reached the log's end offset.
+
+        With ``checkpoint_every_batch=False`` (replay into a new store) each partition
+        is committed once, when it is caught up.
+        """
         total = BatchStats()
-        while True:
-            stats = self.run_once()
-            total.events += stats.events
-            total.batches += stats.batches
-            if progress is not None and stats.events:
-                progress(stats.events)
-            if not stats.events:
-                return total
+        for part in sorted(self._owned):
+            while n := self.process_partition(part, checkpoint=checkpoint_every_batch):
+                total.events += n
+                total.batches += 1
+                if progress is not None:
+                    progress(n)
+            if not checkpoint_every_batch:
+                self.checkpoint(part)
+        return total
 
     def run_forever(self, idle_wait_s: float = 0.05, wait: Callable[[float], bool] | None = None) -> None:
         """Live loop: process whatever arrives, sleep when idle, until ``stop``.

@@ -53,11 +53,13 @@ def _ident(name: str) -> str:
 class SqliteStore:
     """A ``StateStore`` in one SQLite file."""
 
-    def __init__(self, path: Path | str, *, changes_kept: int = 100_000, change_feed: bool = True) -> None:
+    def __init__(self, path: Path | str, *, changes_kept: int = 100_000, serving: bool = True) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._changes_kept = changes_kept
-        self._change_feed = change_feed  # a store built by replay has no live readers to feed
+        # A store that a replay worker builds serves nobody: no change feed, and no
+        # secondary indexes (they are built once, after the merge).
+        self._serving = serving
         self._commits = 0
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -92,6 +94,11 @@ class SqliteStore:
         for col in spec.all_columns:  # additive migration: new columns appear as NULL
             if col not in existing:
                 self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {col} {_SQL_TYPES[spec.columns[col]]}")
+        if self._serving:
+            self._create_indexes(spec)
+
+    def _create_indexes(self, spec: ViewSpec) -> None:
+        table = f"v_{spec.name}"
         for index in spec.indexes:
             name = f"{table}__{'_'.join(map(_ident, index))}"
             self._conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(index)})")
@@ -144,7 +151,8 @@ class SqliteStore:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         part = commit.partition
-        puts = [(op, part, key, value) for (op, key), value in commit.state.items() if value is not None]
+        # Rows go in key order: B-tree inserts in order are several times cheaper than random ones.
+        puts = sorted((op, part, key, value) for (op, key), value in commit.state.items() if value is not None)
         dels = [(op, part, key) for (op, key), value in commit.state.items() if value is None]
         conn.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?)", puts)
         conn.executemany("DELETE FROM state WHERE operator=? AND partition=? AND key=?", dels)
@@ -171,10 +179,11 @@ class SqliteStore:
         cols = spec.all_columns
         json_cols = {c for c, t in spec.columns.items() if t == "json"}
         values = [tuple(_json_encode(r.get(c)).decode() if c in json_cols else r.get(c) for c in cols) for r in rows]
+        values.sort(key=lambda v: v[: len(spec.key)])  # key order, as for state rows
         marks = ", ".join("?" * len(cols))
         sql = f"INSERT OR REPLACE INTO v_{spec.name} ({', '.join(cols)}) VALUES ({marks})"  # noqa: S608
         conn.executemany(sql, values)
-        if self._change_feed:
+        if self._serving:
             conn.executemany(
                 "INSERT INTO changes (view, row) VALUES (?, ?)",
                 [(spec.name, _json_encode(r).decode()) for r in rows],
@@ -192,13 +201,20 @@ class SqliteStore:
         state, view, outbox and offset rows never overlap, so a plain copy merges them.
         """
         with self._lock:
-            for i, path in enumerate(paths):
-                alias = f"part{i}"
-                self._conn.execute(f"ATTACH DATABASE ? AS {alias}", (str(path),))
-                try:
-                    self._copy_from(alias)
-                finally:
-                    self._conn.execute(f"DETACH DATABASE {alias}")
+            serving, self._serving = self._serving, False  # index once, after the copy
+            try:
+                for i, path in enumerate(paths):
+                    alias = f"part{i}"
+                    self._conn.execute(f"ATTACH DATABASE ? AS {alias}", (str(path),))
+                    try:
+                        self._copy_from(alias)
+                    finally:
+                        self._conn.execute(f"DETACH DATABASE {alias}")
+            finally:
+                self._serving = serving
+            if serving:
+                for spec in self._views.values():
+                    self._create_indexes(spec)
 
     def _copy_from(self, alias: str) -> None:
         conn = self._conn
@@ -299,8 +315,9 @@ class SqliteStore:
         return [Change(s, v, _json_decode(r)) for s, v, r in rows]
 
     def last_change(self) -> int:
-        row = self._reader().execute("SELECT max(seq) FROM changes").fetchone()
-        return int(row[0] or 0)
+        # The sequence, not max(seq): a replayed store continues the old numbering.
+        row = self._reader().execute("SELECT seq FROM sqlite_sequence WHERE name='changes'").fetchone()
+        return int(row[0]) if row else 0
 
     # -- outbox ---------------------------------------------------------------------
 
