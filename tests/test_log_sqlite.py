@@ -1,4 +1,7 @@
-"""A SQLite log written by an earlier version opens, reads and appends as before."""
+"""What only the SQLite log does: upgrading files of earlier versions.
+
+Everything an event log promises is in ``tests/contract/test_log_contract.py``.
+"""
 
 from __future__ import annotations
 

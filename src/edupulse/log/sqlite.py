@@ -20,25 +20,11 @@ from pathlib import Path
 
 from edupulse.errors import ConfigError, NotFoundError, TransientError
 from edupulse.log.base import Appended, AppendStatus, LogRecord, Record, partition_for
+from edupulse.log.sqlite_schema import connect, create_or_upgrade, id_key
 
 __all__ = ["SqliteLog"]
 
 logger = logging.getLogger(__name__)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS partition_ends (
-    topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
-    PRIMARY KEY (topic, partition)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS records (
-    topic TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
-    key BLOB NOT NULL, value BLOB NOT NULL, timestamp_us INTEGER NOT NULL, payload_id INTEGER,
-    PRIMARY KEY (topic, partition, "offset"));
-CREATE TABLE IF NOT EXISTS payloads (id INTEGER PRIMARY KEY, payload BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS record_ids (
-    topic TEXT NOT NULL, id TEXT NOT NULL, digest BLOB, partition INTEGER NOT NULL,
-    "offset" INTEGER NOT NULL, PRIMARY KEY (topic, id)) WITHOUT ROWID;
-"""
 
 
 @dataclass(slots=True)
@@ -52,20 +38,26 @@ class _Request:
     atomic: bool = False
 
 
-def connect(path: Path, *, synchronous: str) -> sqlite3.Connection:
-    """A connection in WAL mode with the given durability."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(f"PRAGMA synchronous={synchronous}")
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
+class _Payloads:
+    """The payloads of one append: numbered on from the highest id stored, inserted at once."""
 
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._next = -1
+        self._rows: list[tuple[int, bytes]] = []
 
-def _upgrade(conn: sqlite3.Connection) -> None:
-    """Bring a log file written by an earlier version to the current schema."""
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
-    if "payload_id" not in columns:
-        conn.execute("ALTER TABLE records ADD COLUMN payload_id INTEGER")
+    def add(self, payload: bytes | None) -> int | None:
+        """The id ``payload`` will be stored under, or None without a payload."""
+        if payload is None:
+            return None
+        if self._next < 0:  # read inside the write transaction: no other writer can interleave
+            self._next = self._conn.execute("SELECT coalesce(max(id), 0) + 1 FROM payloads").fetchone()[0]
+        self._rows.append((self._next, payload))
+        self._next += 1
+        return self._next - 1
+
+    def insert(self) -> None:
+        self._conn.executemany("INSERT INTO payloads VALUES (?, ?)", self._rows)
 
 
 class SqliteLog:
@@ -75,8 +67,7 @@ class SqliteLog:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._write = connect(self.path, synchronous="FULL")
-        self._write.executescript(_SCHEMA)
-        _upgrade(self._write)
+        create_or_upgrade(self._write)
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._queue: queue.Queue[_Request | None] = queue.Queue()
@@ -183,25 +174,26 @@ class SqliteLog:
     ) -> list[Appended]:
         topic, records = req.topic, req.records
         n = self._partitions_in_txn(conn, topic)
-        known = self._known_ids(conn, topic, [r.id for r in records if r.id is not None])
+        keys = [None if r.id is None else id_key(topic, r.id) for r in records]
+        known = self._known_keys(conn, [k for k in keys if k is not None])
         out: list[Appended] = []
-        fresh: dict[str, bytes | None] = {}
+        fresh: dict[bytes, bytes | None] = {}
         status: AppendStatus
-        for rec in records:  # first pass: what is new, what repeats, what conflicts
-            seen = known.get(rec.id) if rec.id is not None else None
-            if rec.id is not None and seen is None and rec.id in fresh:
-                status = "duplicate" if fresh[rec.id] == rec.digest else "conflict"
+        for rec, key in zip(records, keys, strict=True):  # first pass: what is new, what repeats, what conflicts
+            seen = known.get(key) if key is not None else None
+            if key is not None and seen is None and key in fresh:
+                status = "duplicate" if fresh[key] == rec.digest else "conflict"
                 out.append(Appended(status, -1, -1))
             elif seen is not None:
                 status = "duplicate" if seen[0] == rec.digest else "conflict"
                 out.append(Appended(status, seen[1], seen[2]))
             else:
-                if rec.id is not None:
-                    fresh[rec.id] = rec.digest
+                if key is not None:
+                    fresh[key] = rec.digest
                 out.append(Appended("appended", -1, -1))
         if req.atomic and any(a.status == "conflict" for a in out):
             return [a if a.status == "conflict" else Appended("aborted", -1, -1) for a in out]
-        return self._insert(conn, req, n, out, ends)
+        return self._insert(conn, req, n, out, ends, keys=keys)
 
     @staticmethod
     def _insert(
@@ -210,18 +202,19 @@ class SqliteLog:
         partitions: int,
         planned: list[Appended],
         ends: dict[tuple[str, int], int],
+        *,
+        keys: list[bytes | None],
     ) -> list[Appended]:
-        topic, records = req.topic, req.records
+        topic = req.topic
         rows: list[tuple[str, int, int, bytes, bytes, int, int | None]] = []
-        payload_rows: list[tuple[int, bytes]] = []
-        next_payload = -1
-        id_rows: list[tuple[str, str, bytes | None, int, int]] = []
-        placed: dict[str | None, tuple[int, int]] = {}
+        payloads = _Payloads(conn)
+        key_rows: list[tuple[bytes, bytes | None, int, int]] = []
+        placed: dict[bytes | None, tuple[int, int]] = {}
         out: list[Appended] = []
-        for rec, plan in zip(records, planned, strict=True):
+        for rec, key, plan in zip(req.records, keys, planned, strict=True):
             if plan.status != "appended":
-                repeat = plan.offset == -1 and rec.id in placed  # a repeat within this append
-                out.append(Appended(plan.status, *placed[rec.id]) if repeat else plan)
+                repeat = plan.offset == -1 and key in placed  # a repeat within this append
+                out.append(Appended(plan.status, *placed[key]) if repeat else plan)
                 continue
             part = partition_for(rec.key, partitions)
             pkey = (topic, part)
@@ -231,20 +224,14 @@ class SqliteLog:
                     "SELECT next_offset FROM partition_ends WHERE topic=? AND partition=?", pkey
                 ).fetchone()[0]
             ends[pkey] = off + 1
-            payload_id = None
-            if rec.payload is not None:
-                if next_payload < 0:
-                    next_payload = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM payloads").fetchone()[0]
-                payload_id, next_payload = next_payload, next_payload + 1
-                payload_rows.append((payload_id, rec.payload))
-            rows.append((topic, part, off, rec.key, rec.value, rec.timestamp_us, payload_id))
-            if rec.id is not None:
-                placed[rec.id] = (part, off)
-                id_rows.append((topic, rec.id, rec.digest, part, off))
+            rows.append((topic, part, off, rec.key, rec.value, rec.timestamp_us, payloads.add(rec.payload)))
+            if key is not None:
+                placed[key] = (part, off)
+                key_rows.append((key, rec.digest, part, off))
             out.append(Appended("appended", part, off))
         conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-        conn.executemany("INSERT INTO payloads VALUES (?, ?)", payload_rows)
-        conn.executemany("INSERT INTO record_ids VALUES (?, ?, ?, ?, ?)", id_rows)
+        payloads.insert()
+        conn.executemany("INSERT INTO record_keys VALUES (?, ?, ?, ?)", key_rows)
         return out
 
     @staticmethod
@@ -255,16 +242,16 @@ class SqliteLog:
         return int(row[0])
 
     @staticmethod
-    def _known_ids(conn: sqlite3.Connection, topic: str, ids: list[str]) -> dict[str, tuple[bytes | None, int, int]]:
-        found: dict[str, tuple[bytes | None, int, int]] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+    def _known_keys(conn: sqlite3.Connection, keys: list[bytes]) -> dict[bytes, tuple[bytes | None, int, int]]:
+        found: dict[bytes, tuple[bytes | None, int, int]] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for rid, digest, part, off in conn.execute(
-                f'SELECT id, digest, partition, "offset" FROM record_ids WHERE topic=? AND id IN ({marks})',  # noqa: S608
-                (topic, *chunk),
+            for key, digest, part, off in conn.execute(
+                f'SELECT key, digest, partition, "offset" FROM record_keys WHERE key IN ({marks})',  # noqa: S608
+                chunk,
             ):
-                found[rid] = (digest, part, off)
+                found[key] = (digest, part, off)
         return found
 
     # -- reading --------------------------------------------------------------------
