@@ -1,4 +1,4 @@
-"""What only the SQLite log does: upgrading files of earlier versions.
+"""What only the SQLite log does: upgrading files of earlier versions, checkpoints off the commit path.
 
 Everything an event log promises is in ``tests/contract/test_log_contract.py``.
 """
@@ -6,10 +6,14 @@ Everything an event log promises is in ``tests/contract/test_log_contract.py``.
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 from edupulse.log.base import Appended, LogRecord, Record
+from edupulse.log.checkpointer import Checkpointer
 from edupulse.log.sqlite import SqliteLog
+from edupulse.log.sqlite_schema import connect
 
 _FIRST_SCHEMA = """
 CREATE TABLE topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
@@ -48,3 +52,66 @@ def test_a_log_of_the_first_schema_is_upgraded_in_place(tmp_path: Path) -> None:
         assert log.read("events", 0, 0, 10) == [LogRecord(0, 2, b"k", b"v2", 12)]
     finally:
         log.close()
+
+
+def _wal_pages(path: Path) -> int:
+    return (path.with_name(path.name + "-wal").stat().st_size - 32) // (4096 + 24)
+
+
+def _write(conn: sqlite3.Connection, rows: int) -> None:
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO t VALUES (?)", [(b"x" * 3000,) for _ in range(rows)])
+    conn.execute("COMMIT")
+
+
+def test_the_checkpointer_copies_the_wal_back_after_a_nudge(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    writer = connect(path, synchronous="FULL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("CREATE TABLE t (v BLOB)")
+    checkpointer = Checkpointer(path, gather_s=0.05)
+    try:
+        _write(writer, 500)
+        checkpointer.nudge()
+        deadline = time.monotonic() + 10
+        while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert checkpointer.checkpoints == 1
+        _write(writer, 10)  # the WAL was copied back whole, so the writer starts it over
+        assert _wal_pages(path) >= 500  # the file keeps its size ...
+        busy, frames, copied = checkpointer.checkpoint()
+        assert (busy, copied) == (0, frames) and frames < 50  # ... but holds only the last commit
+    finally:
+        checkpointer.close()
+        writer.close()
+
+
+def test_the_checkpointer_gathers_commits_and_stops_promptly(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    writer = connect(path, synchronous="FULL")
+    writer.execute("CREATE TABLE t (v BLOB)")
+    checkpointer = Checkpointer(path, gather_s=0.5)
+    try:
+        for _ in range(20):
+            _write(writer, 1)
+        for _ in range(20):  # commits in quick succession, each nudging
+            checkpointer.nudge()
+        time.sleep(1.2)
+        assert checkpointer.checkpoints == 1
+        checkpointer.nudge()  # a checkpoint is being gathered when close comes
+    finally:
+        began = time.monotonic()
+        checkpointer.close()
+        writer.close()
+    assert time.monotonic() - began < 2.0
+    assert checkpointer.checkpoints == 1
+
+
+def test_a_closed_log_leaves_no_thread_behind(tmp_path: Path) -> None:
+    before = set(threading.enumerate())
+    log = SqliteLog(tmp_path / "log.sqlite")
+    log.ensure_topic("events", 2)
+    log.append("events", [Record(b"k", b"v", 1, payload=b"p")])
+    log.close()
+
+    assert [t.name for t in set(threading.enumerate()) - before if t.is_alive()] == []

@@ -4,7 +4,8 @@ Appends from any thread are queued to one writer thread, which stores everything
 waiting in a single transaction and fsyncs once (group commit): many concurrent small
 requests cost one disk flush, and no append returns before its records are on disk.
 Payloads live in their own table, keyed by an integer that their record points to and
-written in the same transaction, so reading records never steps over them.
+written in the same transaction, so reading records never steps over them. WAL
+checkpoints run on a thread of their own (``checkpointer.py``), not inside commits.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from edupulse.errors import ConfigError, NotFoundError, TransientError
 from edupulse.log.base import Appended, AppendStatus, LogRecord, Record, partition_for
+from edupulse.log.checkpointer import BACKSTOP_PAGES, Checkpointer
 from edupulse.log.sqlite_schema import connect, create_or_upgrade, id_key
 
 __all__ = ["SqliteLog"]
@@ -68,6 +70,8 @@ class SqliteLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._write = connect(self.path, synchronous="FULL")
         create_or_upgrade(self._write)
+        self._write.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+        self._checkpointer = Checkpointer(self.path)
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._queue: queue.Queue[_Request | None] = queue.Queue()
@@ -142,6 +146,7 @@ class SqliteLog:
                 [(end, t, p) for (t, p), end in ends.items()],
             )
             conn.execute("COMMIT")
+            self._checkpointer.nudge()
         except Exception as exc:  # every waiter must hear of the failure, whatever it is
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -366,6 +371,7 @@ class SqliteLog:
             self._closed = True
             self._queue.put(None)
         self._writer.join(timeout=10)
+        self._checkpointer.close()
         with self._appended:
             self._appended.notify_all()
         for conn in self._readers:
