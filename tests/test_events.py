@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from edupulse.events.xapi import (
     VerbRef,
     decode_statements,
     digest,
+    id_text,
     parse_duration,
     parse_timestamp,
     to_event,
@@ -179,6 +181,11 @@ def _digest(stmt: dict[str, object]) -> bytes:
     (item,) = decode_statements(json.dumps(stmt).encode())
     assert not isinstance(item.statement, InvalidEventError)
     return digest(item.statement)
+
+
+@given(st.uuids())
+def test_id_text_is_the_canonical_uuid_text(value: uuid.UUID) -> None:
+    assert id_text(value) == str(value)
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ import msgspec
 from edupulse.errors import ConflictError, InvalidEventError
 from edupulse.events.model import encode_event
 from edupulse.events.vocabulary import Verb
-from edupulse.events.xapi import decode_statements, digest, to_event, verb_of
+from edupulse.events.xapi import decode_statements, digest, id_text, to_event, verb_of
 from edupulse.log.base import EventLog, Record
 from edupulse.stream.runtime import EVENTS_TOPIC
 
@@ -96,7 +96,7 @@ class StatementIngest:
                 message = f"unknown verb {stmt.verb.id!r} at {path}; its last word must be one of: {_KNOWN_VERBS}"
                 problems.append(Problem(item.index, path, message))
                 continue
-            statement_id = str(stmt.id) if stmt.id is not None else str(uuid.uuid4())
+            statement_id = id_text(stmt.id) if stmt.id is not None else str(uuid.uuid4())
             event = to_event(  # the payload travels beside the event, in the record's payload
                 stmt, b"", tenant=tenant, event_id=statement_id, stored_us=stored_us, verb=verb or Verb.OTHER
             )
