@@ -54,6 +54,20 @@ def test_a_log_of_the_first_schema_is_upgraded_in_place(tmp_path: Path) -> None:
         log.close()
 
 
+def test_opening_an_up_to_date_log_takes_no_write_lock(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite"
+    SqliteLog(path).close()
+    holder = connect(path, synchronous="FULL")
+    holder.execute("BEGIN IMMEDIATE")  # another process in the middle of a long write
+    try:
+        began = time.monotonic()
+        SqliteLog(path).close()
+        assert time.monotonic() - began < 5.0
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
 def _wal_pages(path: Path) -> int:
     return (path.with_name(path.name + "-wal").stat().st_size - 32) // (4096 + 24)
 

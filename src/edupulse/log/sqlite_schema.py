@@ -56,12 +56,25 @@ def id_key(topic: str, record_id: str) -> bytes:
     return hashlib.blake2b(f"{len(topic)}:{topic}:{record_id}".encode(), digest_size=16).digest()
 
 
+_TABLES = frozenset({"topics", "partition_ends", "records", "payloads", "record_keys"})
+
+
+def _up_to_date(conn: sqlite3.Connection) -> bool:
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not tables >= _TABLES or "record_ids" in tables:
+        return False
+    return "payload_id" in {row[1] for row in conn.execute("PRAGMA table_info(records)")}
+
+
 def create_or_upgrade(conn: sqlite3.Connection) -> None:
     """Create the tables, or bring a file written by an earlier version up to date.
 
-    Runs in one write transaction, so processes opening the same file at once do not
-    race each other through the upgrade.
+    A file already up to date is only read. Otherwise the work runs in one write
+    transaction, so processes opening the same file at once do not race each other
+    through the upgrade.
     """
+    if _up_to_date(conn):
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         for statement in _SCHEMA.split(";"):
