@@ -13,7 +13,7 @@ from pathlib import Path
 from edupulse.log.base import Appended, LogRecord, Record
 from edupulse.log.checkpointer import Checkpointer
 from edupulse.log.sqlite import SqliteLog
-from edupulse.log.sqlite_schema import connect
+from edupulse.log.sqlite_schema import PAGE_SIZE, connect
 
 _FIRST_SCHEMA = """
 CREATE TABLE topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
@@ -54,6 +54,26 @@ def test_a_log_of_the_first_schema_is_upgraded_in_place(tmp_path: Path) -> None:
         log.close()
 
 
+def test_a_new_log_has_large_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    old = tmp_path / "old.sqlite"
+    with sqlite3.connect(old) as conn:
+        conn.executescript(_FIRST_SCHEMA)
+    conn.close()
+    for path in (tmp_path / "new.sqlite", old):
+        SqliteLog(path).close()
+
+    assert _page_size(tmp_path / "new.sqlite") == PAGE_SIZE
+    assert _page_size(old) == 4096
+
+
+def _page_size(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("PRAGMA page_size").fetchone()[0])
+    finally:
+        conn.close()
+
+
 def test_opening_an_up_to_date_log_takes_no_write_lock(tmp_path: Path) -> None:
     path = tmp_path / "log.sqlite"
     SqliteLog(path).close()
@@ -68,8 +88,9 @@ def test_opening_an_up_to_date_log_takes_no_write_lock(tmp_path: Path) -> None:
         holder.close()
 
 
-def _wal_pages(path: Path) -> int:
-    return (path.with_name(path.name + "-wal").stat().st_size - 32) // (4096 + 24)
+def _wal_frames(path: Path) -> int:
+    """How many pages the WAL file has room for (it is reused from its start, never shrunk)."""
+    return (path.with_name(path.name + "-wal").stat().st_size - 32) // (PAGE_SIZE + 24)
 
 
 def _write(conn: sqlite3.Connection, rows: int) -> None:
@@ -85,16 +106,18 @@ def test_the_checkpointer_copies_the_wal_back_after_a_nudge(tmp_path: Path) -> N
     writer.execute("CREATE TABLE t (v BLOB)")
     checkpointer = Checkpointer(path, gather_s=0.05)
     try:
-        _write(writer, 500)
+        _write(writer, 500)  # 1.5 MB
+        written = _wal_frames(path)
         checkpointer.nudge()
         deadline = time.monotonic() + 10
         while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert checkpointer.checkpoints == 1
         _write(writer, 10)  # the WAL was copied back whole, so the writer starts it over
-        assert _wal_pages(path) >= 500  # the file keeps its size ...
+        assert _wal_frames(path) == written  # the file keeps its size ...
         busy, frames, copied = checkpointer.checkpoint()
-        assert (busy, copied) == (0, frames) and frames < 50  # ... but holds only the last commit
+        assert (busy, copied) == (0, frames)
+        assert frames < written / 10  # ... but holds only the last commit
     finally:
         checkpointer.close()
         writer.close()

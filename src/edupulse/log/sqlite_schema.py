@@ -19,7 +19,9 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
-__all__ = ["connect", "create_or_upgrade", "id_key"]
+__all__ = ["PAGE_SIZE", "connect", "create_or_upgrade", "id_key"]
+
+PAGE_SIZE = 16_384
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
@@ -38,8 +40,14 @@ CREATE TABLE IF NOT EXISTS record_keys (
 
 
 def connect(path: Path, *, synchronous: str) -> sqlite3.Connection:
-    """A connection in WAL mode with the given durability."""
+    """A connection in WAL mode with the given durability.
+
+    A new file gets 16 KiB pages (an existing file keeps its own): compared with 4 KiB
+    an append writes fewer WAL frames, and the idempotency index, which takes its
+    inserts at random places, has a quarter of the pages to dirty.
+    """
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # only takes effect before the file has content
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA busy_timeout=30000")
