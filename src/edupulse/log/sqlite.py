@@ -22,7 +22,7 @@ from pathlib import Path
 from edupulse.errors import ConfigError, NotFoundError, TransientError
 from edupulse.log.base import Appended, AppendStatus, LogRecord, Record, partition_for
 from edupulse.log.checkpointer import BACKSTOP_PAGES, Checkpointer
-from edupulse.log.sqlite_schema import connect, create_or_upgrade, id_key
+from edupulse.log.sqlite_schema import connect, create_or_upgrade, id_keys
 
 __all__ = ["SqliteLog"]
 
@@ -183,7 +183,7 @@ class SqliteLog:
     ) -> list[Appended]:
         topic, records = req.topic, req.records
         n = self._partitions_in_txn(conn, topic)
-        keys = [None if r.id is None else id_key(topic, r.id) for r in records]
+        keys = id_keys(topic, [r.id for r in records])
         known = self._known_keys(conn, [k for k in keys if k is not None])
         out: list[Appended] = []
         fresh: dict[bytes, bytes | None] = {}

@@ -6,7 +6,7 @@ Tables:
   points to the record's payload, if it has one.
 - ``payloads``: the payloads, keyed by an integer that grows with every append, so
   storing one is an append at the end of a single B-tree.
-- ``record_keys``: the idempotency index. Its key is ``id_key(topic, id)``, 16 bytes
+- ``record_keys``: the idempotency index. Its key is ``id_keys(topic, [id])``, 16 bytes
   instead of the topic and id as text, so twice as many entries fit a page and an
   append dirties half as many pages.
 - ``partition_ends`` and ``topics``: the next offset of each partition, the partition
@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["PAGE_SIZE", "connect", "create_or_upgrade", "id_key"]
+__all__ = ["PAGE_SIZE", "connect", "create_or_upgrade", "id_keys"]
 
 PAGE_SIZE = 16_384
 
@@ -54,14 +55,23 @@ def connect(path: Path, *, synchronous: str) -> sqlite3.Connection:
     return conn
 
 
-def id_key(topic: str, record_id: str) -> bytes:
-    """The idempotency key of a record id in a topic: 16 bytes of BLAKE2b.
+def id_keys(topic: str, record_ids: Iterable[str | None]) -> list[bytes | None]:
+    """The idempotency keys of record ids of a topic: 16 bytes of BLAKE2b each (None for None).
 
-    The topic's length comes first, so no (topic, id) pair can spell another's input.
-    With 128 bits, two distinct ids of a log share a key with a probability of about
-    n² / 2¹²⁹: below 10⁻²⁴ for a billion ids.
+    The hash covers the topic's length, the topic and the id, so no (topic, id) pair can
+    spell another's input. With 128 bits, two distinct ids of a log share a key with a
+    probability of about n² / 2¹²⁹: below 10⁻²⁴ for a billion ids.
     """
-    return hashlib.blake2b(f"{len(topic)}:{topic}:{record_id}".encode(), digest_size=16).digest()
+    prefix = hashlib.blake2b(f"{len(topic)}:{topic}:".encode(), digest_size=16)
+    keys: list[bytes | None] = []
+    for record_id in record_ids:
+        if record_id is None:
+            keys.append(None)
+            continue
+        hasher = prefix.copy()  # cheaper than hashing the prefix again
+        hasher.update(record_id.encode())
+        keys.append(hasher.digest())
+    return keys
 
 
 _TABLES = frozenset({"topics", "partition_ends", "records", "payloads", "record_keys"})
@@ -105,6 +115,6 @@ def _rekey_record_ids(conn: sqlite3.Connection) -> None:
     while chunk := rows.fetchmany(10_000):
         conn.executemany(
             "INSERT INTO record_keys VALUES (?, ?, ?, ?)",
-            [(id_key(topic, rid), digest, part, off) for topic, rid, digest, part, off in chunk],
+            [(id_keys(topic, [rid])[0], digest, part, off) for topic, rid, digest, part, off in chunk],
         )
     conn.execute("DROP TABLE record_ids")
