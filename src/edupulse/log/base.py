@@ -10,6 +10,8 @@ A record may carry a payload: bytes kept beside it for audit and re-processing (
 original input an event was mapped from), stored atomically with the record and
 dropped with it by retention, but never part of what ``read`` returns, so the hot
 path of processing does not read, copy or decode it. ``read_payloads`` returns them.
+(SQLite keeps them in a table of their own, written in the record's transaction; a
+Kafka backend would use a companion topic written in the same producer transaction.)
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ class EventLog(Protocol):
         Records whose id is already stored are not appended again (duplicate or
         conflict). With ``atomic``, one conflict means nothing is appended. The
         payload of a record is stored with it, in the same durable step: a record is
-        never readable without its payload, nor a payload kept without its record.
+        never readable without its payload, nor a payload kept without its record. A
+        duplicate leaves the payload of the copy stored first as it is.
         """
 
     def read(self, topic: str, partition: int, offset: int, max_records: int) -> list[LogRecord]:
