@@ -67,17 +67,31 @@ def all_records(log: SqliteLog, batch: int) -> list[LogRecord]:
     return out
 
 
-def copy_of(records: Sequence[LogRecord], cohort: int) -> list[Record]:
-    """The events again, as a new cohort of learners ``cohort`` weeks later, under new ids."""
+def payloads_of(log: SqliteLog, records: Sequence[LogRecord]) -> list[bytes | None]:
+    """The original statements stored beside the records (the log's payload sidecar)."""
+    by_partition: dict[int, list[int]] = {}
+    for rec in records:
+        by_partition.setdefault(rec.partition, []).append(rec.offset)
+    found = {(p, o): v for p, offs in by_partition.items() for o, v in log.read_payloads(EVENTS_TOPIC, p, offs).items()}
+    return [found.get((r.partition, r.offset)) for r in records]
+
+
+def copy_of(records: Sequence[LogRecord], payloads: Sequence[bytes | None], cohort: int) -> list[Record]:
+    """The events again, as a new cohort of learners ``cohort`` weeks later, under new ids.
+
+    Each copy carries its original statement in the sidecar, as ingested records do."""
     out = []
-    for rec, ev in zip(records, decode_events([r.value for r in records]), strict=True):
+    events = decode_events([r.value for r in records])
+    for rec, ev, payload in zip(records, events, payloads, strict=True):
         new = msgspec.structs.replace(
             ev,
             event_id=f"{ev.event_id}.{cohort}",
             learner=f"{ev.learner}.{cohort}",
             event_time_us=ev.event_time_us + cohort * WEEK_US,
         )
-        out.append(Record(new.partition_key, encode_event(new), rec.timestamp_us, f"{TENANT}:{new.event_id}"))
+        out.append(
+            Record(new.partition_key, encode_event(new), rec.timestamp_us, f"{TENANT}:{new.event_id}", payload=payload)
+        )
     return out
 
 
@@ -89,9 +103,10 @@ def build_fixture(data_dir: Path, statements: Sequence[bytes], events: int, part
         log = deployment.log
         assert isinstance(log, SqliteLog)
         base = all_records(log, 50_000)
+        payloads = payloads_of(log, base)
         written, cohort = len(base), 1
         while written < events:
-            batch = copy_of(base, cohort)[: events - written]
+            batch = copy_of(base, payloads, cohort)[: events - written]
             log.append(EVENTS_TOPIC, batch)
             written += len(batch)
             cohort += 1
