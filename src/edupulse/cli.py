@@ -102,8 +102,19 @@ def main(verbose: int) -> None:
     help="API processes; above 1, processing gets a process of its own (default: 1).",
     env="EDUPULSE_WORKERS",
 )
+@option(
+    "--processing",
+    type=click.Choice(["process", "thread"]),
+    help="Run the stream runtime in a process of its own beside the API, or in a thread of it (default: process).",
+    env="EDUPULSE_PROCESSING",
+)
 def serve(
-    data_dir: Path | None, host: str | None, port: int | None, partitions: int | None, workers: int | None
+    data_dir: Path | None,
+    host: str | None,
+    port: int | None,
+    partitions: int | None,
+    workers: int | None,
+    processing: str | None,
 ) -> None:
     """Run the API and the stream runtime on the embedded stores.
 
@@ -115,7 +126,10 @@ def serve(
     from edupulse.server import run_server
 
     log = {"partitions": partitions} if partitions else None
-    run_server(_settings(data_dir=data_dir, host=host, port=port, log=log, workers=workers))
+    settings = _settings(data_dir=data_dir, host=host, port=port, log=log, workers=workers, processing=processing)
+    if settings.processing == "thread" and settings.workers > 1:
+        raise click.UsageError("--processing thread runs in the one API process: use it with --workers 1")
+    run_server(settings)
 
 
 @main.command()

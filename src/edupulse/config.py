@@ -63,12 +63,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("./edupulse-data"), description="Where the embedded stores live.")
     host: str = Field("127.0.0.1", description="Interface the API listens on.")
     port: int = Field(8000, ge=0, le=65535, description="Port the API listens on.")
-    workers: int = Field(
-        1,
-        ge=1,
-        le=64,
-        description="API processes. With 1, processing runs in a thread of the API process; "
-        "with more, in a process of its own beside them.",
+    workers: int = Field(1, ge=1, le=64, description="API processes.")
+    processing: Literal["process", "thread"] = Field(
+        "process",
+        description="Where `serve` runs the stream runtime: a supervised process of its own beside "
+        "the API (each gets a core), or a thread of the API process (one process in all; one worker only).",
     )
     tenant: str = Field("default", min_length=1, description="Tenant of credentials created without one.")
     log: LogSettings = Field(default_factory=LogSettings)

@@ -1,8 +1,10 @@
-"""Running the API under uvicorn, with processing in a thread or in a process of its own.
+"""Running the API under uvicorn, with processing in a process of its own or in a thread.
 
-With one API process (``workers=1``, the default) everything runs in that process. With
-more, the parent supervises a processor process and uvicorn's API workers; each child
-dies with the parent, so a killed server leaves no orphan holding a port or a lock.
+By default (``processing="process"``) the server process serves the API and supervises a
+processor process beside it, so processing and HTTP each get a core of their own; with
+``workers`` above 1, uvicorn's API worker processes serve instead. Every child dies with
+the server, so a killed server leaves no orphan holding a port or a lock. With
+``processing="thread"`` and one worker, everything runs in one process.
 """
 
 from __future__ import annotations
@@ -30,12 +32,11 @@ _RESTART_DELAY_S = 1.0
 
 def run_server(settings: Settings) -> None:
     """Serve until interrupted; closes every store on the way out."""
-    if settings.workers > 1:
-        _run_processes(settings)
+    if settings.workers == 1 and settings.processing == "thread":
+        with Deployment(settings) as deployment:
+            uvicorn.Server(_config(create_app(deployment, process=True), settings)).run()
         return
-    with Deployment(settings) as deployment:
-        app = create_app(deployment, process=True)
-        uvicorn.Server(_config(app, settings)).run()
+    _run_processes(settings)
 
 
 def _config(app: FastAPI, settings: Settings) -> uvicorn.Config:
@@ -59,15 +60,19 @@ def _run_processes(settings: Settings) -> None:
     supervisor.start()
     _await_processor(settings)
     try:
-        uvicorn.run(
-            "edupulse.server:worker_app",
-            factory=True,
-            workers=settings.workers,
-            host=settings.host,
-            port=settings.port,
-            log_level="warning",
-            access_log=False,
-        )
+        if settings.workers == 1:  # this process serves the API itself
+            with Deployment(settings) as deployment:
+                uvicorn.Server(_config(create_app(deployment, process=False), settings)).run()
+        else:
+            uvicorn.run(
+                "edupulse.server:worker_app",
+                factory=True,
+                workers=settings.workers,
+                host=settings.host,
+                port=settings.port,
+                log_level="warning",
+                access_log=False,
+            )
     finally:
         stop.set()
         supervisor.join(timeout=35)
