@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,8 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
-
-CLI = [sys.executable, "-c", "from edupulse.cli import main; main()"]
+from tests.integration.processes import CLI, create_key, wait_healthy
 
 
 @pytest.mark.integration
@@ -68,26 +66,12 @@ def test_simulate_writes_deterministic_ndjson(tmp_path: Path) -> None:
 @pytest.mark.integration
 def test_simulate_posts_to_a_server(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    new = json.loads(
-        subprocess.run(
-            [*CLI, "keys", "create", "--data-dir", str(data), "--name", "sim", "--json"],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        ).stdout
-    )
+    key, secret = create_key(data, "sim")
     port = free_port()
     server = subprocess.Popen([*CLI, "serve", "--data-dir", str(data), "--port", str(port)])
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_healthy(base)
         result = subprocess.run(
             [
                 *CLI,
@@ -99,9 +83,9 @@ def test_simulate_posts_to_a_server(tmp_path: Path) -> None:
                 "--url",
                 base,
                 "--key",
-                new["key"],
+                key,
                 "--secret",
-                new["secret"],
+                secret,
                 "--batch-size",
                 "250",
             ],
@@ -115,7 +99,7 @@ def test_simulate_posts_to_a_server(tmp_path: Path) -> None:
         deadline = time.monotonic() + 20
         status: dict[str, object] = {}
         while time.monotonic() < deadline:
-            status = httpx.get(base + "/api/v1/status", auth=(new["key"], new["secret"])).json()
+            status = httpx.get(base + "/api/v1/status", auth=(key, secret)).json()
             if status["lag"] == 0 and status["events"] == 2000:
                 break
             time.sleep(0.1)

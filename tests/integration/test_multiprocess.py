@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,26 +12,12 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
+from tests.integration.processes import CLI, create_key, wait_healthy
 from tests.statements import random_statements
-
-CLI = [sys.executable, "-c", "from edupulse.cli import main; main()"]
 
 
 def _start(data: Path, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen([*CLI, "serve", "--data-dir", str(data), "--port", str(port), "--workers", "2"])
-
-
-def _wait_processing(url: str) -> dict[str, object]:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            response = httpx.get(url + "/healthz", timeout=1)
-            if response.status_code == 200 and response.json()["processing"]:
-                return dict(response.json())
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("server not healthy and processing in time")
 
 
 def _children(pid: int) -> list[int]:
@@ -53,20 +37,12 @@ def _alive(pid: int) -> bool:
 @pytest.mark.integration
 def test_workers_ingest_process_and_die_with_the_server(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    new = json.loads(
-        subprocess.run(
-            [*CLI, "keys", "create", "--data-dir", str(data), "--name", "t", "--json"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
-    auth = (new["key"], new["secret"])
+    auth = create_key(data)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = _start(data, port)
     try:
-        assert _wait_processing(url)["status"] == "ok"
+        assert wait_healthy(url, processing=True)["status"] == "ok"
         statements = random_statements(3000, seed=11)
         for i in range(0, 3000, 300):
             response = httpx.post(url + "/xapi/statements", json=statements[i : i + 300], auth=auth, timeout=10)
@@ -91,7 +67,7 @@ def test_workers_ingest_process_and_die_with_the_server(tmp_path: Path) -> None:
         assert not [p for p in family[1:] + grandchildren if _alive(p)], "orphans outlived the server"
 
         server = _start(data, port)  # the port and the processing lock are free again
-        assert _wait_processing(url)["status"] == "ok"
+        assert wait_healthy(url, processing=True)["status"] == "ok"
         assert httpx.get(url + "/api/v1/status", auth=auth).json()["processed"] == 3000
     finally:
         server.terminate()
