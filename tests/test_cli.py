@@ -93,6 +93,15 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     assert "error:" in result.output and "Traceback" not in result.output
 
 
+def test_a_data_dir_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    result = CliRunner().invoke(main, ["keys", "create", "--data-dir", str(tmp_path / "file" / "x"), "--name", "n"])
+    assert result.exit_code == 2
+    assert "error:" in result.output
+    assert "Not a directory" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_invalid_setting_from_the_environment_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["status"], env={"EDUPULSE_DATA_DIR": str(tmp_path), "EDUPULSE_PORT": "x"})
     assert result.exit_code == 2

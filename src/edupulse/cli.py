@@ -72,7 +72,7 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except EdupulseError as exc:
+        except (EdupulseError, OSError) as exc:  # a bad input or path, never a traceback
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
 
