@@ -39,6 +39,11 @@ class RuntimeSettings(BaseModel):
         100_000, ge=1000, description="View change records kept for server-sent-event resumption."
     )
 
+    @property
+    def allowed_lateness_us(self) -> int:
+        """``allowed_lateness_hours`` in microseconds, the unit of event times."""
+        return int(self.allowed_lateness_hours * 3_600_000_000)
+
 
 class IngestSettings(BaseModel):
     """The ingest API."""

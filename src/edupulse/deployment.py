@@ -97,9 +97,7 @@ class Deployment:
         self.ingest = StatementIngest(
             self.log, unknown_verbs=settings.ingest.unknown_verbs, max_batch=settings.ingest.max_batch
         )
-        self.operators = default_operators(
-            allowed_lateness_us=int(settings.runtime.allowed_lateness_hours * 3_600_000_000)
-        )
+        self.operators = default_operators(allowed_lateness_us=settings.runtime.allowed_lateness_us)
         self.store.setup([view for op in self.operators for view in op.views])
         self._worker: threading.Thread | None = None
         self._runtime: Runtime | None = None

@@ -167,8 +167,7 @@ def _rebuild(settings: Settings, partitions: Sequence[int], path: Path, progress
     log = SqliteLog(settings.data_dir / LOG_FILE)
     store = SqliteStore(path, serving=False)
     try:
-        lateness = int(settings.runtime.allowed_lateness_hours * 3_600_000_000)
-        operators = default_operators(allowed_lateness_us=lateness)
+        operators = default_operators(allowed_lateness_us=settings.runtime.allowed_lateness_us)
         runtime = Runtime(log, store, operators, batch_size=settings.runtime.replay_batch_size)
         runtime.assign(partitions)
         stats = runtime.run_until_caught_up(progress, checkpoint_every_batch=False)
