@@ -116,6 +116,7 @@ class Deployment:
     def start_processing(self) -> Runtime:
         """Run the live runtime over every partition in a background thread."""
         self._lock.acquire()
+        self._stopping.clear()  # a deployment may process again after stop_processing()
         runtime = self.runtime(on_commit=lambda _: self.committed.ring())
         runtime.assign_all()
         idle = self.settings.runtime.idle_wait_ms / 1000
