@@ -27,6 +27,8 @@ from typing import Any, TypeVar
 
 import httpx
 
+from edupulse.memory import peak_rss_mib
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 STATEMENTS = SHARED_DATA / "lrs_statements" / "video_statements.ndjson.gz"
@@ -124,14 +126,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def peak_rss_mib(pid: int) -> float:
-    """The process's peak resident memory (VmHWM)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
-
-
 def busy_core_seconds() -> float:
     """CPU time all processes on the machine have used so far (every core, user and system)."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
@@ -218,7 +212,7 @@ class Server:
         return cpu_seconds(self.pid)
 
     def peak_rss_mib(self) -> float:
-        return peak_rss_mib(self.pid)
+        return round(peak_rss_mib(self.pid), 1)
 
 
 # -- edupulse -------------------------------------------------------------------------

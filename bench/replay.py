@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -36,7 +35,6 @@ from _common import (
     json_array,
     load_statements,
     machine,
-    peak_rss_mib,
     scratch_dir,
     wait_for_quiet,
 )
@@ -45,6 +43,7 @@ from edupulse.deployment import Deployment
 from edupulse.events.model import decode_events, encode_event
 from edupulse.log.base import LogRecord, Record
 from edupulse.log.sqlite import SqliteLog
+from edupulse.memory import peak_rss_mib
 from edupulse.stream.runtime import EVENTS_TOPIC
 
 TARGET_PER_SECOND = 300_000
@@ -214,7 +213,7 @@ def main() -> None:
 
     if args.child:
         result = child(args.child, args.fixture, args.partitions)
-        result.setdefault("peak_rss_mib", peak_rss_mib(os.getpid()))  # VmHWM: this process image's own peak
+        result.setdefault("peak_rss_mib", round(peak_rss_mib(), 1))  # VmHWM: this process image's own peak
         print(json.dumps(result))
         return
     statements = load_statements("replay", args.data)
