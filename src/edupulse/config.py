@@ -11,7 +11,15 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["IngestSettings", "LogSettings", "RuntimeSettings", "Settings", "settings_env"]
+__all__ = [
+    "IngestSettings",
+    "KafkaSettings",
+    "LogSettings",
+    "PostgresSettings",
+    "RuntimeSettings",
+    "Settings",
+    "settings_env",
+]
 
 
 class LogSettings(BaseModel):
@@ -60,11 +68,33 @@ class IngestSettings(BaseModel):
     )
 
 
+class KafkaSettings(BaseModel):
+    """The Kafka log of the scale-out deployment."""
+
+    bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka brokers, host:port[,host:port...].")
+    group_id: str = Field("edupulse-workers", min_length=1, description="Consumer group the workers share.")
+    replication_factor: int = Field(1, ge=1, description="Replicas of each partition of topics edupulse creates.")
+
+
+class PostgresSettings(BaseModel):
+    """The PostgreSQL state store of the scale-out deployment."""
+
+    dsn: str = Field(
+        "postgresql://edupulse@127.0.0.1:5432/edupulse", description="libpq connection string of the database."
+    )
+    pool_size: int = Field(4, ge=1, le=256, description="Most connections one process keeps open.")
+
+
 class Settings(BaseSettings):
     """Everything edupulse can be told, with its default."""
 
     model_config = SettingsConfigDict(env_prefix="EDUPULSE_", env_nested_delimiter="__", extra="forbid")
 
+    deployment: Literal["embedded", "scaleout"] = Field(
+        "embedded",
+        description="'embedded': SQLite files under data_dir, no servers. "
+        "'scaleout': Apache Kafka for the log, PostgreSQL for state, views, offsets and credentials.",
+    )
     data_dir: Path = Field(Path("./edupulse-data"), description="Where the embedded stores live.")
     host: str = Field("127.0.0.1", description="Interface the API listens on.")
     port: int = Field(8000, ge=0, le=65535, description="Port the API listens on.")
@@ -78,6 +108,8 @@ class Settings(BaseSettings):
     log: LogSettings = Field(default_factory=LogSettings)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    postgres: PostgresSettings = Field(default_factory=PostgresSettings)
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
