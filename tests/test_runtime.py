@@ -103,3 +103,24 @@ def test_lateness_follows_the_watermark_rule(log: SqliteLog, tmp_path: Path) -> 
     reference = Watermark(48 * 3_600_000_000)
     assert row["late_events"] == sum(reference.is_late(h * 3_600_000_000) for h in hours) == 2
     assert sum(row["activity"].values()) == 6  # type: ignore[attr-defined]
+
+
+def test_a_backlog_grows_live_batches_and_a_caught_up_partition_shrinks_them(log: SqliteLog, tmp_path: Path) -> None:
+    StatementIngest(log).ingest(json.dumps(random_statements(400, seed=5)).encode(), tenant="t")
+    store = SqliteStore(tmp_path / "a.db")
+    runtime = Runtime(log, store, default_operators(allowed_lateness_us=0), batch_size=4, max_batch_size=32)
+    runtime.assign([0])
+    backlog = runtime.lag()[0]
+    sizes = []
+    while n := runtime.process_partition(0):
+        sizes.append(n)
+    assert sum(sizes) == backlog
+    assert sizes[:4] == [4, 8, 16, 32]  # doubling while every batch comes back full
+    assert max(sizes) == 32  # never above the cap
+    StatementIngest(log).ingest(json.dumps(random_statements(50, seed=6)).encode(), tenant="t")
+    assert runtime.process_partition(0) <= 4  # caught up: back to the live size
+    runtime.assign([1])
+    runtime.run_until_caught_up()
+    reference, ref_store = _runtime(log, tmp_path / "b.db", batch=1000)
+    reference.run_until_caught_up()
+    assert _rows(store) == _rows(ref_store)  # batch sizes change nothing in the results

@@ -110,8 +110,15 @@ class Deployment:
 
     def runtime(self, *, batch_size: int | None = None, on_commit: CommitHook | None = None) -> Runtime:
         """A runtime over this deployment's log and store."""
-        size = batch_size or self.settings.runtime.live_batch_size
-        return Runtime(self.log, self.store, self.operators, batch_size=size, on_commit=on_commit)
+        cfg = self.settings.runtime
+        return Runtime(
+            self.log,
+            self.store,
+            self.operators,
+            batch_size=batch_size or cfg.live_batch_size,
+            max_batch_size=cfg.live_max_batch_size,
+            on_commit=on_commit,
+        )
 
     def start_processing(self) -> Runtime:
         """Run the live runtime over every partition in a background thread."""

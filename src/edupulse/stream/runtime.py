@@ -49,6 +49,7 @@ class Runtime:
         *,
         topic: str = EVENTS_TOPIC,
         batch_size: int = 256,
+        max_batch_size: int | None = None,
         on_commit: Callable[[Commit], None] | None = None,
     ) -> None:
         self.log = log
@@ -56,6 +57,8 @@ class Runtime:
         self.operators = list(operators)
         self.topic = topic
         self.batch_size = batch_size
+        self.max_batch_size = max(batch_size, max_batch_size or batch_size)
+        self._batch: dict[int, int] = {}
         self._on_commit = on_commit
         self._owned: set[int] = set()
         self._offsets: dict[int, int] = {}
@@ -80,6 +83,7 @@ class Runtime:
                 op.revoke(part)
             self._owned.discard(part)
             self._offsets.pop(part, None)
+            self._batch.pop(part, None)
 
     def assign_all(self) -> None:
         self.assign(range(self.log.partitions(self.topic)))
@@ -94,7 +98,9 @@ class Runtime:
         this to write each key once instead of once per batch.
         """
         offset = self._offsets[partition]
-        records = self.log.read(self.topic, partition, offset, self.batch_size)
+        size = self._batch.get(partition, self.batch_size)
+        records = self.log.read(self.topic, partition, offset, size)
+        self._batch[partition] = self._next_batch_size(size, len(records))
         if not records:
             return 0
         try:
@@ -108,6 +114,15 @@ class Runtime:
             self._rollback(partition)
             raise
         return len(records)
+
+    def _next_batch_size(self, size: int, got: int) -> int:
+        """Adaptive batching: a full batch means a backlog, so read twice as many next time
+        (up to ``max_batch_size``): fewer, larger commits clear it with less work per
+        record. A short batch means the partition is caught up: back to the small size
+        that keeps live latency low."""
+        if got < size:
+            return self.batch_size
+        return min(size * 2, self.max_batch_size)
 
     def checkpoint(self, partition: int) -> None:
         """Commit the operators' changes, the outbox and the next offset in one transaction."""
