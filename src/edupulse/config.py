@@ -38,10 +38,23 @@ class RuntimeSettings(BaseModel):
     """The stream processing runtime."""
 
     live_batch_size: int = Field(256, ge=1, description="Records per micro-batch when live.")
+    live_max_batch_size: int = Field(
+        8192,
+        ge=1,
+        description="Largest live micro-batch: a partition with a backlog doubles its batch after each full one, "
+        "up to this; a caught-up partition goes back to live_batch_size.",
+    )
     replay_batch_size: int = Field(50_000, ge=1, description="Records per batch in replay.")
     idle_wait_ms: float = Field(50.0, gt=0, description="Longest sleep between polls of an idle log, in milliseconds.")
     allowed_lateness_hours: float = Field(
         48.0, ge=0, description="How far behind the watermark an event may arrive and still count in daily windows."
+    )
+    processor_niceness: int = Field(
+        5,
+        ge=0,
+        le=19,
+        description="Nice increment of the processor process `serve` starts beside the API: on a saturated "
+        "machine the API's ingest answers go first and processing catches up in larger batches.",
     )
     changes_kept: int = Field(
         100_000, ge=1000, description="View change records kept for server-sent-event resumption."

@@ -104,5 +104,8 @@ def _supervise(settings: Settings, stop: threading.Event) -> None:
 
 def _processor_main(settings: Settings, parent_pid: int) -> None:
     die_with_parent(parent_pid)
+    # When the machine is saturated, answering ingest requests (what clients wait on)
+    # goes first; processing takes the rest and catches up in larger batches.
+    os.nice(settings.runtime.processor_niceness)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     run_processor(settings)
