@@ -12,6 +12,7 @@ Adding a backend is one more entry in ``LOG_BACKENDS`` or ``STORE_BACKENDS``.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
@@ -19,7 +20,9 @@ from typing import Generic, Protocol, TypeVar
 from edupulse.log.base import EventLog
 from edupulse.log.sqlite import SqliteLog
 from edupulse.stream.store.base import StateStore
+from edupulse.stream.store.postgres import PostgresStore
 from edupulse.stream.store.sqlite import SqliteStore
+from tests.services import postgres_dsn, scratch_schema
 
 __all__ = ["LOG_BACKENDS", "STORE_BACKENDS", "Handles"]
 
@@ -32,8 +35,14 @@ def _sqlite_store(place: Path) -> StateStore:
     return SqliteStore(place / "state.sqlite")
 
 
+def _postgres_store(place: Path) -> StateStore:
+    """A private schema per place: the first open of a place starts it empty."""
+    name = "t_" + hashlib.blake2b(str(place.resolve()).encode(), digest_size=8).hexdigest()
+    return PostgresStore(postgres_dsn(), schema=scratch_schema(name), pool_size=2)
+
+
 LOG_BACKENDS: dict[str, Callable[[Path], EventLog]] = {"sqlite": _sqlite_log}
-STORE_BACKENDS: dict[str, Callable[[Path], StateStore]] = {"sqlite": _sqlite_store}
+STORE_BACKENDS: dict[str, Callable[[Path], StateStore]] = {"sqlite": _sqlite_store, "postgres": _postgres_store}
 
 
 class _Closable(Protocol):
