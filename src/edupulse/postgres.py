@@ -26,6 +26,7 @@ _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # (serialization failure, deadlock), insufficient resources, operator intervention
 # (admin shutdown, server starting up), system error.
 _TRANSIENT_CLASSES = ("08", "40", "53", "57", "58")
+RECONNECT_TIMEOUT_S = 5.0
 START_HINT = "start it with scripts/services/postgres.sh up, or point EDUPULSE_POSTGRES__DSN at a running server"
 
 
@@ -99,6 +100,10 @@ def open_pool(
         configure=configure,
         check=ConnectionPool.check_connection,
         timeout=timeout_s,
+        # Give up a series of reconnection attempts soon: the next caller starts a new
+        # series at once, so a restarted server is used again within seconds, not after
+        # a backoff that grew while it was down.
+        reconnect_timeout=RECONNECT_TIMEOUT_S,
         name=name,
         open=False,
     )

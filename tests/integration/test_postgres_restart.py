@@ -1,0 +1,114 @@
+"""The PostgreSQL store survives a restart of the real server (scripts/services/postgres.sh).
+
+Only the project's own test server is restarted: with another ``EDUPULSE_TEST_POSTGRES_DSN``
+these tests skip.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from edupulse.errors import TransientError
+from edupulse.insights import default_operators
+from edupulse.insights.engagement import LEARNER_VIEW
+from edupulse.log.sqlite import SqliteLog
+from edupulse.lrs.statements import StatementIngest
+from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
+from edupulse.stream.store.base import Commit, ViewSpec
+from edupulse.stream.store.postgres import PostgresStore
+from edupulse.stream.store.sqlite import SqliteStore
+from tests.services import DEFAULT_POSTGRES_DSN, postgres_dsn, scratch_schema
+from tests.statements import random_statements
+
+pytestmark = pytest.mark.integration
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "services" / "postgres.sh"
+VIEW = ViewSpec("items", key=("id",), columns={"id": "text", "n": "int"})
+
+
+def _server(action: str) -> None:
+    subprocess.run(["bash", str(SCRIPT), action], check=True, timeout=120, capture_output=True)
+
+
+@pytest.fixture
+def restartable() -> Iterator[str]:
+    dsn = postgres_dsn()
+    if dsn != DEFAULT_POSTGRES_DSN:
+        pytest.skip("restarts only the project's own server (scripts/services/postgres.sh)")
+    yield dsn
+    _server("up")  # whatever happened, leave it running
+
+
+def _commit(i: int) -> Commit:
+    return Commit(
+        "events", i % 2, i, state={("op", f"k{i}"): str(i).encode()}, views={"items": [{"id": f"r{i}", "n": i}]}
+    )
+
+
+def test_a_store_works_after_a_server_restart_and_keeps_every_commit(restartable: str) -> None:
+    store = PostgresStore(restartable, schema=scratch_schema("t_pg_restart"), pool_size=2, timeout_s=3)
+    try:
+        store.setup([VIEW])
+        for i in range(1, 11):
+            store.commit(_commit(i))
+        before = store.last_change()
+
+        _server("down")
+        with pytest.raises(TransientError, match="retrying may help"):
+            store.commit(_commit(11))
+        with pytest.raises(TransientError):
+            store.count("items", {})
+        _server("up")
+
+        store.commit(_commit(11))  # the pool replaced the connections the restart broke
+        assert store.count("items", {}) == 11
+        assert store.committed_offsets("events") == {0: 10, 1: 11}
+        assert store.load_state("op", 0) == {f"k{i}": str(i).encode() for i in range(2, 11, 2)}
+        assert store.load_state("op", 1) == {f"k{i}": str(i).encode() for i in range(1, 12, 2)}
+        assert [c.row["n"] for c in store.changes_since(0, 100)] == list(range(1, 12))
+        assert store.last_change() == before + 1
+    finally:
+        store.close()
+
+
+def test_a_runtime_rides_out_a_restart_and_counts_each_event_once(restartable: str, tmp_path: Path) -> None:
+    log = SqliteLog(tmp_path / "log.db")
+    log.ensure_topic(EVENTS_TOPIC, 2)
+    ingest = StatementIngest(log)
+    statements = random_statements(300, seed=11)
+    ingest.ingest(json.dumps(statements[:150]).encode(), tenant="t")
+    store = PostgresStore(restartable, schema=scratch_schema("t_pg_restart_runtime"), pool_size=2, timeout_s=2)
+    runtime = Runtime(log, store, default_operators(allowed_lateness_us=0), batch_size=10)
+    runtime.assign_all()
+    runtime.run_until_caught_up()
+
+    _server("down")
+    ingest.ingest(json.dumps(statements[150:]).encode(), tenant="t")
+    worker = threading.Thread(target=runtime.run_forever, args=(0.05,), daemon=True)
+    worker.start()
+    time.sleep(1.0)  # the runtime meets the stopped server, and retries
+    _server("up")
+    deadline = time.monotonic() + 60
+    while sum(runtime.lag().values()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    runtime.stop()
+    worker.join(30)
+
+    assert sum(runtime.lag().values()) == 0
+    reference_store = SqliteStore(tmp_path / "reference.db")
+    reference = Runtime(log, reference_store, default_operators(allowed_lateness_us=0), batch_size=1000)
+    reference.assign_all()
+    reference.run_until_caught_up()
+    rows = store.select(LEARNER_VIEW.name, {}, order_by="learner")
+    assert rows == reference_store.select(LEARNER_VIEW.name, {}, order_by="learner")
+    assert sum(r["events"] for r in rows) == 300
+    store.close()
+    reference_store.close()
+    log.close()
