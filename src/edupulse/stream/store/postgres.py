@@ -8,12 +8,17 @@ follow commit order even when several workers commit at once: a reader that has 
 change ``n`` has seen every change before it. A commit with view changes sends a
 ``NOTIFY``; ``wait_for_changes`` lets an API process sleep until one arrives.
 
-Durability is PostgreSQL's: with ``synchronous_commit=on`` a committed batch survives a
-crash of the server or the machine.
+Durability, as the SQLite store's ``synchronous=NORMAL``: by default commits do not wait
+for the server's WAL flush (``synchronous_commit=off`` on the store's connections). A
+crash of the server may lose its newest commits (at most about three times
+``wal_writer_delay``), but always whole commits, state and offset together, and the log
+still holds their records, so they are processed again; nothing is ever half applied.
+``synchronous_commit=True`` makes each commit wait for its flush (several times slower).
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -39,8 +44,10 @@ _json_decode = msgspec.json.decode
 TRIM_EVERY = 200  # commits between trims of the change feed
 
 
-def _configure(conn: Connection) -> None:
+def _configure(conn: Connection, *, synchronous_commit: bool) -> None:
     set_json_loads(_json_decode, conn)
+    if not synchronous_commit:
+        conn.execute("SET synchronous_commit = off")
 
 
 class PostgresStore:
@@ -53,6 +60,7 @@ class PostgresStore:
         schema: str = "edupulse",
         pool_size: int = 4,
         changes_kept: int = 100_000,
+        synchronous_commit: bool = False,
         timeout_s: float = 10.0,
     ) -> None:
         self.dsn = dsn
@@ -64,9 +72,8 @@ class PostgresStore:
         self._plans: dict[str, plan.ViewPlan] = {}
         self._listener: Connection | None = None
         self._listen_lock = threading.Lock()
-        self._pool = open_pool(
-            dsn, size=pool_size, name=f"edupulse-{schema}", timeout_s=timeout_s, configure=_configure
-        )
+        configure = functools.partial(_configure, synchronous_commit=synchronous_commit)
+        self._pool = open_pool(dsn, size=pool_size, name=f"edupulse-{schema}", timeout_s=timeout_s, configure=configure)
         try:
             self.setup([])  # the core tables, so that a process that only reads can open the store
         except BaseException:
