@@ -32,7 +32,7 @@ def _postgres_problem(dsn: str) -> str | None:
     try:
         psycopg.connect(dsn, connect_timeout=3).close()
     except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        reason = " ".join(str(exc).split()) or type(exc).__name__
         return f"PostgreSQL is not reachable at {dsn} ({reason}): start it with scripts/services/postgres.sh up"
     return None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import psycopg
 from psycopg import sql
@@ -74,7 +74,7 @@ def _probe(dsn: str, timeout_s: float) -> None:
     try:
         psycopg.connect(dsn, connect_timeout=max(1, round(timeout_s)), autocommit=True).close()
     except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        reason = " ".join(str(exc).split()) or type(exc).__name__
         raise ConfigError(f"cannot reach PostgreSQL at {describe(dsn)}: {reason}; {START_HINT}") from exc
 
 
@@ -135,7 +135,7 @@ def migrate(
     rows = conn.execute(
         sql.SQL("SELECT version FROM {}.schema_migrations WHERE component = %s").format(ident), [component]
     ).fetchall()
-    applied = {int(str(version)) for (version,) in rows}
+    applied = {cast(int, version) for (version,) in rows}
     for step in sorted(steps):
         if step.version in applied:
             continue
