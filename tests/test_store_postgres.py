@@ -3,20 +3,29 @@ concurrency, change numbers in commit order across processes, LISTEN/NOTIFY, err
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
 
 from edupulse.errors import ConfigError, TerminalError, TransientError
+from edupulse.insights import default_operators
+from edupulse.insights.engagement import COURSE_VIEW, LEARNER_VIEW
+from edupulse.log.sqlite import SqliteLog
+from edupulse.lrs.statements import StatementIngest
 from edupulse.postgres import translate
+from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.base import Commit, ViewSpec
 from edupulse.stream.store.postgres import PostgresStore
+from edupulse.stream.store.sqlite import SqliteStore
 from tests.conftest import free_port
 from tests.services import postgres_dsn, scratch_schema
+from tests.statements import random_statements
 
 VIEW = ViewSpec("items", key=("id",), columns={"id": "text", "n": "int", "doc": "json"})
 
@@ -159,3 +168,33 @@ def test_psycopg_errors_are_translated_by_kind() -> None:
     assert not bad.transient
     assert "secret" not in str(lost)
     assert "edupulse@db.example:5432/edupulse" in str(lost)
+
+
+def test_workers_owning_different_partitions_share_one_schema(schema: str, tmp_path: Path) -> None:
+    """The scale-out shape: N workers, one schema; the views equal a single embedded run's."""
+    log = SqliteLog(tmp_path / "log.db")
+    log.ensure_topic(EVENTS_TOPIC, 4)
+    StatementIngest(log).ingest(json.dumps(random_statements(400, seed=9)).encode(), tenant="t")
+    stores = [PostgresStore(postgres_dsn(), schema=schema, pool_size=1) for _ in range(2)]
+    runtimes = [Runtime(log, s, default_operators(allowed_lateness_us=0), batch_size=16) for s in stores]
+    runtimes[0].assign([0, 2])
+    runtimes[1].assign([1, 3])
+    threads = [threading.Thread(target=r.run_until_caught_up) for r in runtimes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    reference_store = SqliteStore(tmp_path / "reference.db")
+    reference = Runtime(log, reference_store, default_operators(allowed_lateness_us=0), batch_size=1000)
+    reference.assign_all()
+    reference.run_until_caught_up()
+
+    for view in (LEARNER_VIEW.name, COURSE_VIEW.name):
+        expected = reference_store.select(view, {}, order_by="course")
+        assert stores[0].select(view, {}, order_by="course") == expected
+    assert stores[1].committed_offsets(EVENTS_TOPIC) == reference_store.committed_offsets(EVENTS_TOPIC)
+    seqs = [c.seq for c in stores[0].changes_since(0, 100_000)]
+    assert seqs == list(range(1, len(seqs) + 1))
+    for store in (*stores, reference_store):
+        store.close()
+    log.close()
