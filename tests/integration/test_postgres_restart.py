@@ -59,15 +59,19 @@ def test_a_store_works_after_a_server_restart_and_keeps_every_commit(restartable
         for i in range(1, 11):
             store.commit(_commit(i))
         before = store.last_change()
+        store.wait_for_changes(0.01)  # listening for change notifications
 
         _server("down")
         with pytest.raises(TransientError, match="retrying may help"):
             store.commit(_commit(11))
         with pytest.raises(TransientError):
             store.count("items", {})
+        assert store.wait_for_changes(0.1) is True  # notifications may have been missed: look again
         _server("up")
 
+        store.wait_for_changes(0.01)  # listening again, on a new connection
         store.commit(_commit(11))  # the pool replaced the connections the restart broke
+        assert store.wait_for_changes(5.0) is True
         assert store.count("items", {}) == 11
         assert store.committed_offsets("events") == {0: 10, 1: 11}
         assert store.load_state("op", 0) == {f"k{i}": str(i).encode() for i in range(2, 11, 2)}
