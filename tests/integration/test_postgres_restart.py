@@ -1,16 +1,19 @@
-"""The PostgreSQL store survives a restart of the real server (scripts/services/postgres.sh).
+"""The PostgreSQL store survives a restart of a real server (scripts/services/postgres.sh).
 
-Only the project's own test server is restarted: with another ``EDUPULSE_TEST_POSTGRES_DSN``
-these tests skip.
+Each test starts a private server of its own (another port and directory, through the
+same script), so restarting it disturbs no one else using the shared test server.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,26 +27,35 @@ from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.base import Commit, ViewSpec
 from edupulse.stream.store.postgres import PostgresStore
 from edupulse.stream.store.sqlite import SqliteStore
-from tests.services import DEFAULT_POSTGRES_DSN, postgres_dsn, scratch_schema
+from tests.conftest import free_port
+from tests.services import postgres_dsn
 from tests.statements import random_statements
 
 pytestmark = pytest.mark.integration
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "services" / "postgres.sh"
 VIEW = ViewSpec("items", key=("id",), columns={"id": "text", "n": "int"})
-
-
-def _server(action: str) -> None:
-    subprocess.run(["bash", str(SCRIPT), action], check=True, timeout=120, capture_output=True)
+Server = Callable[[str], None]
 
 
 @pytest.fixture
-def restartable() -> Iterator[str]:
-    dsn = postgres_dsn()
-    if dsn != DEFAULT_POSTGRES_DSN:
-        pytest.skip("restarts only the project's own server (scripts/services/postgres.sh)")
-    yield dsn
-    _server("up")  # whatever happened, leave it running
+def private_server() -> Iterator[tuple[str, Server]]:
+    """A PostgreSQL server for this test alone: its DSN, and ``server("up"|"down")``."""
+    postgres_dsn()  # the packages are installed and the service works (else skip, or fail in CI)
+    root = Path(tempfile.mkdtemp(prefix="edupulse-pg-restart-", dir="/var/tmp"))
+    root.chmod(0o755)  # the server may run as the "postgres" user
+    port = free_port()
+    env = {**os.environ, "EDUPULSE_PG_PORT": str(port), "EDUPULSE_SERVICES_DIR": str(root)}
+
+    def server(action: str) -> None:
+        subprocess.run(["bash", str(SCRIPT), action], check=True, timeout=180, capture_output=True, env=env)
+
+    try:
+        server("up")
+        yield f"postgresql://edupulse@127.0.0.1:{port}/edupulse", server
+    finally:
+        server("down")
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _commit(i: int) -> Commit:
@@ -52,8 +64,9 @@ def _commit(i: int) -> Commit:
     )
 
 
-def test_a_store_works_after_a_server_restart_and_keeps_every_commit(restartable: str) -> None:
-    store = PostgresStore(restartable, schema=scratch_schema("t_pg_restart"), pool_size=2, timeout_s=3)
+def test_a_store_works_after_a_server_restart_and_keeps_every_commit(private_server: tuple[str, Server]) -> None:
+    dsn, _server = private_server
+    store = PostgresStore(dsn, pool_size=2, timeout_s=3)
     try:
         store.setup([VIEW])
         for i in range(1, 11):
@@ -82,13 +95,16 @@ def test_a_store_works_after_a_server_restart_and_keeps_every_commit(restartable
         store.close()
 
 
-def test_a_runtime_rides_out_a_restart_and_counts_each_event_once(restartable: str, tmp_path: Path) -> None:
+def test_a_runtime_rides_out_a_restart_and_counts_each_event_once(
+    private_server: tuple[str, Server], tmp_path: Path
+) -> None:
+    dsn, _server = private_server
     log = SqliteLog(tmp_path / "log.db")
     log.ensure_topic(EVENTS_TOPIC, 2)
     ingest = StatementIngest(log)
     statements = random_statements(300, seed=11)
     ingest.ingest(json.dumps(statements[:150]).encode(), tenant="t")
-    store = PostgresStore(restartable, schema=scratch_schema("t_pg_restart_runtime"), pool_size=2, timeout_s=2)
+    store = PostgresStore(dsn, pool_size=2, timeout_s=2)
     runtime = Runtime(log, store, default_operators(allowed_lateness_us=0), batch_size=10)
     runtime.assign_all()
     runtime.run_until_caught_up()
