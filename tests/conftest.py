@@ -17,6 +17,7 @@ from edupulse.api.app import create_app
 from edupulse.config import Settings
 from edupulse.deployment import Deployment
 from edupulse.privacy.credentials import NewKey
+from tests.services import drop_scratch_schemas
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -87,3 +88,10 @@ class LiveServer:
 def live_server(deployment: Deployment) -> Iterator[LiveServer]:
     with LiveServer(deployment) as server:
         yield server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_scratch_schemas() -> Iterator[None]:
+    """Test schemas on the shared PostgreSQL server do not outlive the session."""
+    yield
+    drop_scratch_schemas()

@@ -79,6 +79,42 @@ def test_a_failed_commit_leaves_no_trace_in_memory(log: SqliteLog, tmp_path: Pat
     assert _rows(store) == _rows(ref_store)
 
 
+class UnreachableStore(FlakyStore):
+    """Fails a commit, then the reads that would restore the partition, as a restarting server does."""
+
+    down = False
+
+    def commit(self, commit: Commit) -> None:
+        try:
+            super().commit(commit)
+        except TransientError:
+            self.down = True  # until the test brings it back
+            raise
+
+    def committed_offsets(self, topic: str) -> dict[int, int]:
+        if self.down:
+            raise TransientError("connection refused (simulated)")
+        return super().committed_offsets(topic)
+
+
+def test_a_partition_whose_restore_failed_is_restored_later_not_forgotten(log: SqliteLog, tmp_path: Path) -> None:
+    StatementIngest(log).ingest(json.dumps(random_statements(100, seed=4)).encode(), tenant="t")
+    store = UnreachableStore(tmp_path / "down.db")
+    runtime = Runtime(log, store, default_operators(allowed_lateness_us=0), batch_size=5)
+    runtime.assign_all()
+    with pytest.raises(TransientError):
+        runtime.run_until_caught_up()  # the commit fails, then the restore
+    with pytest.raises(TransientError):
+        runtime.run_once()  # the store is still unreadable
+    assert sum(runtime.lag().values()) > 0
+    store.down = False
+    runtime.run_until_caught_up()
+    assert sum(runtime.lag().values()) == 0
+    reference, ref_store = _runtime(log, tmp_path / "ref.db", batch=1000)
+    reference.run_until_caught_up()
+    assert _rows(store) == _rows(ref_store)
+
+
 def test_an_undecodable_record_is_dead_lettered_and_processing_goes_on(log: SqliteLog, tmp_path: Path) -> None:
     StatementIngest(log).ingest(json.dumps(random_statements(10, seed=5, learners=1)).encode(), tenant="t")
     (poison,) = log.append(EVENTS_TOPIC, [Record(b"t\x1faccount:https://example.edu|learner-0", b"\xc1junk", 0)])

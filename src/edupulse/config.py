@@ -96,6 +96,16 @@ class PostgresSettings(BaseModel):
         "postgresql://edupulse@127.0.0.1:5432/edupulse", description="libpq connection string of the database."
     )
     pool_size: int = Field(4, ge=1, le=256, description="Most connections one process keeps open.")
+    schema_name: str = Field(
+        "edupulse",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="Schema that holds edupulse's tables (state, views, outbox, offsets, credentials).",
+    )
+    synchronous_commit: bool = Field(
+        False,
+        description="Make each state commit wait for PostgreSQL's WAL flush. Off: a server crash may lose the "
+        "newest whole commits, which are recomputed from the log (as the embedded store's synchronous=NORMAL).",
+    )
 
 
 class Settings(BaseSettings):

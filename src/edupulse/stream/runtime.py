@@ -63,6 +63,7 @@ class Runtime:
         self._owned: set[int] = set()
         self._offsets: dict[int, int] = {}
         self._dead_letters: dict[int, list[OutboxMessage]] = {}
+        self._unrestored: set[int] = set()  # owned, but the store could not be read to restore them
         self._stop = threading.Event()
         store.setup([view for op in self.operators for view in op.views])
 
@@ -82,6 +83,7 @@ class Runtime:
             for op in self.operators:
                 op.revoke(part)
             self._owned.discard(part)
+            self._unrestored.discard(part)
             self._offsets.pop(part, None)
             self._batch.pop(part, None)
 
@@ -147,7 +149,19 @@ class Runtime:
         """Memory must never run ahead of the store: rebuild the partition from it."""
         self._dead_letters.pop(partition, None)
         self.revoke([partition])
-        self.assign([partition])
+        self._unrestored.add(partition)
+        self._restore()
+
+    def _restore(self) -> None:
+        """Restore dropped partitions, or keep them pending if the store cannot be read now.
+
+        A server that is restarting fails the commit and then the restore; the next pass
+        tries again, so a partition is never forgotten.
+        """
+        if self._unrestored:
+            pending = sorted(self._unrestored)
+            self.assign(pending)
+            self._unrestored.difference_update(pending)
 
     def _decode(self, records: list[LogRecord]) -> list[LearningEvent]:
         """Decode a batch; a record that cannot be decoded goes to the dead letters, not in a loop."""
@@ -170,6 +184,7 @@ class Runtime:
     def run_once(self) -> BatchStats:
         """One batch from every owned partition that has records."""
         stats = BatchStats()
+        self._restore()
         for part in sorted(self._owned):
             n = self.process_partition(part)
             if n:
@@ -186,6 +201,7 @@ class Runtime:
         is committed once, when it is caught up.
         """
         total = BatchStats()
+        self._restore()
         for part in sorted(self._owned):
             while n := self.process_partition(part, checkpoint=checkpoint_every_batch):
                 total.events += n
@@ -224,6 +240,6 @@ class Runtime:
         return not self._stop.is_set()
 
     def lag(self) -> dict[int, int]:
-        """Records not yet processed, per owned partition."""
+        """Records not yet processed, per owned partition (all of them while one awaits its restore)."""
         ends = self.log.end_offsets(self.topic)
-        return {p: ends[p] - self._offsets[p] for p in sorted(self._owned)}
+        return {p: ends[p] - self._offsets.get(p, 0) for p in sorted(self._owned | self._unrestored)}
