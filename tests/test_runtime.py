@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from edupulse.errors import TransientError
+from edupulse.errors import FencedError, TransientError
 from edupulse.insights import default_operators
 from edupulse.insights.engagement import LEARNER_VIEW
 from edupulse.insights.windows import Watermark
@@ -160,3 +160,34 @@ def test_a_backlog_grows_live_batches_and_a_caught_up_partition_shrinks_them(log
     reference, ref_store = _runtime(log, tmp_path / "b.db", batch=1000)
     reference.run_until_caught_up()
     assert _rows(store) == _rows(ref_store)  # batch sizes change nothing in the results
+
+
+def test_a_stale_owner_is_fenced_and_nothing_is_counted_twice(log: SqliteLog, tmp_path: Path) -> None:
+    """Two runtimes both think they own partition 0 (a rebalance while one stalled)."""
+    StatementIngest(log).ingest(json.dumps(random_statements(200, seed=8)).encode(), tenant="t")
+    store = SqliteStore(tmp_path / "shared.db")
+    owner = Runtime(log, store, default_operators(allowed_lateness_us=0), batch_size=10)
+    stale = Runtime(log, SqliteStore(tmp_path / "shared.db"), default_operators(allowed_lateness_us=0), batch_size=10)
+    owner.assign_all()
+    stale.assign_all()
+    owner.process_partition(0)
+    with pytest.raises(FencedError):
+        stale.process_partition(0)  # it read from offset 0, but the owner has committed since
+    assert stale.lag()[0] == owner.lag()[0]  # restored from the store: it now builds on the owner's commit
+    fenced = 0
+    for runtime in (stale, owner, stale, owner, stale, owner):  # interleaved; whoever is stale gets fenced
+        for _ in range(3):
+            try:
+                runtime.run_once()
+            except FencedError:
+                fenced += 1
+    while True:
+        try:
+            owner.run_until_caught_up()
+            break
+        except FencedError:
+            fenced += 1
+    assert fenced > 0
+    reference, ref_store = _runtime(log, tmp_path / "ref.db", batch=1000)
+    reference.run_until_caught_up()
+    assert _rows(store) == _rows(ref_store)

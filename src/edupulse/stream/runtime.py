@@ -62,6 +62,7 @@ class Runtime:
         self._on_commit = on_commit
         self._owned: set[int] = set()
         self._offsets: dict[int, int] = {}
+        self._committed: dict[int, int] = {}  # what the store holds: each commit builds on it
         self._dead_letters: dict[int, list[OutboxMessage]] = {}
         self._unrestored: set[int] = set()  # owned, but the store could not be read to restore them
         self._stop = threading.Event()
@@ -75,7 +76,7 @@ class Runtime:
         for part in partitions:
             for op in self.operators:
                 op.restore(part, self.store.load_state(op.name, part))
-            self._offsets[part] = committed.get(part, 0)
+            self._offsets[part] = self._committed[part] = committed.get(part, 0)
             self._owned.add(part)
 
     def revoke(self, partitions: Sequence[int]) -> None:
@@ -85,6 +86,7 @@ class Runtime:
             self._owned.discard(part)
             self._unrestored.discard(part)
             self._offsets.pop(part, None)
+            self._committed.pop(part, None)
             self._batch.pop(part, None)
 
     def assign_all(self) -> None:
@@ -128,7 +130,7 @@ class Runtime:
 
     def checkpoint(self, partition: int) -> None:
         """Commit the operators' changes, the outbox and the next offset in one transaction."""
-        commit = Commit(self.topic, partition, self._offsets[partition])
+        commit = Commit(self.topic, partition, self._offsets[partition], from_offset=self._committed[partition])
         commit.outbox.extend(self._dead_letters.pop(partition, []))
         try:
             for op in self.operators:
@@ -142,6 +144,7 @@ class Runtime:
         except BaseException:
             self._rollback(partition)
             raise
+        self._committed[partition] = commit.next_offset
         if self._on_commit is not None:
             self._on_commit(commit)
 

@@ -30,7 +30,7 @@ import psycopg
 from psycopg.types.json import Jsonb, set_json_loads
 from psycopg_pool import PoolTimeout
 
-from edupulse.errors import EdupulseError, NotFoundError
+from edupulse.errors import EdupulseError, FencedError, NotFoundError
 from edupulse.postgres import check_schema, migrate, open_pool, translate
 from edupulse.stream.store import postgres_commit as plan
 from edupulse.stream.store.base import Change, Commit, OutboxMessage, Row, ViewSpec
@@ -154,12 +154,27 @@ class PostgresStore:
         that cannot be stored fails without touching the database.
         """
         statements = plan.statements(self.schema, self._channel, commit, [self._plan(v) for v in commit.views])
-        with self._connection(f"commit partition {commit.partition}") as conn, conn.pipeline(), conn.transaction():
+        doing = f"commit partition {commit.partition}"
+        with self._connection(doing) as conn, conn.pipeline() as pipe, conn.transaction():
+            if commit.from_offset is not None:
+                self._fence(conn, pipe, commit)
             for query, params in statements:
                 conn.execute(query, params)
         self._commits += 1
         if self._commits % TRIM_EVERY == 0:
             self._trim_changes()
+
+    def _fence(self, conn: Connection, pipe: psycopg.Pipeline, commit: Commit) -> None:
+        """Move the offset only if it is still where this worker read it, first of all:
+        the row lock it takes also serializes two workers committing one partition."""
+        query, params = plan.fence(self.schema, commit)
+        cursor = conn.execute(query, params)
+        pipe.sync()
+        if cursor.rowcount != 1:
+            raise FencedError(
+                f"partition {commit.partition} of {commit.topic!r} was committed by another worker since this one "
+                f"read it from offset {commit.from_offset}; dropping this batch"
+            )
 
     def _trim_changes(self) -> None:
         schema = f'"{self.schema}"'

@@ -20,7 +20,7 @@ from edupulse.errors import TerminalError
 from edupulse.stream.store.base import Column, Commit, OutboxMessage, Row, ViewSpec
 from edupulse.stream.store.postgres_schema import ident, view_table
 
-__all__ = ["ViewPlan", "statements"]
+__all__ = ["ViewPlan", "fence", "statements"]
 
 Statement = tuple[bytes, Sequence[Any] | dict[str, Any]]
 _json_encode = msgspec.json.Encoder().encode
@@ -104,6 +104,21 @@ def statements(schema: str, channel: str, commit: Commit, views: Sequence[ViewPl
         )
     )
     return out
+
+
+def fence(schema: str, commit: Commit) -> Statement:
+    """Set the partition's offset if it is still ``from_offset`` (or absent and 0): one row
+    changes when the commit may go on, none when another worker committed since."""
+    query = (
+        f'INSERT INTO "{schema}".offsets AS o VALUES (%s, %s, %s) ON CONFLICT (topic, partition) '
+        "DO UPDATE SET next_offset = EXCLUDED.next_offset WHERE o.next_offset = %s"
+    )
+    if commit.from_offset:  # an absent row counts as offset 0: only a commit from 0 may create it
+        query = (
+            f'UPDATE "{schema}".offsets SET next_offset = %s WHERE topic = %s AND partition = %s AND next_offset = %s'
+        )
+        return query.encode(), [commit.next_offset, commit.topic, commit.partition, commit.from_offset]
+    return query.encode(), [commit.topic, commit.partition, commit.next_offset, commit.from_offset]
 
 
 def _state(schema: str, commit: Commit) -> list[Statement]:
