@@ -12,14 +12,17 @@ Adding a backend is one more entry in ``LOG_BACKENDS`` or ``STORE_BACKENDS``.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
 from edupulse.log.base import EventLog
+from edupulse.log.kafka import KafkaLog
 from edupulse.log.sqlite import SqliteLog
 from edupulse.stream.store.base import StateStore
 from edupulse.stream.store.sqlite import SqliteStore
+from tests.services import kafka_servers, postgres_dsn
 
 __all__ = ["LOG_BACKENDS", "STORE_BACKENDS", "Handles"]
 
@@ -28,11 +31,17 @@ def _sqlite_log(place: Path) -> EventLog:
     return SqliteLog(place / "log.sqlite")
 
 
+def _kafka_log(place: Path) -> EventLog:
+    """Kafka and PostgreSQL shared by all tests: topics are unique per test, the index schema per place."""
+    schema = "test_log_" + hashlib.sha256(str(place).encode()).hexdigest()[:16]
+    return KafkaLog(kafka_servers(), postgres_dsn(), schema=schema)
+
+
 def _sqlite_store(place: Path) -> StateStore:
     return SqliteStore(place / "state.sqlite")
 
 
-LOG_BACKENDS: dict[str, Callable[[Path], EventLog]] = {"sqlite": _sqlite_log}
+LOG_BACKENDS: dict[str, Callable[[Path], EventLog]] = {"kafka": _kafka_log, "sqlite": _sqlite_log}
 STORE_BACKENDS: dict[str, Callable[[Path], StateStore]] = {"sqlite": _sqlite_store}
 
 

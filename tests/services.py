@@ -1,0 +1,52 @@
+"""The real services the scale-out tests use, started by scripts/services/*.sh.
+
+A test that needs one calls ``kafka_servers()`` or ``postgres_dsn()``: if the service
+does not answer, the test is skipped with the command that starts it, or fails when
+``EDUPULSE_TEST_SERVICES=required`` (as in CI), so a missing service never passes silently.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+import pytest
+
+__all__ = ["kafka_servers", "postgres_dsn", "unavailable"]
+
+DEFAULT_KAFKA = "127.0.0.1:59092"
+DEFAULT_POSTGRES = "postgresql://edupulse@127.0.0.1:55432/edupulse"
+
+
+def unavailable(message: str) -> None:
+    """Skip, or fail when the services are required."""
+    if os.environ.get("EDUPULSE_TEST_SERVICES") == "required":
+        pytest.fail(f"{message} (EDUPULSE_TEST_SERVICES=required)")
+    pytest.skip(message)
+
+
+@lru_cache(maxsize=8)
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def kafka_servers() -> str:
+    servers = os.environ.get("EDUPULSE_TEST_KAFKA", DEFAULT_KAFKA)
+    host, _, port = servers.split(",")[0].rpartition(":")
+    if not _answers(host, int(port)):
+        unavailable(f"Kafka is not running at {servers}; start it with scripts/services/kafka.sh up")
+    return servers
+
+
+def postgres_dsn() -> str:
+    dsn = os.environ.get("EDUPULSE_TEST_POSTGRES_DSN", DEFAULT_POSTGRES)
+    parts = urlsplit(dsn)
+    if not _answers(parts.hostname or "127.0.0.1", parts.port or 5432):
+        unavailable(f"PostgreSQL is not running at {dsn}; start it with scripts/services/postgres.sh up")
+    return dsn
