@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -41,6 +42,7 @@ from edupulse.errors import ConfigError, NotFoundError, TerminalError, Transient
 from edupulse.log.base import Appended, LogRecord, Record, partition_for
 from edupulse.log.kafka_append import AppendPlan, plan_append
 from edupulse.log.kafka_index import Conn, Index, create_schema
+from edupulse.log.kafka_pool import ConnectionPool
 from edupulse.log.kafka_reader import TS_HEADER, PartitionReader
 
 __all__ = ["KafkaLog"]
@@ -91,6 +93,7 @@ class KafkaLog:
         schema: str = "edupulse_log",
         replication_factor: int = 1,
         client_id: str = "edupulse",
+        pool_size: int = 8,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.dsn = dsn
@@ -99,9 +102,9 @@ class KafkaLog:
         base = {"bootstrap.servers": bootstrap_servers, "client.id": client_id}
         self._admin = AdminClient(base)
         self._check_brokers()
-        self._write_conn = self._connect()
-        create_schema(self._write_conn, schema)
-        self._read_conn = self._connect()
+        self._pool = ConnectionPool(dsn, pool_size)
+        with self._pool.connection() as conn:
+            create_schema(conn, schema)
         self._producer = Producer(
             {
                 **base,
@@ -125,7 +128,6 @@ class KafkaLog:
         )
         self._partitions: dict[str, int] = {}
         self._visible: dict[str, dict[int, int]] = {}
-        self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self._appended = threading.Condition()
         self._generation = 0
@@ -140,18 +142,6 @@ class KafkaLog:
     def _check_brokers(self) -> None:
         with self._kafka_errors("reach the brokers"):
             self._admin.list_topics(timeout=10)
-
-    def _connect(self) -> Conn:
-        try:
-            return psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
-        except psycopg.Error as exc:
-            raise TransientError(
-                f"cannot connect to PostgreSQL at {self.dsn} for the Kafka log's index: {exc}; "
-                "start it (scripts/services/postgres.sh up) or fix EDUPULSE_POSTGRES__DSN"
-            ) from exc
-
-    def _live(self, conn: Conn) -> Conn:
-        return self._connect() if conn.closed or conn.broken else conn
 
     @contextmanager
     def _kafka_errors(self, doing: str) -> Iterator[None]:
@@ -218,15 +208,13 @@ class KafkaLog:
         if not records:
             return []
         n = self.partitions(topic)
-        with self._write_lock, self._kafka_errors(f"append to topic {topic!r}"):
-            self._write_conn = conn = self._live(self._write_conn)
-            with conn.transaction():
-                self._index.lock_partitions(conn, topic, (partition_for(r.key, n) for r in records))
-                plan = plan_append(self._index, conn, topic, records)
-                if atomic and plan.has_conflict:
-                    raise psycopg.Rollback  # the claimed ids go back; nothing was produced
-                positions = self._produce(topic, n, plan)
-                self._store(conn, topic, plan, positions)
+        with self._kafka_errors(f"append to topic {topic!r}"), self._pool.connection() as conn, conn.transaction():
+            self._index.lock_partitions(conn, topic, (partition_for(r.key, n) for r in records))
+            plan = plan_append(self._index, conn, topic, records)
+            if atomic and plan.has_conflict:
+                raise psycopg.Rollback  # the claimed ids go back; nothing was produced
+            positions = self._produce(topic, n, plan)
+            self._store(conn, topic, plan, positions)
         if atomic and plan.has_conflict:
             return plan.aborted()
         with self._appended:
@@ -235,35 +223,53 @@ class KafkaLog:
         return plan.result(positions)
 
     def _produce(self, topic: str, partitions: int, plan: AppendPlan) -> list[tuple[int, int]]:
-        """Send the plan's new records and wait for Kafka to acknowledge every one; their positions."""
+        """Send the plan's new records and wait for Kafka to acknowledge every one; their positions.
+
+        Appends of other threads share the producer: each waits for its own delivery
+        reports only, whichever thread's poll serves them.
+        """
+        if not plan.new:
+            return []
         reports: list[KafkaError | tuple[int, int] | None] = [None] * len(plan.new)
+        left = [len(plan.new)]
+        done = threading.Event()
 
         def delivered(i: int) -> Any:
             def callback(err: KafkaError | None, msg: Any) -> None:
                 reports[i] = err if err is not None else (msg.partition(), msg.offset())
+                left[0] -= 1
+                if not left[0]:
+                    done.set()
 
             return callback
 
         for i, rec in enumerate(plan.new):
-            self._producer.produce(
-                topic,
-                value=rec.value,
-                key=rec.key,
-                partition=partition_for(rec.key, partitions),
-                timestamp=max(rec.timestamp_us // 1000, 1),
-                headers=[(TS_HEADER, rec.timestamp_us.to_bytes(8, "big", signed=True))],
-                on_delivery=delivered(i),
-            )
-            self._producer.poll(0)
-        left = self._producer.flush(_TIMEOUT_S)
-        if left:
-            raise TransientError(f"Kafka at {self.bootstrap_servers} did not acknowledge {left} records in time")
+            self._send(topic, partition_for(rec.key, partitions), rec, delivered(i))
+        deadline = time.monotonic() + _TIMEOUT_S
+        while not done.is_set() and time.monotonic() < deadline:
+            self._producer.poll(0.002)
         out: list[tuple[int, int]] = []
         for report in reports:
-            if isinstance(report, KafkaError) or report is None:
+            if not isinstance(report, tuple):
                 raise KafkaException(report or KafkaError(KafkaError._MSG_TIMED_OUT))
             out.append(report)
         return out
+
+    def _send(self, topic: str, partition: int, rec: Record, callback: Any) -> None:
+        while True:
+            try:
+                self._producer.produce(
+                    topic,
+                    value=rec.value,
+                    key=rec.key,
+                    partition=partition,
+                    timestamp=max(rec.timestamp_us // 1000, 1),
+                    headers=[(TS_HEADER, rec.timestamp_us.to_bytes(8, "big", signed=True))],
+                    on_delivery=callback,
+                )
+                return
+            except BufferError:  # the producer's queue is full: let it drain
+                self._producer.poll(0.01)
 
     def _store(self, conn: Conn, topic: str, plan: AppendPlan, positions: list[tuple[int, int]]) -> None:
         ends: dict[int, int] = {}
@@ -284,15 +290,14 @@ class KafkaLog:
         """The committed end of a partition, asked again only once a read reaches the one known."""
         ends = self._visible.get(topic, {})
         if offset >= ends.get(partition, 0):
-            self._read_conn = conn = self._live(self._read_conn)
-            ends = self._visible[topic] = self._index.committed_ends(conn, topic)
+            with self._pool.connection() as conn:
+                ends = self._visible[topic] = self._index.committed_ends(conn, topic)
         return ends.get(partition, 0)
 
     def read_payloads(self, topic: str, partition: int, offsets: Sequence[int]) -> dict[int, bytes]:
         if not offsets:
             return {}
-        with self._read_lock, self._kafka_errors(f"read payloads of topic {topic!r}"):
-            self._read_conn = conn = self._live(self._read_conn)
+        with self._kafka_errors(f"read payloads of topic {topic!r}"), self._pool.connection() as conn:
             return self._index.payloads(conn, topic, partition, offsets)
 
     def end_offsets(self, topic: str) -> list[int]:
@@ -380,11 +385,9 @@ class KafkaLog:
             )
             for future in futures.values():
                 future.result(timeout=_TIMEOUT_S)
-            with self._write_lock:
-                self._write_conn = conn = self._live(self._write_conn)
-                with conn.transaction():
-                    for part, off in cuts.items():
-                        self._index.drop_payloads(conn, topic, part, off)
+            with self._pool.connection() as conn, conn.transaction():
+                for part, off in cuts.items():
+                    self._index.drop_payloads(conn, topic, part, off)
 
     def close(self) -> None:
         if self._closed:
@@ -392,9 +395,7 @@ class KafkaLog:
         self._closed = True
         with self._appended:
             self._appended.notify_all()
-        with self._write_lock:
-            self._producer.flush(_TIMEOUT_S)
-            self._write_conn.close()
+        self._producer.flush(_TIMEOUT_S)
         with self._read_lock:
             self._reader.close()
-            self._read_conn.close()
+        self._pool.close()
