@@ -54,14 +54,14 @@ def main() -> None:
     for i in range(0, len(records), args.batch):
         log.append(topic, records[i : i + args.batch])
     elapsed = time.perf_counter() - began
-    print(f"append_batch  {args.records / elapsed:10,.0f} records/s  (batch {args.batch})")  # noqa: T201
+    print(f"append_batch  {args.records / elapsed:10,.0f} records/s  (batch {args.batch})")
 
     small = _records(args.small, run + "-s")
     began = time.perf_counter()
     with ThreadPoolExecutor(args.threads) as pool:
         list(pool.map(lambda rec: log.append(topic, [rec]), small))
     elapsed = time.perf_counter() - began
-    print(f"append_small  {args.small / elapsed:10,.0f} calls/s    ({args.threads} threads)")  # noqa: T201
+    print(f"append_small  {args.small / elapsed:10,.0f} calls/s    ({args.threads} threads)")
 
     reader = KafkaLog(servers, dsn, schema=f"bench_{run}", client_id="bench-reader")
     began = time.perf_counter()
@@ -72,7 +72,7 @@ def main() -> None:
             total += len(batch)
             offset = batch[-1].offset + 1
     elapsed = time.perf_counter() - began
-    print(f"read          {total / elapsed:10,.0f} records/s  ({total} records, {args.read_batch} per read)")  # noqa: T201
+    print(f"read          {total / elapsed:10,.0f} records/s  ({total} records, {args.read_batch} per read)")
     reader.close()
     log.close()
 
