@@ -87,3 +87,12 @@ class LiveServer:
 def live_server(deployment: Deployment) -> Iterator[LiveServer]:
     with LiveServer(deployment) as server:
         yield server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_kafka_test_namespaces() -> Iterator[None]:
+    """Topics and index schemas the session's Kafka logs created go when it ends."""
+    yield
+    from tests.services import drop_test_namespaces  # noqa: PLC0415 - only sessions that used Kafka pay
+
+    drop_test_namespaces()

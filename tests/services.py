@@ -12,9 +12,14 @@ import socket
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+import psycopg
 import pytest
+from confluent_kafka.admin import AdminClient
+from psycopg import sql
 
-__all__ = ["kafka_servers", "postgres_dsn", "unavailable"]
+from edupulse.log.kafka import KafkaLog
+
+__all__ = ["drop_test_namespaces", "kafka_servers", "postgres_dsn", "track", "unavailable"]
 
 DEFAULT_KAFKA = "127.0.0.1:59092"
 DEFAULT_POSTGRES = "postgresql://edupulse@127.0.0.1:55432/edupulse"
@@ -50,3 +55,31 @@ def postgres_dsn() -> str:
     if not _answers(parts.hostname or "127.0.0.1", parts.port or 5432):
         unavailable(f"PostgreSQL is not running at {dsn}; start it with scripts/services/postgres.sh up")
     return dsn
+
+
+_TRACKED: list[KafkaLog] = []
+
+
+def track(log: KafkaLog) -> KafkaLog:
+    """Remember a test's log so that its topics and index schema are dropped after the session."""
+    _TRACKED.append(log)
+    return log
+
+
+def drop_test_namespaces() -> None:
+    """Delete the topics the tracked logs created and drop their PostgreSQL schemas."""
+    by_servers: dict[str, set[str]] = {}
+    schemas: dict[str, set[str]] = {}
+    for log in _TRACKED:
+        by_servers.setdefault(log.bootstrap_servers, set()).update(log.created_topics)
+        schemas.setdefault(log.dsn, set()).add(log.schema)
+    _TRACKED.clear()
+    for servers, topics in by_servers.items():
+        if topics:
+            admin = AdminClient({"bootstrap.servers": servers})  # kept until the futures are done
+            for future in admin.delete_topics(sorted(topics), operation_timeout=30).values():
+                future.result(timeout=30)
+    for dsn, names in schemas.items():
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for name in sorted(names):
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))

@@ -22,7 +22,7 @@ from edupulse.log.kafka import KafkaLog
 from edupulse.log.sqlite import SqliteLog
 from edupulse.stream.store.base import StateStore
 from edupulse.stream.store.sqlite import SqliteStore
-from tests.services import kafka_servers, postgres_dsn
+from tests.services import kafka_servers, postgres_dsn, track
 
 __all__ = ["LOG_BACKENDS", "STORE_BACKENDS", "Handles"]
 
@@ -34,7 +34,7 @@ def _sqlite_log(place: Path) -> EventLog:
 def _kafka_log(place: Path) -> EventLog:
     """Kafka and PostgreSQL shared by all tests: topics are unique per test, the index schema per place."""
     schema = "test_log_" + hashlib.sha256(str(place).encode()).hexdigest()[:16]
-    return KafkaLog(kafka_servers(), postgres_dsn(), schema=schema)
+    return track(KafkaLog(kafka_servers(), postgres_dsn(), schema=schema))
 
 
 def _sqlite_store(place: Path) -> StateStore:

@@ -27,9 +27,10 @@ from edupulse.log.base import Record
 from edupulse.log.kafka import KafkaLog
 from edupulse.log.sqlite import SqliteLog
 from edupulse.lrs.statements import StatementIngest
+from edupulse.stream.group import run_group_worker
 from edupulse.stream.runtime import Runtime
 from edupulse.stream.store.sqlite import SqliteStore
-from tests.services import kafka_servers, postgres_dsn
+from tests.services import kafka_servers, postgres_dsn, track
 from tests.statements import random_statements
 
 PARTITIONS = 12
@@ -75,7 +76,7 @@ class Group:
 def kafka_log(tmp_path: Path) -> Iterator[tuple[KafkaLog, str, str]]:
     servers, dsn = kafka_servers(), postgres_dsn()
     schema = f"test_group_{uuid.uuid4().hex[:12]}"
-    log = KafkaLog(servers, dsn, schema=schema)
+    log = track(KafkaLog(servers, dsn, schema=schema))
     yield log, schema, dsn
     log.close()
 
@@ -89,11 +90,11 @@ def _wait_until(condition: object, timeout_s: float, what: str) -> None:
     raise AssertionError(f"not within {timeout_s} s: {what}")
 
 
-def _reference(log: KafkaLog, topic: str, tmp: Path) -> SqliteStore:
+def _reference(log: KafkaLog, topic: str, tmp: Path, partitions: int = PARTITIONS) -> SqliteStore:
     """One process over the same records, copied in offset order into an embedded log."""
     embedded = SqliteLog(tmp / "reference-log.sqlite")
-    embedded.ensure_topic(topic, PARTITIONS)
-    for part in range(PARTITIONS):
+    embedded.ensure_topic(topic, partitions)
+    for part in range(partitions):
         records = log.read(topic, part, 0, 1_000_000)
         copied = embedded.append(topic, [Record(r.key, r.value, r.timestamp_us) for r in records])
         assert [(a.partition, a.offset) for a in copied] == [(part, r.offset) for r in records]
@@ -103,6 +104,41 @@ def _reference(log: KafkaLog, topic: str, tmp: Path) -> SqliteStore:
     runtime.run_until_caught_up()
     embedded.close()
     return store
+
+
+def _assert_same_views(got: SqliteStore, want: SqliteStore) -> None:
+    for view in (LEARNER_VIEW, COURSE_VIEW):
+        rows = got.select(view.name, {}, order_by=view.key[0])
+        assert len(rows) > 0
+        assert sorted(map(repr, rows)) == sorted(map(repr, want.select(view.name, {}))), view.name
+
+
+def test_a_single_group_worker_runs_every_partition(tmp_path: Path, kafka_log: tuple[KafkaLog, str, str]) -> None:
+    log, _, _ = kafka_log
+    topic = f"group-{uuid.uuid4().hex[:12]}"
+    log.ensure_topic(topic, 4)
+    StatementIngest(log, topic=topic).ingest(json.dumps(random_statements(400, seed=3)).encode(), tenant="t")
+    store = SqliteStore(tmp_path / "state.sqlite")
+    stop = threading.Event()
+    operators = default_operators(allowed_lateness_us=0)
+    worker = threading.Thread(
+        target=run_group_worker,
+        args=(log, store, operators),
+        kwargs={"topic": topic, "group_id": f"g-{topic}", "stop_event": stop, "batch_size": 50},
+    )
+    worker.start()
+    try:
+        ends = log.end_offsets(topic)
+        done = lambda: [store.committed_offset(topic, p) for p in range(4)] == ends  # noqa: E731
+        _wait_until(done, 30, "the worker processed every event")
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+    assert not worker.is_alive()
+    reference = _reference(log, topic, tmp_path, partitions=4)
+    _assert_same_views(store, reference)
+    store.close()
+    reference.close()
 
 
 @pytest.mark.integration
@@ -145,10 +181,6 @@ def test_a_group_of_workers_survives_a_killed_member(tmp_path: Path, kafka_log: 
 
     assert all(proc.returncode == 0 for n, proc in group.procs.items() if n != 0), "a worker failed"
     reference = _reference(log, topic, tmp_path)
-    for view in (LEARNER_VIEW, COURSE_VIEW):
-        got = store.select(view.name, {}, order_by=view.key[0])
-        want = reference.select(view.name, {}, order_by=view.key[0])
-        assert len(got) > 0
-        assert sorted(map(repr, got)) == sorted(map(repr, want)), view.name
+    _assert_same_views(store, reference)
     store.close()
     reference.close()

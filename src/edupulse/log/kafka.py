@@ -94,14 +94,17 @@ class KafkaLog:
         replication_factor: int = 1,
         client_id: str = "edupulse",
         pool_size: int = 8,
+        timeout_s: float = 10.0,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.dsn = dsn
         self.replication_factor = replication_factor
+        self.schema = schema
+        self.created_topics: list[str] = []  # by this handle, in order
         self._index = Index(schema)
         base = {"bootstrap.servers": bootstrap_servers, "client.id": client_id}
         self._admin = AdminClient(base)
-        self._check_brokers()
+        self._check_brokers(timeout_s)
         self._pool = ConnectionPool(dsn, pool_size)
         with self._pool.connection() as conn:
             create_schema(conn, schema)
@@ -135,13 +138,19 @@ class KafkaLog:
 
     @classmethod
     def from_settings(cls, kafka: KafkaSettings, postgres: PostgresSettings, **kwargs: Any) -> KafkaLog:
-        return cls(kafka.bootstrap_servers, postgres.dsn, replication_factor=kafka.replication_factor, **kwargs)
+        return cls(
+            kafka.bootstrap_servers,
+            postgres.dsn,
+            replication_factor=kafka.replication_factor,
+            pool_size=postgres.pool_size,
+            **kwargs,
+        )
 
     # -- connections and errors -----------------------------------------------------
 
-    def _check_brokers(self) -> None:
+    def _check_brokers(self, timeout_s: float) -> None:
         with self._kafka_errors("reach the brokers"):
-            self._admin.list_topics(timeout=10)
+            self._admin.list_topics(timeout=timeout_s)
 
     @contextmanager
     def _kafka_errors(self, doing: str) -> Iterator[None]:
@@ -173,6 +182,7 @@ class KafkaLog:
             future = self._admin.create_topics([new], operation_timeout=_TIMEOUT_S)[topic]
             try:
                 future.result(timeout=_TIMEOUT_S)
+                self.created_topics.append(topic)
             except KafkaException as exc:
                 if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                     raise

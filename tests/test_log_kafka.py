@@ -1,0 +1,76 @@
+"""What the Kafka log does beyond the shared contract: its errors, and what it keeps from readers.
+
+The contract tests (tests/contract) run the same behaviour on every backend.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from confluent_kafka import Producer
+
+from edupulse.config import KafkaSettings, PostgresSettings
+from edupulse.errors import TransientError
+from edupulse.log.base import Record, partition_for
+from edupulse.log.kafka import KafkaLog
+from tests.conftest import free_port
+from tests.services import kafka_servers, postgres_dsn, track
+
+
+@pytest.fixture
+def kafka_log() -> Iterator[KafkaLog]:
+    log = track(KafkaLog(kafka_servers(), postgres_dsn(), schema=f"test_kafka_{uuid.uuid4().hex[:12]}"))
+    yield log
+    log.close()
+
+
+def test_unreachable_brokers_are_a_transient_error_that_says_how_to_start_kafka() -> None:
+    with pytest.raises(TransientError, match=r"scripts/services/kafka\.sh up"):
+        KafkaLog(f"127.0.0.1:{free_port()}", "postgresql://nobody@127.0.0.1:1/none", timeout_s=1.0)
+
+
+def test_unreachable_postgres_is_a_transient_error_that_says_how_to_start_it() -> None:
+    servers = kafka_servers()
+    with pytest.raises(TransientError, match=r"scripts/services/postgres\.sh up"):
+        KafkaLog(servers, f"postgresql://edupulse@127.0.0.1:{free_port()}/edupulse")
+
+
+def test_from_settings_uses_the_kafka_and_postgres_settings() -> None:
+    kafka = KafkaSettings(bootstrap_servers=kafka_servers(), replication_factor=1)
+    log = track(KafkaLog.from_settings(kafka, PostgresSettings(dsn=postgres_dsn()), schema="test_kafka_settings"))
+    try:
+        assert (log.bootstrap_servers, log.dsn) == (kafka.bootstrap_servers, postgres_dsn())
+    finally:
+        log.close()
+
+
+def test_a_record_in_kafka_whose_append_did_not_commit_is_not_read(kafka_log: KafkaLog) -> None:
+    """The crash window: Kafka has the record, PostgreSQL never committed its append."""
+    topic = f"kafka-{uuid.uuid4().hex[:12]}"
+    kafka_log.ensure_topic(topic, 1)
+    [first] = kafka_log.append(topic, [Record(b"k", b"committed", 1, payload=b"p")])
+    stray = Producer({"bootstrap.servers": kafka_log.bootstrap_servers})
+    stray.produce(topic, value=b"not committed", key=b"k", partition=0)
+    assert stray.flush(10) == 0
+
+    assert kafka_log.end_offsets(topic) == [2]  # Kafka's own end counts it
+    assert [r.value for r in kafka_log.read(topic, 0, 0, 100)] == [b"committed"]
+    assert kafka_log.read(topic, 0, 1, 100) == []
+    assert kafka_log.read_payloads(topic, 0, [0, 1]) == {first.offset: b"p"}
+
+
+def test_reading_past_the_end_returns_at_once(kafka_log: KafkaLog) -> None:
+    topic = f"kafka-{uuid.uuid4().hex[:12]}"
+    kafka_log.ensure_topic(topic, 2)
+    kafka_log.append(topic, [Record(b"k", b"v", 1)])
+    part = partition_for(b"k", 2)
+    kafka_log.read(topic, part, 0, 10)
+
+    began = time.monotonic()
+    for _ in range(100):  # the idle partitions of a worker are asked again and again
+        assert kafka_log.read(topic, part, 1, 10) == []
+        assert kafka_log.read(topic, 1 - part, 0, 10) == []
+    assert time.monotonic() - began < 2.0
