@@ -26,10 +26,22 @@ PIDFILE=$ROOT/kafka.pid
 LOGFILE=$ROOT/server.log
 HEAP=${EDUPULSE_KAFKA_HEAP:-512m}
 
+tools() {
+    # Java 17+ runs Kafka 4; Maven resolves it from Maven Central. Debian's packages if missing.
+    local missing=()
+    command -v java >/dev/null || missing+=(default-jre-headless)
+    command -v mvn >/dev/null || missing+=(maven)
+    [[ ${#missing[@]} -eq 0 ]] && return 0
+    echo "kafka: installing the Debian packages ${missing[*]}" >&2
+    local sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2
+}
+
 bootstrap() {
     if [[ -f $LIBS/.complete ]]; then return 0; fi
-    command -v java >/dev/null || { echo "kafka: java (17 or later) is needed: apt-get install openjdk-17-jre-headless" >&2; exit 1; }
-    command -v mvn >/dev/null || { echo "kafka: maven is needed to fetch Kafka: apt-get install maven" >&2; exit 1; }
+    tools
     echo "kafka: fetching org.apache.kafka:kafka_2.13:$VERSION and its dependencies from Maven Central" >&2
     mkdir -p "$CACHE"
     cat >"$CACHE/pom.xml" <<POM
