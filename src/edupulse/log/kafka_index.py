@@ -67,8 +67,8 @@ class Index:
             'UPDATE {}.record_ids r SET partition=u.p, "offset"=u.o '
             "FROM unnest(%s::text[], %s::int[], %s::bigint[]) AS u(i, p, o) WHERE r.topic=%s AND r.id=u.i"
         ).format(ident)
-        self._add_payloads = sql.SQL(
-            "INSERT INTO {}.payloads SELECT %s, p, o, b FROM unnest(%s::int[], %s::bigint[], %s::bytea[]) AS u(p, o, b)"
+        self._copy_payloads = sql.SQL(
+            'COPY {}.payloads (topic, partition, "offset", payload) FROM STDIN (FORMAT BINARY)'
         ).format(ident)
         self._advance = sql.SQL(
             "INSERT INTO {0}.partition_ends AS e VALUES (%s, %s, %s) ON CONFLICT (topic, partition) "
@@ -107,9 +107,13 @@ class Index:
             conn.execute(self._place, (list(ids), list(parts), list(offsets), topic))
 
     def add_payloads(self, conn: Conn, topic: str, rows: Sequence[tuple[int, int, bytes]]) -> None:
-        if rows:
-            parts, offsets, payloads = zip(*rows, strict=True)
-            conn.execute(self._add_payloads, (topic, list(parts), list(offsets), list(payloads)))
+        """Store payloads by position; COPY, as binding arrays of large values costs more than the write."""
+        if not rows:
+            return
+        with conn.cursor() as cur, cur.copy(self._copy_payloads) as copy:
+            copy.set_types(["text", "int4", "int8", "bytea"])
+            for part, offset, payload in rows:
+                copy.write_row((topic, part, offset, payload))
 
     def advance(self, conn: Conn, topic: str, ends: dict[int, int]) -> None:
         """Move the committed end of partitions forward (never back)."""
