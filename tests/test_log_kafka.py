@@ -74,3 +74,21 @@ def test_reading_past_the_end_returns_at_once(kafka_log: KafkaLog) -> None:
         assert kafka_log.read(topic, part, 1, 10) == []
         assert kafka_log.read(topic, 1 - part, 0, 10) == []
     assert time.monotonic() - began < 2.0
+
+
+def test_reads_go_on_back_and_forward_as_the_runtime_asks(kafka_log: KafkaLog) -> None:
+    """Sequential reads continue from the consumer's position; a rollback reads back, a skip reads ahead."""
+    topic = f"kafka-{uuid.uuid4().hex[:12]}"
+    kafka_log.ensure_topic(topic, 1)
+    kafka_log.append(topic, [Record(b"k", str(i).encode(), i) for i in range(50)])
+
+    def offsets(start: int, n: int) -> list[int]:
+        return [r.offset for r in kafka_log.read(topic, 0, start, n)]
+
+    assert offsets(0, 5) == [0, 1, 2, 3, 4]
+    assert offsets(5, 5) == [5, 6, 7, 8, 9]
+    assert offsets(2, 3) == [2, 3, 4]  # back, as after a failed commit
+    assert offsets(40, 3) == [40, 41, 42]
+    assert offsets(1, 2) == [1, 2]
+    assert offsets(48, 10) == [48, 49]
+    assert [r.value for r in kafka_log.read(topic, 0, 0, 100)] == [str(i).encode() for i in range(50)]
