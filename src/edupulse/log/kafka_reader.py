@@ -104,7 +104,14 @@ class PartitionReader:
 
     def _fetch(self) -> bool:
         """Poll once and sort what arrived into the buffers; False if nothing came."""
-        messages = self._consumer.consume(num_messages=1000, timeout=_POLL_S)
+        # consume() waits for its whole count or the timeout: take what is queued, else
+        # block on poll(), which returns with the first message to arrive.
+        messages = self._consumer.consume(num_messages=1000, timeout=0)
+        if not messages:
+            first = self._consumer.poll(_POLL_S)
+            if first is None:
+                return False
+            messages = [first, *self._consumer.consume(num_messages=999, timeout=0)]
         for msg in messages:
             err = msg.error()
             if err is not None:
