@@ -5,6 +5,7 @@ The contract tests (tests/contract) run the same behaviour on every backend.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -92,3 +93,24 @@ def test_reads_go_on_back_and_forward_as_the_runtime_asks(kafka_log: KafkaLog) -
     assert offsets(1, 2) == [1, 2]
     assert offsets(48, 10) == [48, 49]
     assert [r.value for r in kafka_log.read(topic, 0, 0, 100)] == [str(i).encode() for i in range(50)]
+
+
+def test_wait_wakes_on_an_append_through_another_handle(kafka_log: KafkaLog) -> None:
+    """A worker process sleeps in wait() until another process (here: another handle) appends."""
+    topic = f"kafka-{uuid.uuid4().hex[:12]}"
+    kafka_log.ensure_topic(topic, 1)
+    other = track(KafkaLog(kafka_log.bootstrap_servers, kafka_log.dsn, schema=kafka_log.schema))
+    try:
+        assert kafka_log.wait(0.2) is False  # starts listening; nothing appended yet
+        timer = threading.Timer(0.3, lambda: other.append(topic, [Record(b"k", b"v", 1)]))
+        timer.start()
+        began = time.monotonic()
+        woke = kafka_log.wait(10.0)
+        elapsed = time.monotonic() - began
+        timer.join()
+    finally:
+        other.close()
+
+    assert woke is True
+    assert elapsed < 3.0
+    assert [r.value for r in kafka_log.read(topic, 0, 0, 10)] == [b"v"]

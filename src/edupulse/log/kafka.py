@@ -8,8 +8,9 @@ repeated id, keeping payloads beside records, and the committed end of each part
 An append runs in one PostgreSQL transaction: lock the partitions it touches, claim its
 new ids (a concurrent append of the same id waits on the unique index, then sees it),
 produce the new records and wait for their delivery reports, store their positions and
-payloads, advance the committed ends, commit. ``read`` returns only records below the
-committed end, so no reader sees a record before its payload and id are stored.
+payloads, advance the committed ends, NOTIFY, commit. ``read`` returns only records
+below the committed end, so no reader sees a record before its payload and id are
+stored; ``wait`` listens for the notifications, so it wakes on any process's appends.
 
 The one crash window: if the process dies, or PostgreSQL fails, after Kafka acknowledged
 the records but before the transaction committed, the records stay in Kafka while their
@@ -36,6 +37,7 @@ from typing import Any
 import psycopg
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
+from psycopg import sql
 
 from edupulse.config import KafkaSettings, PostgresSettings
 from edupulse.errors import ConfigError, NotFoundError, TerminalError, TransientError
@@ -132,8 +134,8 @@ class KafkaLog:
         self._partitions: dict[str, int] = {}
         self._visible: dict[str, dict[int, int]] = {}
         self._read_lock = threading.Lock()
-        self._appended = threading.Condition()
-        self._generation = 0
+        self._listen_lock = threading.Lock()
+        self._listener: Conn | None = None
         self._closed = False
 
     @classmethod
@@ -225,11 +227,9 @@ class KafkaLog:
                 raise psycopg.Rollback  # the claimed ids go back; nothing was produced
             positions = self._produce(topic, n, plan)
             self._store(conn, topic, plan, positions)
+            self._index.notify(conn, topic)
         if atomic and plan.has_conflict:
             return plan.aborted()
-        with self._appended:
-            self._generation += 1
-            self._appended.notify_all()
         return plan.result(positions)
 
     def _produce(self, topic: str, partitions: int, plan: AppendPlan) -> list[tuple[int, int]]:
@@ -332,11 +332,28 @@ class KafkaLog:
         raise AssertionError("unreachable")
 
     def wait(self, timeout_s: float) -> bool:
-        """Wakes on appends made through this handle; other processes' appends show on the next read."""
-        with self._appended:
-            seen = self._generation
-            self._appended.wait_for(lambda: self._generation != seen or self._closed, timeout_s)
-            return self._generation != seen
+        """Block until an append, by any process, may have committed since the last wait.
+
+        Appends announce themselves with a PostgreSQL NOTIFY on commit; the first wait of a
+        handle starts listening, and what arrives between two waits ends the next at once.
+        """
+        with self._listen_lock:
+            if self._closed:
+                return False
+            try:
+                conn = self._listening()
+                return any(True for _ in conn.notifies(timeout=timeout_s, stop_after=1))
+            except psycopg.Error as exc:
+                if self._closed:
+                    return False
+                raise TransientError(f"lost the PostgreSQL connection that waits for appends: {exc}") from exc
+
+    def _listening(self) -> Conn:
+        conn = self._listener
+        if conn is None or conn.closed or conn.broken:
+            conn = self._listener = self._pool.connect()
+            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._index.channel)))
+        return conn
 
     def forget(self, topic: str, partitions: Sequence[int]) -> None:
         """Stop fetching partitions this process no longer reads (a worker lost them)."""
@@ -403,8 +420,6 @@ class KafkaLog:
         if self._closed:
             return
         self._closed = True
-        with self._appended:
-            self._appended.notify_all()
         self._producer.flush(_TIMEOUT_S)
         with self._read_lock:
             self._reader.close()

@@ -82,6 +82,15 @@ class Index:
             'DELETE FROM {}.payloads WHERE topic=%s AND partition=%s AND "offset" < %s'
         ).format(ident)
 
+    @property
+    def channel(self) -> str:
+        """The LISTEN/NOTIFY channel on which appends to this index announce themselves."""
+        return f"edupulse_log_{self.schema}"[:63]
+
+    def notify(self, conn: Conn, topic: str) -> None:
+        """Tell listeners, when the transaction commits, that ``topic`` has new records."""
+        conn.execute("SELECT pg_notify(%s, %s)", (self.channel, topic))
+
     def lock_partitions(self, conn: Conn, topic: str, parts: Iterable[int]) -> None:
         """Hold, until the transaction ends, the append lock of each partition (in order: no deadlock)."""
         key = f"edupulse-log:{self.schema}:{topic}"

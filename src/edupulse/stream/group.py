@@ -10,8 +10,10 @@ in the state store, in the transaction of the state they produced.
 On assignment the worker restores the partitions' operator state and stored offsets
 (``Runtime.assign``); its next read of each partition seeks there. Rebalance callbacks
 run inside ``poll``, which the loop calls between micro-batches, so a revocation always
-comes after the current batch was committed. A worker that dies is noticed by the
-coordinator after ``session_timeout_ms``, and its partitions move to the others.
+comes after the current batch was committed. An idle worker sleeps in ``EventLog.wait``,
+which wakes on the PostgreSQL notification every append sends, whichever process made it.
+A worker that dies is noticed by the coordinator after ``session_timeout_ms``, and its
+partitions move to the others.
 
 Known limit: a worker that stalls longer than the session timeout (but does not die)
 could still commit one batch after its partitions moved; a store that fences stale
@@ -51,7 +53,7 @@ class GroupWorker:
         group_id: str,
         batch_size: int = 256,
         session_timeout_ms: int = 10_000,
-        idle_wait_s: float = 0.05,
+        idle_wait_s: float = 0.1,
     ) -> None:
         self.log = log
         self.topic = topic
@@ -82,10 +84,20 @@ class GroupWorker:
             while not stop.is_set():
                 self._poll(0)
                 if not self._process_once(stop):
-                    self._poll(self.idle_wait_s)
+                    self._idle()
         finally:
             self._consumer.close()  # leaves the group: the others take the partitions at once
             self._release(sorted(self.owned))
+
+    def _idle(self) -> None:
+        """Nothing to do: sleep until an append is announced (or ``idle_wait_s``, to serve the group)."""
+        try:
+            self.log.wait(self.idle_wait_s)
+        except EdupulseError as exc:
+            if not exc.transient:
+                raise
+            logger.warning("waiting for appends failed, retrying: %s", exc)
+            self._poll(self.idle_wait_s)
 
     def _process_once(self, stop: threading.Event) -> int:
         try:
