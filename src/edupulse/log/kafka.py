@@ -30,8 +30,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import psycopg
@@ -40,9 +40,10 @@ from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 from psycopg import sql
 
 from edupulse.config import KafkaSettings, PostgresSettings
-from edupulse.errors import ConfigError, NotFoundError, TerminalError, TransientError
+from edupulse.errors import ConfigError, NotFoundError, TransientError
 from edupulse.log.base import Appended, LogRecord, Record, partition_for
 from edupulse.log.kafka_append import AppendPlan, plan_append
+from edupulse.log.kafka_errors import retriable, translated
 from edupulse.log.kafka_index import Conn, Index, create_schema
 from edupulse.log.kafka_pool import ConnectionPool
 from edupulse.log.kafka_reader import TS_HEADER, PartitionReader
@@ -59,29 +60,7 @@ _TOPIC_CONFIG = {  # only apply_retention drops records; any event time is accep
     "message.timestamp.after.max.ms": str(2**63 - 1),
     "message.timestamp.before.max.ms": str(2**63 - 1),
 }
-_SETTLING_CODES = {
-    KafkaError.UNKNOWN_LEADER_EPOCH,
-    KafkaError.LEADER_NOT_AVAILABLE,
-    KafkaError.NOT_LEADER_FOR_PARTITION,
-    KafkaError.UNKNOWN_TOPIC_OR_PART,
-}
-_TRANSIENT_CODES = {
-    KafkaError._TRANSPORT,
-    KafkaError._ALL_BROKERS_DOWN,
-    KafkaError._TIMED_OUT,
-    KafkaError._MSG_TIMED_OUT,
-    KafkaError.REQUEST_TIMED_OUT,
-    KafkaError.NOT_LEADER_FOR_PARTITION,
-    KafkaError.LEADER_NOT_AVAILABLE,
-    KafkaError.NOT_ENOUGH_REPLICAS,
-    KafkaError.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
-}
 _RETRIES = 40
-
-
-def _retriable(exc: KafkaException) -> bool:
-    err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
-    return err is not None and (err.retriable() or err.code() in _SETTLING_CODES)
 
 
 class KafkaLog:
@@ -154,25 +133,8 @@ class KafkaLog:
         with self._kafka_errors("reach the brokers"):
             self._admin.list_topics(timeout=timeout_s)
 
-    @contextmanager
-    def _kafka_errors(self, doing: str) -> Iterator[None]:
-        try:
-            yield
-        except KafkaException as exc:
-            raise self._translate(exc, doing) from exc
-        except psycopg.Error as exc:
-            raise TransientError(f"PostgreSQL failed while trying to {doing}: {exc}") from exc
-
-    def _translate(self, exc: KafkaException, doing: str) -> Exception:
-        err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
-        code = err.code() if err is not None else None
-        reason = err.str() if err is not None else str(exc)
-        if code == KafkaError.UNKNOWN_TOPIC_OR_PART:
-            return NotFoundError(f"topic not found while trying to {doing}: {reason}")
-        message = f"Kafka at {self.bootstrap_servers} could not {doing}: {reason}"
-        if code in _TRANSIENT_CODES or (err is not None and err.retriable()):
-            return TransientError(f"{message}; is it running? (scripts/services/kafka.sh up)")
-        return TerminalError(message)
+    def _kafka_errors(self, doing: str) -> AbstractContextManager[None]:
+        return translated(self.bootstrap_servers, doing)
 
     # -- topics ---------------------------------------------------------------------
 
@@ -326,7 +288,7 @@ class KafkaLog:
                     found = {tp.partition: int(f.result(timeout=_TIMEOUT_S).offset) for tp, f in futures.items()}
                     return [found[p] for p in range(n)]
                 except KafkaException as exc:  # a new topic's leaders settle within moments
-                    if attempt == _RETRIES - 1 or not _retriable(exc):
+                    if attempt == _RETRIES - 1 or not retriable(exc):
                         raise
                     threading.Event().wait(0.05)
         raise AssertionError("unreachable")
