@@ -17,7 +17,7 @@ from edupulse.api.app import create_app
 from edupulse.config import Settings
 from edupulse.deployment import Deployment
 from edupulse.privacy.credentials import NewKey
-from tests.services import drop_scratch_schemas
+from tests.services import drop_scratch_schemas, drop_test_namespaces
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -91,7 +91,8 @@ def live_server(deployment: Deployment) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _drop_scratch_schemas() -> Iterator[None]:
-    """Test schemas on the shared PostgreSQL server do not outlive the session."""
+def _drop_test_namespaces() -> Iterator[None]:
+    """Test schemas and topics on the shared servers do not outlive the session."""
     yield
     drop_scratch_schemas()
+    drop_test_namespaces()

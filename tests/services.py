@@ -9,15 +9,29 @@ from __future__ import annotations
 
 import functools
 import os
+import socket
 
 import psycopg
 import pytest
+from confluent_kafka.admin import AdminClient
 from psycopg import sql
 
-__all__ = ["drop_scratch_schemas", "postgres_dsn", "require_service", "scratch_schema"]
+from edupulse.log.kafka import KafkaLog
+
+__all__ = [
+    "drop_scratch_schemas",
+    "drop_test_namespaces",
+    "kafka_servers",
+    "postgres_dsn",
+    "require_service",
+    "scratch_schema",
+    "track",
+]
 
 DEFAULT_POSTGRES_DSN = "postgresql://edupulse@127.0.0.1:55432/edupulse"
+DEFAULT_KAFKA = "127.0.0.1:59092"
 _created: set[str] = set()
+_TRACKED: list[KafkaLog] = []
 
 
 def require_service(problem: str) -> None:
@@ -25,6 +39,9 @@ def require_service(problem: str) -> None:
     if os.environ.get("EDUPULSE_TEST_SERVICES") == "required":
         pytest.fail(f"{problem} (EDUPULSE_TEST_SERVICES=required)")
     pytest.skip(problem)
+
+
+# -- PostgreSQL ------------------------------------------------------------------------
 
 
 @functools.cache
@@ -63,3 +80,49 @@ def drop_scratch_schemas() -> None:
         for name in sorted(_created):
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
     _created.clear()
+
+
+# -- Kafka -----------------------------------------------------------------------------
+
+
+@functools.cache
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def kafka_servers() -> str:
+    """The test broker (``EDUPULSE_TEST_KAFKA``), once it is known to answer."""
+    servers = os.environ.get("EDUPULSE_TEST_KAFKA", DEFAULT_KAFKA)
+    host, _, port = servers.split(",")[0].rpartition(":")
+    if not _answers(host, int(port)):
+        require_service(f"Kafka is not running at {servers}; start it with scripts/services/kafka.sh up")
+    return servers
+
+
+def track(log: KafkaLog) -> KafkaLog:
+    """Remember a test's log so that its topics and index schema are dropped after the session."""
+    _TRACKED.append(log)
+    return log
+
+
+def drop_test_namespaces() -> None:
+    """Delete the topics the tracked logs created and drop their PostgreSQL schemas."""
+    by_servers: dict[str, set[str]] = {}
+    schemas: dict[str, set[str]] = {}
+    for log in _TRACKED:
+        by_servers.setdefault(log.bootstrap_servers, set()).update(log.created_topics)
+        schemas.setdefault(log.dsn, set()).add(log.schema)
+    _TRACKED.clear()
+    for servers, topics in by_servers.items():
+        if topics:
+            admin = AdminClient({"bootstrap.servers": servers})  # kept until the futures are done
+            for future in admin.delete_topics(sorted(topics), operation_timeout=30).values():
+                future.result(timeout=30)
+    for dsn, names in schemas.items():
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for name in sorted(names):
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))

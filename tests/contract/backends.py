@@ -19,19 +19,26 @@ from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
 from edupulse.log.base import EventLog
+from edupulse.log.kafka import KafkaLog
 from edupulse.log.sqlite import SqliteLog
 from edupulse.privacy.credentials import CredentialStore, SqliteCredentials
 from edupulse.privacy.credentials.postgres import PostgresCredentials
 from edupulse.stream.store.base import StateStore
 from edupulse.stream.store.postgres import PostgresStore
 from edupulse.stream.store.sqlite import SqliteStore
-from tests.services import postgres_dsn, scratch_schema
+from tests.services import kafka_servers, postgres_dsn, scratch_schema, track
 
 __all__ = ["CREDENTIAL_BACKENDS", "LOG_BACKENDS", "STORE_BACKENDS", "Handles"]
 
 
 def _sqlite_log(place: Path) -> EventLog:
     return SqliteLog(place / "log.sqlite")
+
+
+def _kafka_log(place: Path) -> EventLog:
+    """Kafka and PostgreSQL shared by all tests: topics are unique per test, the index schema per place."""
+    schema = "test_log_" + hashlib.sha256(str(place).encode()).hexdigest()[:16]
+    return track(KafkaLog(kafka_servers(), postgres_dsn(), schema=schema))
 
 
 def _sqlite_store(place: Path) -> StateStore:
@@ -55,7 +62,7 @@ def _postgres_credentials(place: Path) -> CredentialStore:
     return PostgresCredentials(postgres_dsn(), schema=_schema(place), pool_size=1)
 
 
-LOG_BACKENDS: dict[str, Callable[[Path], EventLog]] = {"sqlite": _sqlite_log}
+LOG_BACKENDS: dict[str, Callable[[Path], EventLog]] = {"kafka": _kafka_log, "sqlite": _sqlite_log}
 STORE_BACKENDS: dict[str, Callable[[Path], StateStore]] = {"sqlite": _sqlite_store, "postgres": _postgres_store}
 CREDENTIAL_BACKENDS: dict[str, Callable[[Path], CredentialStore]] = {
     "sqlite": _sqlite_credentials,

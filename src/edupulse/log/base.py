@@ -10,8 +10,8 @@ A record may carry a payload: bytes kept beside it for audit and re-processing (
 original input an event was mapped from), stored atomically with the record and
 dropped with it by retention, but never part of what ``read`` returns, so the hot
 path of processing does not read, copy or decode it. ``read_payloads`` returns them.
-(SQLite keeps them in a table of their own, written in the record's transaction; a
-Kafka backend would use a companion topic written in the same producer transaction.)
+(SQLite keeps them in a table of their own, written in the record's transaction; the
+Kafka backend keeps them in PostgreSQL, committed before the record becomes readable.)
 """
 
 from __future__ import annotations

@@ -1,0 +1,140 @@
+"""What the Kafka log keeps in PostgreSQL: record ids, payloads and the committed ends.
+
+Kafka alone cannot refuse a repeated id or keep a payload beside a record without
+returning it on every read, so three tables in one schema hold:
+
+- ``record_ids``: (topic, id) -> digest, partition, offset, for idempotent appends;
+- ``payloads``: (topic, partition, offset) -> payload;
+- ``partition_ends``: (topic, partition) -> the offset after the last record whose
+  append committed here. Readers see records below it only, so a record is never
+  readable before its payload and id are stored.
+
+Appends to one partition are serialised by a transaction-scoped advisory lock, so
+the committed end of a partition only ever moves past records that are complete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+__all__ = ["Conn", "IdRow", "Index", "create_schema"]
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+IdRow = tuple[bytes | None, int, int]  # digest, partition, offset
+
+_TABLES = [
+    """CREATE TABLE IF NOT EXISTS {schema}.record_ids (
+        topic text NOT NULL, id text NOT NULL, digest bytea,
+        partition integer NOT NULL, "offset" bigint NOT NULL,
+        PRIMARY KEY (topic, id))""",
+    """CREATE TABLE IF NOT EXISTS {schema}.payloads (
+        topic text NOT NULL, partition integer NOT NULL, "offset" bigint NOT NULL, payload bytea NOT NULL,
+        PRIMARY KEY (topic, partition, "offset"))""",
+    """CREATE TABLE IF NOT EXISTS {schema}.partition_ends (
+        topic text NOT NULL, partition integer NOT NULL, next_offset bigint NOT NULL,
+        PRIMARY KEY (topic, partition))""",
+]
+
+
+def create_schema(conn: Conn, schema: str) -> None:
+    """Create the schema and its tables if missing; safe when several processes start at once."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"edupulse-log-schema:{schema}",))
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        for table in _TABLES:
+            conn.execute(sql.SQL(table).format(schema=sql.Identifier(schema)))
+
+
+class Index:
+    """Statements on the three tables, run on a connection the caller owns (and its transaction)."""
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+        ident = sql.Identifier(schema)
+        self._claim = sql.SQL(
+            "INSERT INTO {}.record_ids SELECT %s, i, d, -1, -1 FROM unnest(%s::text[], %s::bytea[]) AS u(i, d) "
+            "ON CONFLICT DO NOTHING RETURNING id"
+        ).format(ident)
+        self._known = sql.SQL(
+            'SELECT id, digest, partition, "offset" FROM {}.record_ids WHERE topic=%s AND id = ANY(%s)'
+        ).format(ident)
+        self._place = sql.SQL(
+            'UPDATE {}.record_ids r SET partition=u.p, "offset"=u.o '
+            "FROM unnest(%s::text[], %s::int[], %s::bigint[]) AS u(i, p, o) WHERE r.topic=%s AND r.id=u.i"
+        ).format(ident)
+        self._copy_payloads = sql.SQL(
+            'COPY {}.payloads (topic, partition, "offset", payload) FROM STDIN (FORMAT BINARY)'
+        ).format(ident)
+        self._advance = sql.SQL(
+            "INSERT INTO {0}.partition_ends AS e VALUES (%s, %s, %s) ON CONFLICT (topic, partition) "
+            "DO UPDATE SET next_offset=greatest(e.next_offset, excluded.next_offset)"
+        ).format(ident)
+        self._ends = sql.SQL("SELECT partition, next_offset FROM {}.partition_ends WHERE topic=%s").format(ident)
+        self._payloads = sql.SQL(
+            'SELECT "offset", payload FROM {}.payloads WHERE topic=%s AND partition=%s AND "offset" = ANY(%s)'
+        ).format(ident)
+        self._drop_payloads = sql.SQL(
+            'DELETE FROM {}.payloads WHERE topic=%s AND partition=%s AND "offset" < %s'
+        ).format(ident)
+
+    @property
+    def channel(self) -> str:
+        """The LISTEN/NOTIFY channel on which appends to this index announce themselves."""
+        return f"edupulse_log_{self.schema}"[:63]
+
+    def notify(self, conn: Conn, topic: str) -> None:
+        """Tell listeners, when the transaction commits, that ``topic`` has new records."""
+        conn.execute("SELECT pg_notify(%s, %s)", (self.channel, topic))
+
+    def lock_partitions(self, conn: Conn, topic: str, parts: Iterable[int]) -> None:
+        """Hold, until the transaction ends, the append lock of each partition (in order: no deadlock)."""
+        key = f"edupulse-log:{self.schema}:{topic}"
+        for part in sorted(set(parts)):
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s), %s)", (key, part))
+
+    def claim_ids(self, conn: Conn, topic: str, ids: Sequence[str], digests: Sequence[bytes | None]) -> set[str]:
+        """Insert new ids (sorted, so concurrent claims lock rows in one order); returns those that were new.
+
+        A claim of an id another transaction is claiming waits for it to end.
+        """
+        order = sorted(range(len(ids)), key=ids.__getitem__)
+        rows = conn.execute(self._claim, (topic, [ids[i] for i in order], [digests[i] for i in order])).fetchall()
+        return {str(row[0]) for row in rows}
+
+    def known_ids(self, conn: Conn, topic: str, ids: Sequence[str]) -> dict[str, IdRow]:
+        rows = conn.execute(self._known, (topic, list(ids))).fetchall()
+        return {str(i): (None if d is None else bytes(d), int(p), int(o)) for i, d, p, o in rows}
+
+    def place_ids(self, conn: Conn, topic: str, placed: Sequence[tuple[str, int, int]]) -> None:
+        if placed:
+            ids, parts, offsets = zip(*placed, strict=True)
+            conn.execute(self._place, (list(ids), list(parts), list(offsets), topic))
+
+    def add_payloads(self, conn: Conn, topic: str, rows: Sequence[tuple[int, int, bytes]]) -> None:
+        """Store payloads by position; COPY, as binding arrays of large values costs more than the write."""
+        if not rows:
+            return
+        with conn.cursor() as cur, cur.copy(self._copy_payloads) as copy:
+            copy.set_types(["text", "int4", "int8", "bytea"])
+            for part, offset, payload in rows:
+                copy.write_row((topic, part, offset, payload))
+
+    def advance(self, conn: Conn, topic: str, ends: dict[int, int]) -> None:
+        """Move the committed end of partitions forward (never back)."""
+        with conn.cursor() as cur:
+            cur.executemany(self._advance, [(topic, part, end) for part, end in sorted(ends.items())])
+
+    def committed_ends(self, conn: Conn, topic: str) -> dict[int, int]:
+        return {int(p): int(e) for p, e in conn.execute(self._ends, (topic,)).fetchall()}
+
+    def payloads(self, conn: Conn, topic: str, partition: int, offsets: Sequence[int]) -> dict[int, bytes]:
+        rows = conn.execute(self._payloads, (topic, partition, sorted(set(offsets)))).fetchall()
+        return {int(o): bytes(b) for o, b in rows}
+
+    def drop_payloads(self, conn: Conn, topic: str, partition: int, before: int) -> None:
+        conn.execute(self._drop_payloads, (topic, partition, before))

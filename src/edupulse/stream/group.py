@@ -1,0 +1,165 @@
+"""Consumer-group workers: Kafka decides which worker process runs which partitions.
+
+Each worker joins the topic's consumer group with a consumer used for membership only:
+Kafka's group coordinator assigns the partitions (cooperative-sticky, so a rebalance
+moves only the partitions that must move) and the consumer's partitions stay paused,
+because the records are read through the same ``EventLog.read`` path as in every
+deployment. Nothing is committed to Kafka (``enable.auto.commit`` is off): offsets live
+in the state store, in the transaction of the state they produced.
+
+On assignment the worker restores the partitions' operator state and stored offsets
+(``Runtime.assign``); its next read of each partition seeks there. Rebalance callbacks
+run inside ``poll``, which the loop calls between micro-batches, so a revocation always
+comes after the current batch was committed. An idle worker sleeps in ``EventLog.wait``,
+which wakes on the PostgreSQL notification every append sends, whichever process made it.
+A worker that dies is noticed by the coordinator after ``session_timeout_ms``, and its
+partitions move to the others.
+
+Known limit: a worker that stalls longer than the session timeout (but does not die)
+could still commit one batch after its partitions moved; a store that fences stale
+owners would close that window.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+from edupulse.errors import EdupulseError, TransientError
+from edupulse.log.kafka import KafkaLog
+from edupulse.stream.operator import Operator
+from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
+from edupulse.stream.store.base import StateStore
+
+__all__ = ["GroupWorker", "run_group_worker"]
+
+logger = logging.getLogger(__name__)
+
+
+class GroupWorker:
+    """One member of a consumer group, running the operators over the partitions it is given."""
+
+    def __init__(
+        self,
+        log: KafkaLog,
+        store: StateStore,
+        operators: Sequence[Operator],
+        *,
+        topic: str = EVENTS_TOPIC,
+        group_id: str,
+        batch_size: int = 256,
+        session_timeout_ms: int = 10_000,
+        idle_wait_s: float = 0.1,
+    ) -> None:
+        self.log = log
+        self.topic = topic
+        self.runtime = Runtime(log, store, operators, topic=topic, batch_size=batch_size)
+        self.idle_wait_s = idle_wait_s
+        self.owned: set[int] = set()
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": log.bootstrap_servers,
+                "group.id": group_id,
+                "client.id": f"edupulse-worker-{group_id}",
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "partition.assignment.strategy": "cooperative-sticky",
+                "session.timeout.ms": session_timeout_ms,
+                "heartbeat.interval.ms": max(session_timeout_ms // 6, 100),
+                "allow.auto.create.topics": False,
+            }
+        )
+
+    def run(self, stop: threading.Event) -> None:
+        """Join the group and process until ``stop`` is set; then leave the group cleanly."""
+        self.log.partitions(self.topic)  # NotFoundError now rather than an idle member later
+        self._consumer.subscribe(
+            [self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke
+        )
+        try:
+            while not stop.is_set():
+                self._poll(0)
+                if not self._process_once(stop):
+                    self._idle()
+        finally:
+            self._consumer.close()  # leaves the group: the others take the partitions at once
+            self._release(sorted(self.owned))
+
+    def _idle(self) -> None:
+        """Nothing to do: sleep until an append is announced (or ``idle_wait_s``, to serve the group)."""
+        try:
+            self.log.wait(self.idle_wait_s)
+        except EdupulseError as exc:
+            if not exc.transient:
+                raise
+            logger.warning("waiting for appends failed, retrying: %s", exc)
+            self._poll(self.idle_wait_s)
+
+    def _process_once(self, stop: threading.Event) -> int:
+        try:
+            return self.runtime.run_once().events
+        except EdupulseError as exc:
+            if not exc.transient:
+                raise
+            logger.warning("transient error, retrying: %s", exc)
+            stop.wait(self.idle_wait_s)
+            return 0
+
+    def _poll(self, timeout_s: float) -> None:
+        """Serve the group: rebalance callbacks run here. The paused partitions deliver no records."""
+        msg = self._consumer.poll(timeout_s)
+        if msg is not None and msg.error() is not None:
+            err: KafkaError = msg.error()
+            if err.fatal():
+                raise TransientError(f"the consumer group member failed: {err.str()}") from KafkaException(err)
+            logger.warning("consumer group: %s", err.str())
+
+    # -- rebalance callbacks (called from poll) -------------------------------------
+
+    def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        parts = sorted(tp.partition for tp in partitions)
+        consumer.incremental_assign(partitions)  # cooperative: only the added partitions
+        if partitions:
+            consumer.pause(partitions)
+        self.runtime.assign(parts)
+        self.owned.update(parts)
+        logger.info("assigned partitions %s of %s", parts, self.topic)
+
+    def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        parts = sorted(tp.partition for tp in partitions)
+        self._release(parts)
+        logger.info("gave up partitions %s of %s", parts, self.topic)
+
+    def _release(self, parts: list[int]) -> None:
+        self.runtime.revoke(parts)
+        self.owned.difference_update(parts)
+        if parts:
+            self.log.forget(self.topic, parts)
+
+
+def run_group_worker(
+    log: KafkaLog,
+    store: StateStore,
+    operators: Sequence[Operator],
+    *,
+    topic: str = EVENTS_TOPIC,
+    group_id: str,
+    stop_event: threading.Event,
+    batch_size: int = 256,
+    session_timeout_ms: int = 10_000,
+) -> None:
+    """Run one group worker until ``stop_event`` is set (the CLI's ``worker`` command calls this)."""
+    worker = GroupWorker(
+        log,
+        store,
+        operators,
+        topic=topic,
+        group_id=group_id,
+        batch_size=batch_size,
+        session_timeout_ms=session_timeout_ms,
+    )
+    worker.run(stop_event)

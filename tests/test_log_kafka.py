@@ -1,0 +1,116 @@
+"""What the Kafka log does beyond the shared contract: its errors, and what it keeps from readers.
+
+The contract tests (tests/contract) run the same behaviour on every backend.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from confluent_kafka import Producer
+
+from edupulse.config import KafkaSettings, PostgresSettings
+from edupulse.errors import TransientError
+from edupulse.log.base import Record, partition_for
+from edupulse.log.kafka import KafkaLog
+from tests.conftest import free_port
+from tests.services import kafka_servers, postgres_dsn, track
+
+
+@pytest.fixture
+def kafka_log() -> Iterator[KafkaLog]:
+    log = track(KafkaLog(kafka_servers(), postgres_dsn(), schema=f"test_kafka_{uuid.uuid4().hex[:12]}"))
+    yield log
+    log.close()
+
+
+def test_unreachable_brokers_are_a_transient_error_that_says_how_to_start_kafka() -> None:
+    with pytest.raises(TransientError, match=r"scripts/services/kafka\.sh up"):
+        KafkaLog(f"127.0.0.1:{free_port()}", "postgresql://nobody@127.0.0.1:1/none", timeout_s=1.0)
+
+
+def test_unreachable_postgres_is_a_transient_error_that_says_how_to_start_it() -> None:
+    servers = kafka_servers()
+    with pytest.raises(TransientError, match=r"scripts/services/postgres\.sh up"):
+        KafkaLog(servers, f"postgresql://edupulse@127.0.0.1:{free_port()}/edupulse")
+
+
+def test_from_settings_uses_the_kafka_and_postgres_settings() -> None:
+    kafka = KafkaSettings(bootstrap_servers=kafka_servers(), replication_factor=1)
+    log = track(KafkaLog.from_settings(kafka, PostgresSettings(dsn=postgres_dsn()), schema="test_kafka_settings"))
+    try:
+        assert (log.bootstrap_servers, log.dsn) == (kafka.bootstrap_servers, postgres_dsn())
+    finally:
+        log.close()
+
+
+def test_a_record_in_kafka_whose_append_did_not_commit_is_not_read(kafka_log: KafkaLog) -> None:
+    """The crash window: Kafka has the record, PostgreSQL never committed its append."""
+    topic = f"kafka-{uuid.uuid4().hex[:12]}"
+    kafka_log.ensure_topic(topic, 1)
+    [first] = kafka_log.append(topic, [Record(b"k", b"committed", 1, payload=b"p")])
+    stray = Producer({"bootstrap.servers": kafka_log.bootstrap_servers})
+    stray.produce(topic, value=b"not committed", key=b"k", partition=0)
+    assert stray.flush(10) == 0
+
+    assert kafka_log.end_offsets(topic) == [2]  # Kafka's own end counts it
+    assert [r.value for r in kafka_log.read(topic, 0, 0, 100)] == [b"committed"]
+    assert kafka_log.read(topic, 0, 1, 100) == []
+    assert kafka_log.read_payloads(topic, 0, [0, 1]) == {first.offset: b"p"}
+
+
+def test_reading_past_the_end_returns_at_once(kafka_log: KafkaLog) -> None:
+    topic = f"kafka-{uuid.uuid4().hex[:12]}"
+    kafka_log.ensure_topic(topic, 2)
+    kafka_log.append(topic, [Record(b"k", b"v", 1)])
+    part = partition_for(b"k", 2)
+    kafka_log.read(topic, part, 0, 10)
+
+    began = time.monotonic()
+    for _ in range(100):  # the idle partitions of a worker are asked again and again
+        assert kafka_log.read(topic, part, 1, 10) == []
+        assert kafka_log.read(topic, 1 - part, 0, 10) == []
+    assert time.monotonic() - began < 2.0
+
+
+def test_reads_go_on_back_and_forward_as_the_runtime_asks(kafka_log: KafkaLog) -> None:
+    """Sequential reads continue from the consumer's position; a rollback reads back, a skip reads ahead."""
+    topic = f"kafka-{uuid.uuid4().hex[:12]}"
+    kafka_log.ensure_topic(topic, 1)
+    kafka_log.append(topic, [Record(b"k", str(i).encode(), i) for i in range(50)])
+
+    def offsets(start: int, n: int) -> list[int]:
+        return [r.offset for r in kafka_log.read(topic, 0, start, n)]
+
+    assert offsets(0, 5) == [0, 1, 2, 3, 4]
+    assert offsets(5, 5) == [5, 6, 7, 8, 9]
+    assert offsets(2, 3) == [2, 3, 4]  # back, as after a failed commit
+    assert offsets(40, 3) == [40, 41, 42]
+    assert offsets(1, 2) == [1, 2]
+    assert offsets(48, 10) == [48, 49]
+    assert [r.value for r in kafka_log.read(topic, 0, 0, 100)] == [str(i).encode() for i in range(50)]
+
+
+def test_wait_wakes_on_an_append_through_another_handle(kafka_log: KafkaLog) -> None:
+    """A worker process sleeps in wait() until another process (here: another handle) appends."""
+    topic = f"kafka-{uuid.uuid4().hex[:12]}"
+    kafka_log.ensure_topic(topic, 1)
+    other = track(KafkaLog(kafka_log.bootstrap_servers, kafka_log.dsn, schema=kafka_log.schema))
+    try:
+        assert kafka_log.wait(0.2) is False  # starts listening; nothing appended yet
+        timer = threading.Timer(0.3, lambda: other.append(topic, [Record(b"k", b"v", 1)]))
+        timer.start()
+        began = time.monotonic()
+        woke = kafka_log.wait(10.0)
+        elapsed = time.monotonic() - began
+        timer.join()
+    finally:
+        other.close()
+
+    assert woke is True
+    assert elapsed < 3.0
+    assert [r.value for r in kafka_log.read(topic, 0, 0, 10)] == [b"v"]
