@@ -1,0 +1,333 @@
+"""Caliper validation beyond the JSON Schemas: types, required properties, IRIs, actions.
+
+The published JSON Schemas accept most malformed events (an action the event type does
+not allow, an Attempt where a Person is expected, a date that is not a date). These
+checks follow the tables of ``caliper_terms``; the first problem found is raised as an
+InvalidEventError whose ``path`` points into the envelope (``$.data[2].object.type``)
+and whose message says what is wrong and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from edupulse.errors import InvalidEventError
+from edupulse.events.caliper_terms import (
+    ACTION_VERBS,
+    ANONYMOUS_TYPES,
+    CONTEXTS,
+    ENTITY_PROPERTIES,
+    EVENT_PROPERTIES,
+    EVENTS,
+    PROFILES,
+    TERMS,
+    EventRule,
+    Version,
+    entity_types,
+    is_a,
+    supertypes,
+)
+from edupulse.events.xapi import parse_duration
+
+__all__ = ["check_item", "context_version", "is_event", "is_iri", "parse_time"]
+
+MAX_DEPTH = 32
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
+_KNOWN_EVENT_KEYS = ", ".join(k for k in EVENT_PROPERTIES if k != "@context")
+
+
+def problem(path: str, message: str) -> InvalidEventError:
+    """An InvalidEventError at ``path`` whose message names the place."""
+    return InvalidEventError(f"{message} at {path}", path=path)
+
+
+def is_iri(value: object) -> bool:
+    """Whether ``value`` is an absolute IRI: a scheme, a colon, no white space."""
+    return isinstance(value, str) and _IRI.match(value) is not None
+
+
+def parse_time(value: object) -> int | None:
+    """Epoch microseconds of an ISO 8601 date-time with a time zone, or None."""
+    if not isinstance(value, str) or "T" not in value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def context_version(context: object, fallback: Version, path: str) -> Version:
+    """The Caliper version an ``@context`` names (a string, a list, or an inline map).
+
+    An inline map or a list without a Caliper context IRI keeps ``fallback`` (the
+    envelope's ``dataVersion``).
+    """
+    if context is None or isinstance(context, dict):
+        return fallback
+    items = context if isinstance(context, list) else [context]
+    found: list[Version] = []
+    for i, entry in enumerate(items):
+        where = f"{path}[{i}]" if isinstance(context, list) else path
+        if isinstance(entry, str):
+            if entry not in CONTEXTS:
+                known = " or ".join(CONTEXTS)
+                raise problem(where, f"unknown @context {entry!r}; a Caliper context is {known}")
+            found.append(CONTEXTS[entry])
+        elif not isinstance(entry, dict):
+            raise problem(where, "an @context entry must be a context IRI or an object")
+    if len(set(found)) > 1:
+        raise problem(path, "the @context names both Caliper 1.1 and 1.2; use one")
+    return found[0] if found else fallback
+
+
+def is_event(item: dict[str, Any]) -> bool:
+    """Whether a data item is an event (its type is an event type) rather than an entity."""
+    kind = item.get("type")
+    return isinstance(kind, str) and kind in EVENTS
+
+
+def check_item(item: object, version: Version, path: str) -> Version:
+    """Check one item of an envelope's data; return its Caliper version, or raise."""
+    if not isinstance(item, dict):
+        raise problem(path, f"each item of data must be a Caliper event or entity object, got {_kind(item)}")
+    own = context_version(item.get("@context"), version, f"{path}.@context")
+    if own != version:
+        raise problem(f"{path}.@context", f"the item is Caliper {own} but the envelope's dataVersion is {version}")
+    kind = item.get("type")
+    if not isinstance(kind, str):
+        raise problem(f"{path}.type", "the item has no type; give an event type (ViewEvent, ...) or an entity type")
+    if kind in EVENTS:
+        _check_event(item, EVENTS[kind], version, path)
+    else:
+        _check_entity(item, None, version, path, 0)
+    return version
+
+
+def _check_event(item: dict[str, Any], rule: EventRule, version: Version, path: str) -> None:
+    _check_event_shape(item, rule, version, path)
+    action = item.get("action")
+    needed = rule.required.get(action) if isinstance(action, str) else None
+    for key, spec in EVENT_PROPERTIES.items():
+        required = spec.endswith("!")
+        value = item.get(key)
+        if value is None:
+            if key in item and not required:
+                raise problem(f"{path}.{key}", f"{key} is null; leave an unknown value out")
+            if required or key == needed:
+                raise problem(f"{path}.{key}", _missing(key, item))
+            continue
+        expected = rule.types.get(key)
+        if expected is not None:
+            _check_ref(value, expected, version, f"{path}.{key}", 0)
+        else:
+            _check_event_value(spec.rstrip("!"), value, f"{path}.{key}", item=item, rule=rule, version=version)
+
+
+def _check_event_shape(item: dict[str, Any], rule: EventRule, version: Version, path: str) -> None:
+    """The event type exists in this version, and every property is an event property."""
+    kind = item["type"]
+    if version < rule.since:
+        raise problem(f"{path}.type", f"{kind} is a Caliper {rule.since} event type; this data is Caliper {version}")
+    if version > rule.until:
+        raise problem(f"{path}.type", f"{kind} was removed in Caliper 1.2 (use GradeEvent or ViewEvent instead)")
+    for key in item:
+        if key not in EVENT_PROPERTIES:
+            raise problem(f"{path}.{key}", f"unknown event property {key!r}; use one of {_KNOWN_EVENT_KEYS}")
+    if version == "1.1" and "profile" in item:
+        raise problem(f"{path}.profile", "profile is a Caliper 1.2 property; remove it from 1.1 events")
+
+
+def _missing(key: str, item: dict[str, Any]) -> str:
+    action = item.get("action")
+    if key in ("generated", "federatedSession") and isinstance(action, str):
+        return f"{item.get('type')} with action {action} requires the {key} property"
+    return f"the event has no {key} (required; null is not a value)"
+
+
+def _check_event_value(
+    kind: str, value: Any, path: str, *, item: dict[str, Any], rule: EventRule, version: Version
+) -> None:
+    if kind == "uuid":
+        _check_uuid(value, path)
+    elif kind == "type":
+        return
+    elif kind == "action":
+        _check_action(value, item["type"], rule, version, path)
+    elif kind == "profile":
+        if not isinstance(value, str) or value not in PROFILES:
+            raise problem(path, f"unknown profile {value!r}; use one of {', '.join(sorted(PROFILES))}")
+    elif kind != "context":
+        _check_value(kind, value, version, path, 0)
+
+
+def _check_uuid(value: object, path: str) -> None:
+    text = value if isinstance(value, str) else ""
+    try:
+        uuid.UUID(text[9:])
+        ok = text[:9].lower() == "urn:uuid:"
+    except ValueError:
+        ok = False
+    if not ok:
+        raise problem(path, f"an event id must be a UUID URN like urn:uuid:<uuid>, got {value!r}")
+
+
+def _check_action(value: object, kind: str, rule: EventRule, version: Version, path: str) -> None:
+    if not isinstance(value, str) or value not in ACTION_VERBS:
+        raise problem(path, f"unknown action {value!r}; an action is a term of the Caliper Action vocabulary")
+    if not rule.actions:
+        return
+    allowed = rule.actions | (rule.actions_1p1 if version == "1.1" else frozenset())
+    if value not in allowed:
+        extra = " (it was deprecated in 1.1 and removed in 1.2)" if value in rule.actions_1p1 else ""
+        raise problem(path, f"{kind} does not allow the action {value}{extra}; allowed: {', '.join(sorted(allowed))}")
+
+
+def _check_ref(value: object, expected: tuple[str, ...], version: Version, path: str, depth: int) -> None:
+    """An entity of one of the ``expected`` types, or its IRI (a "thinned" reference)."""
+    if isinstance(value, str):
+        if not is_iri(value):
+            raise problem(path, f"must be {_a(expected)} object or its IRI, got the string {value!r}")
+        return
+    if not isinstance(value, dict):
+        raise problem(path, f"must be {_a(expected)} object or its IRI, got {_kind(value)}")
+    _check_entity(value, expected, version, path, depth)
+
+
+def _check_entity(
+    entity: dict[str, Any], expected: tuple[str, ...] | None, version: Version, path: str, depth: int
+) -> None:
+    if depth > MAX_DEPTH:
+        raise problem(path, f"entities are nested more than {MAX_DEPTH} levels deep")
+    kind = _entity_type(entity, expected, version, path)
+    if "@context" in entity:
+        context_version(entity["@context"], version, f"{path}.@context")
+    if kind not in ANONYMOUS_TYPES:
+        if entity.get("id") is None:
+            raise problem(f"{path}.id", f"the {kind} has no id (required)")
+        if not is_iri(entity["id"]):
+            raise problem(f"{path}.id", f"an entity id must be an absolute IRI, got {entity['id']!r}")
+    for key, spec in _properties(kind).items():
+        value = entity.get(key)
+        if value is None:
+            if key in entity:
+                raise problem(f"{path}.{key}", f"{key} is null; leave an unknown value out")
+            if spec.endswith("!"):
+                raise problem(f"{path}.{key}", f"the {kind} has no {key} (required)")
+            continue
+        _check_value(spec.rstrip("!"), value, version, f"{path}.{key}", depth + 1)
+
+
+def _entity_type(entity: dict[str, Any], expected: tuple[str, ...] | None, version: Version, path: str) -> str:
+    """The entity's type, checked: known in this version, and one of ``expected`` (or a subtype)."""
+    kind = entity.get("type")
+    if not isinstance(kind, str):
+        raise problem(f"{path}.type", "the entity has no type (required)" if kind is None else "type must be a string")
+    if kind in EVENTS and expected is not None:
+        raise problem(f"{path}.type", f"expected {_a(expected)} entity, got the event type {kind}")
+    if kind not in entity_types(version):
+        raise problem(f"{path}.type", _unknown_type(kind, version))
+    if expected is not None and not any(is_a(kind, e) for e in expected):
+        raise problem(f"{path}.type", f"expected {_a(expected)} (or a subtype), got {kind}")
+    return kind
+
+
+def _unknown_type(kind: str, version: Version) -> str:
+    other: Version = "1.2" if version == "1.1" else "1.1"
+    if kind in entity_types(other):
+        return f"{kind} is not a Caliper {version} entity type (it exists in Caliper {other})"
+    return f"unknown type {kind!r}; expected a Caliper {version} event or entity type"
+
+
+@lru_cache(maxsize=256)
+def _properties(kind: str) -> dict[str, str]:
+    """The typed properties of an entity type, its supertypes' included.
+
+    Supertypes are applied from the most general down, so a narrower declaration wins
+    (``Assessment.items`` over ``DigitalResourceCollection.items``).
+    """
+    owners = sorted((name for name in ENTITY_PROPERTIES if is_a(kind, name)), key=lambda n: len(supertypes(n)))
+    merged: dict[str, str] = {}
+    for name in owners:
+        merged.update(ENTITY_PROPERTIES[name])
+    return merged
+
+
+def _check_value(kind: str, value: Any, version: Version, path: str, depth: int) -> None:
+    if kind.startswith("["):
+        if not isinstance(value, list):
+            raise problem(path, f"must be a list of {kind[1:-1]} objects or IRIs, got {_kind(value)}")
+        for i, entry in enumerate(value):
+            _check_ref(entry, (kind[1:-1],), version, f"{path}[{i}]", depth)
+        return
+    if kind[0].isupper():
+        _check_ref(value, (kind,), version, path, depth)
+        return
+    message = _scalar_problem(kind, value)
+    if message is not None:
+        raise problem(path, message)
+
+
+def _scalar_problem(kind: str, value: Any) -> str | None:  # noqa: PLR0911 - one return per kind reads best
+    got = _kind(value)
+    if kind == "str":
+        return None if isinstance(value, str) else f"must be a string, got {got}"
+    if kind == "int":
+        return None if isinstance(value, int) and not isinstance(value, bool) else f"must be an integer, got {got}"
+    if kind == "num":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if ok else f"must be a number, got {got}"
+    if kind == "bool":
+        return None if isinstance(value, bool) else f"must be true or false, got {got}"
+    if kind == "time":
+        ok = parse_time(value) is not None
+        return None if ok else f"must be an ISO 8601 date-time with a time zone (2016-11-15T10:15:00.000Z), got {got}"
+    if kind == "dur":
+        ok = isinstance(value, str) and parse_duration(value) is not None
+        return None if ok else f"must be an ISO 8601 duration like PT1M30S, got {got}"
+    if kind == "map":
+        return None if isinstance(value, dict) else f"must be an object (a map of properties), got {got}"
+    if kind == "strs":
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return None if ok else f"must be a list of strings, got {got}"
+    return _term_problem(kind, value, got)
+
+
+def _term_problem(kind: str, value: Any, got: str) -> str | None:
+    many, _, vocabulary = kind.partition(":")
+    words = TERMS[vocabulary]
+    listed = ", ".join(sorted(words))
+    if many == "terms":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return f"must be a list of {vocabulary} terms, got {got}"
+        bad = [v for v in value if v.partition("#")[0] not in words]
+        return f"unknown {vocabulary} {bad[0]!r}; use one of {listed} (or Role#SubRole)" if bad else None
+    if not isinstance(value, str) or value not in words:
+        return f"unknown {vocabulary} {got}; use one of {listed}"
+    return None
+
+
+def _a(types: tuple[str, ...]) -> str:
+    """``a Person``, ``an Agent``, ``a Link or DigitalResource``."""
+    article = "an" if types[0][0] in "AEIOU" else "a"
+    return f"{article} {' or '.join(types)}"
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 60 else repr(value[:57] + "...")
+    if isinstance(value, int | float):
+        return repr(value)
+    return "a list" if isinstance(value, list) else "an object"
