@@ -384,6 +384,35 @@ def test_an_envelope_over_the_batch_limit_is_refused(log: SqliteLog) -> None:
         CaliperIngest(log, max_batch=2).ingest(body(thinned(1), thinned(2), thinned(3)), tenant="t")
 
 
+def with_extension(raw_json: bytes) -> bytes:
+    """A valid envelope whose event's extension ``n`` is ``raw_json`` as it is."""
+    return body(thinned() | {"extensions": {"n": 1}}).replace(b'"n": 1', b'"n": ' + raw_json)
+
+
+DEEP_ENTITY = json.loads(
+    '{"id": "https://a.example", "type": "Document", "isPartOf": ' * 40 + '"https://b.example"' + "}" * 40
+)
+EXTREME: list[tuple[str, bytes, str | None]] = [
+    ("a huge integer", body(submitted(generated=attempt(count=10**30))), None),
+    ("a huge integer in extensions", body(thinned() | {"extensions": {"n": -(10**40)}}), None),
+    ("a number beyond a float", with_extension(b"1e400"), "out of range"),
+    ("a deeply nested body", with_extension(b"[" * 5000 + b"]" * 5000), "nested too deeply"),
+    ("deeply nested entities", body(thinned() | {"object": DEEP_ENTITY}), "nested more than 32 levels"),
+    ("a lone surrogate", body(thinned() | {"extensions": {"s": "\ud800"}}), "not valid JSON"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "data", "error"), EXTREME, ids=[e[0] for e in EXTREME])
+def test_extreme_input_is_stored_or_refused_never_a_crash(
+    log: SqliteLog, case: str, data: bytes, error: str | None
+) -> None:
+    if error is None:
+        assert CaliperIngest(log).ingest(data, tenant="t").stored == 1
+    else:
+        with pytest.raises(InvalidEventError, match=error):
+            CaliperIngest(log).ingest(data, tenant="t")
+
+
 # -- no input crashes the parser ------------------------------------------------------------
 
 json_values = st.recursive(

@@ -62,7 +62,7 @@ class CaliperItem(msgspec.Struct, frozen=True, gc=False):
 
 _decode_envelope = msgspec.json.Decoder(Envelope).decode
 _decode_any = msgspec.json.Decoder().decode
-_encode_canonical = msgspec.msgpack.Encoder(order="deterministic").encode
+_encode_canonical = msgspec.json.Encoder(order="deterministic").encode
 
 
 def decode_envelope(body: bytes, *, max_items: int) -> Iterator[CaliperItem]:
@@ -72,16 +72,23 @@ def decode_envelope(body: bytes, *, max_items: int) -> Iterator[CaliperItem]:
     for i, raw in enumerate(envelope.data):
         path = f"$.data[{i}]"
         data = bytes(raw)
-        value = _decode_any(data)
         try:
+            value = _decode_item(data, path)
             check_item(value, version, path)
         except InvalidEventError as exc:
             yield CaliperItem(i, path, data, exc, version)
             continue
-        except RecursionError:
-            yield CaliperItem(i, path, data, problem(path, "the item is nested too deeply"), version)
-            continue
         yield CaliperItem(i, path, data, value, version)
+
+
+def _decode_item(data: bytes, path: str) -> Any:
+    try:
+        return _decode_any(data)
+    except msgspec.ValidationError as exc:  # a number beyond a float's range
+        reason = str(exc).partition(" - at")[0]
+        raise problem(path, f"the item holds a value out of range: {reason}") from exc
+    except RecursionError as exc:
+        raise problem(path, "the item is nested too deeply") from exc
 
 
 def _envelope(body: bytes) -> Envelope:
@@ -94,6 +101,8 @@ def _envelope(body: bytes) -> Envelope:
         raise InvalidEventError(f"{message} at {path}{hint}", path=path) from exc
     except msgspec.DecodeError as exc:
         raise InvalidEventError(f"the body is not valid JSON: {exc}", path="$") from exc
+    except RecursionError as exc:
+        raise InvalidEventError("the body is nested too deeply to be a Caliper envelope", path="$") from exc
 
 
 def _check_envelope(envelope: Envelope, max_items: int) -> Version:
@@ -119,7 +128,11 @@ def event_uuid(item: dict[str, Any]) -> str:
 
 
 def digest(item: dict[str, Any]) -> bytes:
-    """16 bytes of SHA-256 of the event as MessagePack with sorted keys: key order and spelling do not count."""
+    """16 bytes of SHA-256 of the decoded event as compact JSON with sorted keys.
+
+    Key order, white space and JSON spelling (``1.0``/``1e0``, escapes) do not count;
+    any other change of content does. Digests are kept for good: this form is frozen.
+    """
     return hashlib.sha256(_encode_canonical(item)).digest()[:16]
 
 
