@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edupulse.errors import ConflictError, InvalidEventError
-from edupulse.events.caliper import MAPPING_VERSION, CaliperItem, decode_envelope, to_event
+from edupulse.events.caliper import MAPPING_VERSION, CaliperItem, decode_envelope, digest, to_event
 from edupulse.events.model import LearningEvent, Result, decode_event
 from edupulse.events.vocabulary import Verb
 from edupulse.log.sqlite import SqliteLog
@@ -366,6 +366,20 @@ def test_a_resent_event_is_stored_once_and_a_changed_one_is_a_conflict(log: Sqli
         ingest.ingest(body(submitted(2), submitted(1, action="Started")), tenant="t")
     assert len(stored(log)) == 1  # the envelope was atomic: event 2 was not stored either
     assert ingest.ingest(body(submitted(1)), tenant="other").stored == 1  # ids are per tenant
+
+
+def test_digest_ignores_key_order_and_spelling_but_not_content() -> None:
+    event = submitted(1)
+    respelled = json.loads(json.dumps(dict(reversed(list(event.items())))).replace('"maxScore": 10', '"maxScore": 1e1'))
+    assert digest(respelled) != digest(event)  # 1e1 is the float 10.0, not the integer 10
+    respelled["object"]["maxScore"] = 10
+    assert digest(respelled) == digest(event)
+    assert digest(submitted(1, action="Started")) != digest(event)
+
+
+def test_digest_is_stable() -> None:
+    # Digests are kept in the log for good: the canonical form must never change.
+    assert digest(submitted(1)).hex() == "6d7ffa219d621f21d62340795d0c3e3b"
 
 
 def test_atomic_envelopes_store_nothing_when_one_event_is_bad(log: SqliteLog) -> None:

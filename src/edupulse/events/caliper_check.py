@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -215,15 +216,17 @@ def _check_entity(
             raise problem(f"{path}.id", f"the {kind} has no id (required)")
         if not is_iri(entity["id"]):
             raise problem(f"{path}.id", f"an entity id must be an absolute IRI, got {entity['id']!r}")
-    for key, spec in _properties(kind).items():
-        value = entity.get(key)
+    properties, required = _properties(kind)
+    for key in required:
+        if entity.get(key) is None:
+            raise problem(f"{path}.{key}", f"the {kind} has no {key} (required)")
+    for key, value in entity.items():
+        spec = properties.get(key)
+        if spec is None:
+            continue  # not a property edupulse knows (JSON-LD allows terms from other contexts)
         if value is None:
-            if key in entity:
-                raise problem(f"{path}.{key}", f"{key} is null; leave an unknown value out")
-            if spec.endswith("!"):
-                raise problem(f"{path}.{key}", f"the {kind} has no {key} (required)")
-            continue
-        _check_value(spec.rstrip("!"), value, version, f"{path}.{key}", depth + 1)
+            raise problem(f"{path}.{key}", f"{key} is null; leave an unknown value out")
+        _check_value(spec, value, version, f"{path}.{key}", depth + 1)
 
 
 def _entity_type(entity: dict[str, Any], expected: tuple[str, ...] | None, version: Version, path: str) -> str:
@@ -248,8 +251,8 @@ def _unknown_type(kind: str, version: Version) -> str:
 
 
 @lru_cache(maxsize=256)
-def _properties(kind: str) -> dict[str, str]:
-    """The typed properties of an entity type, its supertypes' included.
+def _properties(kind: str) -> tuple[dict[str, str], tuple[str, ...]]:
+    """The typed properties of an entity type, its supertypes' included, and the required ones.
 
     Supertypes are applied from the most general down, so a narrower declaration wins
     (``Assessment.items`` over ``DigitalResourceCollection.items``).
@@ -258,7 +261,8 @@ def _properties(kind: str) -> dict[str, str]:
     merged: dict[str, str] = {}
     for name in owners:
         merged.update(ENTITY_PROPERTIES[name])
-    return merged
+    required = tuple(key for key, spec in merged.items() if spec.endswith("!"))
+    return {key: spec.rstrip("!") for key, spec in merged.items()}, required
 
 
 def _check_value(kind: str, value: Any, version: Version, path: str, depth: int) -> None:
@@ -276,42 +280,55 @@ def _check_value(kind: str, value: Any, version: Version, path: str, depth: int)
         raise problem(path, message)
 
 
-def _scalar_problem(kind: str, value: Any) -> str | None:  # noqa: PLR0911 - one return per kind reads best
-    got = _kind(value)
-    if kind == "str":
-        return None if isinstance(value, str) else f"must be a string, got {got}"
-    if kind == "int":
-        return None if isinstance(value, int) and not isinstance(value, bool) else f"must be an integer, got {got}"
-    if kind == "num":
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return None if ok else f"must be a number, got {got}"
-    if kind == "bool":
-        return None if isinstance(value, bool) else f"must be true or false, got {got}"
-    if kind == "time":
-        ok = parse_time(value) is not None
-        return None if ok else f"must be an ISO 8601 date-time with a time zone (2016-11-15T10:15:00.000Z), got {got}"
-    if kind == "dur":
-        ok = isinstance(value, str) and parse_duration(value) is not None
-        return None if ok else f"must be an ISO 8601 duration like PT1M30S, got {got}"
-    if kind == "map":
-        return None if isinstance(value, dict) else f"must be an object (a map of properties), got {got}"
-    if kind == "strs":
-        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
-        return None if ok else f"must be a list of strings, got {got}"
-    return _term_problem(kind, value, got)
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _term_problem(kind: str, value: Any, got: str) -> str | None:
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_duration(value: Any) -> bool:
+    return isinstance(value, str) and parse_duration(value) is not None
+
+
+def _is_strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+# Scalar kinds: the test a value must pass, and what the message says it must be.
+_SCALARS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "str": (lambda v: isinstance(v, str), "a string"),
+    "int": (_is_int, "an integer"),
+    "num": (_is_number, "a number"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "time": (lambda v: parse_time(v) is not None, "an ISO 8601 date-time with a time zone (2016-11-15T10:15:00.000Z)"),
+    "dur": (_is_duration, "an ISO 8601 duration like PT1M30S"),
+    "map": (lambda v: isinstance(v, dict), "an object (a map of properties)"),
+    "strs": (_is_strings, "a list of strings"),
+}
+
+
+def _scalar_problem(kind: str, value: Any) -> str | None:
+    scalar = _SCALARS.get(kind)
+    if scalar is None:
+        return _term_problem(kind, value)
+    test, what = scalar
+    return None if test(value) else f"must be {what}, got {_kind(value)}"
+
+
+def _term_problem(kind: str, value: Any) -> str | None:
     many, _, vocabulary = kind.partition(":")
     words = TERMS[vocabulary]
-    listed = ", ".join(sorted(words))
     if many == "terms":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return f"must be a list of {vocabulary} terms, got {got}"
+        if not _is_strings(value):
+            return f"must be a list of {vocabulary} terms, got {_kind(value)}"
         bad = [v for v in value if v.partition("#")[0] not in words]
-        return f"unknown {vocabulary} {bad[0]!r}; use one of {listed} (or Role#SubRole)" if bad else None
+        return (
+            f"unknown {vocabulary} {bad[0]!r}; use one of {', '.join(sorted(words))} (or Role#SubRole)" if bad else None
+        )
     if not isinstance(value, str) or value not in words:
-        return f"unknown {vocabulary} {got}; use one of {listed}"
+        return f"unknown {vocabulary} {_kind(value)}; use one of {', '.join(sorted(words))}"
     return None
 
 

@@ -173,10 +173,17 @@ def is_a(entity_type: str, expected: str) -> bool:
     return expected in _IS_A.get(entity_type, ())
 
 
-def entity_types(version: Version) -> frozenset[str]:
-    """The entity types a version of Caliper defines."""
+def _types_of(version: Version) -> frozenset[str]:
     known = {t for t, (_, since) in _ENTITY_TREE.items() if since == "1.1" or version == "1.2"}
     return frozenset(known | (set(_ONLY_1P1_ENTITIES) if version == "1.1" else set()))
+
+
+_TYPES_OF: dict[Version, frozenset[str]] = {"1.1": _types_of("1.1"), "1.2": _types_of("1.2")}
+
+
+def entity_types(version: Version) -> frozenset[str]:
+    """The entity types a version of Caliper defines."""
+    return _TYPES_OF[version]
 
 
 # Vocabularies of Term-valued properties.
