@@ -234,6 +234,16 @@ def test_1p1_events_are_accepted() -> None:
     assert event.result is not None and event.result.score == 0.75
     annotation = {**thinned(6, action="Commented", kind="AnnotationEvent"), "@context": V1P1}
     assert mapped(body(annotation, version=V1P1))[0].verb is Verb.COMMENTED
+    # A 1.1 profile published later brings its types with its own context.
+    survey = thinned(7, action="OptedIn", kind="SurveyEvent") | {"@context": f"{V1P1}/SurveyProfile-extension"}
+    assert mapped(body(survey, version=V1P1))[0].object_id == "https://school.example/readings/chapter-3"
+
+
+def test_foreign_contexts_beside_the_caliper_one_are_accepted() -> None:
+    event = thinned() | {
+        "@context": ["https://schema.org/docs/jsonldcontext.json", {"q": "https://schema.org/q"}, V1P2]
+    }
+    assert len(mapped(body(event))) == 1
 
 
 # -- malformed input: 400 naming the problem ------------------------------------------------------
@@ -261,6 +271,7 @@ MALFORMED: list[tuple[str, bytes, str, str]] = [
     ("wrong action for the type", body(submitted(action="Viewed")), "$.data[0].action",
      "AssessmentEvent does not allow the action Viewed; allowed: Paused, Reset, Restarted, Resumed, Started, "
      "Submitted"),
+    ("unknown event type", body(thinned(kind="ViewEvnt")), "$.data[0].type", "unknown event type 'ViewEvnt'"),
     ("unknown action", body(thinned(action="Teleported")), "$.data[0].action", "unknown action 'Teleported'"),
     ("missing actor", body({k: v for k, v in thinned().items() if k != "actor"}), "$.data[0].actor",
      "the event has no actor"),
@@ -317,8 +328,8 @@ MALFORMED: list[tuple[str, bytes, str, str]] = [
     # 1.1 versus 1.2.
     ("1.2 event type in 1.1", body({**thinned(action="Searched", kind="SearchEvent"), "@context": V1P1}, version=V1P1),
      "$.data[0].type", "SearchEvent is a Caliper 1.2 event type; this data is Caliper 1.1"),
-    ("profile in 1.1", body(submitted(version=V1P1) | {"profile": "AssessmentProfile"}, version=V1P1),
-     "$.data[0].profile", "profile is a Caliper 1.2 property"),
+    ("only foreign contexts", body(thinned() | {"@context": ["https://schema.org/docs/jsonldcontext.json"]}),
+     "$.data[0].@context", "the @context names no Caliper context"),
     ("1.1-only action in 1.2", body(ann(action="Commented")), "$.data[0].action",
      "AnnotationEvent does not allow the action Commented (it was deprecated in 1.1 and removed in 1.2)"),
     ("1.1-only event type in 1.2", body(thinned(action="Graded", kind="OutcomeEvent")), "$.data[0].type",

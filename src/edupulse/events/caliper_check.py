@@ -26,8 +26,10 @@ from edupulse.events.caliper_terms import (
     EVENTS,
     PROFILES,
     TERMS,
+    Dialect,
     EventRule,
     Version,
+    dialect_of,
     entity_types,
     is_a,
     supertypes,
@@ -66,28 +68,40 @@ def parse_time(value: object) -> int | None:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def context_version(context: object, fallback: Version, path: str) -> Version:
-    """The Caliper version an ``@context`` names (a string, a list, or an inline map).
+def context_version(context: object, fallback: Dialect, path: str) -> Dialect:
+    """The Caliper dialect an ``@context`` names: a context IRI, a list of contexts, or an inline map.
 
-    An inline map or a list without a Caliper context IRI keeps ``fallback`` (the
-    envelope's ``dataVersion``).
+    A 1.1 profile extension context (``…/v1p1/SurveyProfile-extension``) is Caliper 1.1
+    with the types that profile added (they became part of 1.2). Other contexts may sit
+    beside Caliper's in a list, or inline (JSON-LD merges them): they may define types
+    of their own (``foreign``). An inline map, or a list of maps only, keeps the
+    version of ``fallback`` (the envelope's ``dataVersion``).
     """
-    if context is None or isinstance(context, dict):
+    if context is None:
         return fallback
-    items = context if isinstance(context, list) else [context]
-    found: list[Version] = []
-    for i, entry in enumerate(items):
-        where = f"{path}[{i}]" if isinstance(context, list) else path
+    listed = isinstance(context, list)
+    entries: list[object] = context if isinstance(context, list) else [context]
+    found: set[Dialect] = set()
+    foreign = fallback.foreign
+    for i, entry in enumerate(entries):
+        where = f"{path}[{i}]" if listed else path
         if isinstance(entry, str):
-            if entry not in CONTEXTS:
+            dialect = dialect_of(entry)
+            if dialect is None and not listed:
                 known = " or ".join(CONTEXTS)
                 raise problem(where, f"unknown @context {entry!r}; a Caliper context is {known}")
-            found.append(CONTEXTS[entry])
-        elif not isinstance(entry, dict):
+            found |= {dialect} if dialect else set()
+            foreign |= dialect is None
+        elif isinstance(entry, dict):
+            foreign = True
+        else:
             raise problem(where, "an @context entry must be a context IRI or an object")
-    if len(set(found)) > 1:
+    if len({d.version for d in found}) > 1:
         raise problem(path, "the @context names both Caliper 1.1 and 1.2; use one")
-    return found[0] if found else fallback
+    if not found and any(isinstance(entry, str) for entry in entries):
+        raise problem(path, f"the @context names no Caliper context; add {' or '.join(CONTEXTS)}")
+    named = max(found, key=lambda d: d.extended) if found else fallback
+    return Dialect(named.version, extended=named.extended or fallback.extended, foreign=foreign)
 
 
 def is_event(item: dict[str, Any]) -> bool:
@@ -96,25 +110,29 @@ def is_event(item: dict[str, Any]) -> bool:
     return isinstance(kind, str) and kind in EVENTS
 
 
-def check_item(item: object, version: Version, path: str) -> Version:
-    """Check one item of an envelope's data; return its Caliper version, or raise."""
+def check_item(item: object, version: Version, path: str) -> Dialect:
+    """Check one item of an envelope's data; return its Caliper dialect, or raise."""
     if not isinstance(item, dict):
         raise problem(path, f"each item of data must be a Caliper event or entity object, got {_kind(item)}")
-    own = context_version(item.get("@context"), version, f"{path}.@context")
-    if own != version:
-        raise problem(f"{path}.@context", f"the item is Caliper {own} but the envelope's dataVersion is {version}")
+    dialect = context_version(item.get("@context"), Dialect(version), f"{path}.@context")
+    if dialect.version != version:
+        message = f"the item is Caliper {dialect.version} but the envelope's dataVersion is {version}"
+        raise problem(f"{path}.@context", message)
     kind = item.get("type")
     if not isinstance(kind, str):
         raise problem(f"{path}.type", "the item has no type; give an event type (ViewEvent, ...) or an entity type")
     if kind in EVENTS:
-        _check_event(item, EVENTS[kind], version, path)
+        _check_event(item, EVENTS[kind], dialect, path)
+    elif "action" in item or "actor" in item:
+        events = ", ".join(sorted(EVENTS))
+        raise problem(f"{path}.type", f"unknown event type {kind!r}; use one of {events}")
     else:
-        _check_entity(item, None, version, path, 0)
-    return version
+        _check_entity(item, None, dialect, path, 0)
+    return dialect
 
 
-def _check_event(item: dict[str, Any], rule: EventRule, version: Version, path: str) -> None:
-    _check_event_shape(item, rule, version, path)
+def _check_event(item: dict[str, Any], rule: EventRule, dialect: Dialect, path: str) -> None:
+    _check_event_shape(item, rule, dialect, path)
     action = item.get("action")
     needed = rule.required.get(action) if isinstance(action, str) else None
     for key, spec in EVENT_PROPERTIES.items():
@@ -128,23 +146,23 @@ def _check_event(item: dict[str, Any], rule: EventRule, version: Version, path: 
             continue
         expected = rule.types.get(key)
         if expected is not None:
-            _check_ref(value, expected, version, f"{path}.{key}", 0)
+            _check_ref(value, expected, dialect, f"{path}.{key}", 0)
         else:
-            _check_event_value(spec.rstrip("!"), value, f"{path}.{key}", item=item, rule=rule, version=version)
+            _check_event_value(spec.rstrip("!"), value, f"{path}.{key}", item=item, rule=rule, dialect=dialect)
 
 
-def _check_event_shape(item: dict[str, Any], rule: EventRule, version: Version, path: str) -> None:
+def _check_event_shape(item: dict[str, Any], rule: EventRule, dialect: Dialect, path: str) -> None:
     """The event type exists in this version, and every property is an event property."""
     kind = item["type"]
-    if version < rule.since:
-        raise problem(f"{path}.type", f"{kind} is a Caliper {rule.since} event type; this data is Caliper {version}")
+    version = dialect.version
+    if version < rule.since and not dialect.extended:
+        message = f"{kind} is a Caliper {rule.since} event type; this data is Caliper {version}"
+        raise problem(f"{path}.type", f"{message} (1.1 has it only with its profile's extension @context)")
     if version > rule.until:
         raise problem(f"{path}.type", f"{kind} was removed in Caliper 1.2 (use GradeEvent or ViewEvent instead)")
     for key in item:
         if key not in EVENT_PROPERTIES:
             raise problem(f"{path}.{key}", f"unknown event property {key!r}; use one of {_KNOWN_EVENT_KEYS}")
-    if version == "1.1" and "profile" in item:
-        raise problem(f"{path}.profile", "profile is a Caliper 1.2 property; remove it from 1.1 events")
 
 
 def _missing(key: str, item: dict[str, Any]) -> str:
@@ -155,19 +173,19 @@ def _missing(key: str, item: dict[str, Any]) -> str:
 
 
 def _check_event_value(
-    kind: str, value: Any, path: str, *, item: dict[str, Any], rule: EventRule, version: Version
+    kind: str, value: Any, path: str, *, item: dict[str, Any], rule: EventRule, dialect: Dialect
 ) -> None:
     if kind == "uuid":
         _check_uuid(value, path)
     elif kind == "type":
         return
     elif kind == "action":
-        _check_action(value, item["type"], rule, version, path)
+        _check_action(value, item["type"], rule, dialect, path)
     elif kind == "profile":
         if not isinstance(value, str) or value not in PROFILES:
             raise problem(path, f"unknown profile {value!r}; use one of {', '.join(sorted(PROFILES))}")
     elif kind != "context":
-        _check_value(kind, value, version, path, 0)
+        _check_value(kind, value, dialect, path, 0)
 
 
 def _check_uuid(value: object, path: str) -> None:
@@ -181,18 +199,18 @@ def _check_uuid(value: object, path: str) -> None:
         raise problem(path, f"an event id must be a UUID URN like urn:uuid:<uuid>, got {value!r}")
 
 
-def _check_action(value: object, kind: str, rule: EventRule, version: Version, path: str) -> None:
+def _check_action(value: object, kind: str, rule: EventRule, dialect: Dialect, path: str) -> None:
     if not isinstance(value, str) or value not in ACTION_VERBS:
         raise problem(path, f"unknown action {value!r}; an action is a term of the Caliper Action vocabulary")
     if not rule.actions:
         return
-    allowed = rule.actions | (rule.actions_1p1 if version == "1.1" else frozenset())
+    allowed = rule.actions | (rule.actions_1p1 if dialect.version == "1.1" else frozenset())
     if value not in allowed:
         extra = " (it was deprecated in 1.1 and removed in 1.2)" if value in rule.actions_1p1 else ""
         raise problem(path, f"{kind} does not allow the action {value}{extra}; allowed: {', '.join(sorted(allowed))}")
 
 
-def _check_ref(value: object, expected: tuple[str, ...], version: Version, path: str, depth: int) -> None:
+def _check_ref(value: object, expected: tuple[str, ...], dialect: Dialect, path: str, depth: int) -> None:
     """An entity of one of the ``expected`` types, or its IRI (a "thinned" reference)."""
     if isinstance(value, str):
         if not is_iri(value):
@@ -200,17 +218,20 @@ def _check_ref(value: object, expected: tuple[str, ...], version: Version, path:
         return
     if not isinstance(value, dict):
         raise problem(path, f"must be {_a(expected)} object or its IRI, got {_kind(value)}")
-    _check_entity(value, expected, version, path, depth)
+    _check_entity(value, expected, dialect, path, depth)
 
 
 def _check_entity(
-    entity: dict[str, Any], expected: tuple[str, ...] | None, version: Version, path: str, depth: int
+    entity: dict[str, Any], expected: tuple[str, ...] | None, dialect: Dialect, path: str, depth: int
 ) -> None:
     if depth > MAX_DEPTH:
         raise problem(path, f"entities are nested more than {MAX_DEPTH} levels deep")
-    kind = _entity_type(entity, expected, version, path)
     if "@context" in entity:
-        context_version(entity["@context"], version, f"{path}.@context")
+        nested = context_version(entity["@context"], dialect, f"{path}.@context")
+        if nested.version != dialect.version:
+            raise problem(f"{path}.@context", f"a Caliper {nested.version} entity in Caliper {dialect.version} data")
+        dialect = nested if nested.extended else dialect
+    kind = _entity_type(entity, expected, dialect, path)
     if kind not in ANONYMOUS_TYPES:
         if entity.get("id") is None:
             raise problem(f"{path}.id", f"the {kind} has no id (required)")
@@ -226,18 +247,20 @@ def _check_entity(
             continue  # not a property edupulse knows (JSON-LD allows terms from other contexts)
         if value is None:
             raise problem(f"{path}.{key}", f"{key} is null; leave an unknown value out")
-        _check_value(spec, value, version, f"{path}.{key}", depth + 1)
+        _check_value(spec, value, dialect, f"{path}.{key}", depth + 1)
 
 
-def _entity_type(entity: dict[str, Any], expected: tuple[str, ...] | None, version: Version, path: str) -> str:
+def _entity_type(entity: dict[str, Any], expected: tuple[str, ...] | None, dialect: Dialect, path: str) -> str:
     """The entity's type, checked: known in this version, and one of ``expected`` (or a subtype)."""
     kind = entity.get("type")
     if not isinstance(kind, str):
         raise problem(f"{path}.type", "the entity has no type (required)" if kind is None else "type must be a string")
     if kind in EVENTS and expected is not None:
         raise problem(f"{path}.type", f"expected {_a(expected)} entity, got the event type {kind}")
-    if kind not in entity_types(version):
-        raise problem(f"{path}.type", _unknown_type(kind, version))
+    if kind not in entity_types(dialect.version, extended=dialect.extended):
+        if dialect.foreign and (expected is None or "Entity" in expected):
+            return kind  # a type of another context (schema.org's Thesis), where any Entity will do
+        raise problem(f"{path}.type", _unknown_type(kind, dialect.version))
     if expected is not None and not any(is_a(kind, e) for e in expected):
         raise problem(f"{path}.type", f"expected {_a(expected)} (or a subtype), got {kind}")
     return kind
@@ -265,15 +288,15 @@ def _properties(kind: str) -> tuple[dict[str, str], tuple[str, ...]]:
     return {key: spec.rstrip("!") for key, spec in merged.items()}, required
 
 
-def _check_value(kind: str, value: Any, version: Version, path: str, depth: int) -> None:
+def _check_value(kind: str, value: Any, dialect: Dialect, path: str, depth: int) -> None:
     if kind.startswith("["):
         if not isinstance(value, list):
             raise problem(path, f"must be a list of {kind[1:-1]} objects or IRIs, got {_kind(value)}")
         for i, entry in enumerate(value):
-            _check_ref(entry, (kind[1:-1],), version, f"{path}[{i}]", depth)
+            _check_ref(entry, (kind[1:-1],), dialect, f"{path}[{i}]", depth)
         return
     if kind[0].isupper():
-        _check_ref(value, (kind,), version, path, depth)
+        _check_ref(value, (kind,), dialect, path, depth)
         return
     message = _scalar_problem(kind, value)
     if message is not None:

@@ -21,9 +21,12 @@ __all__ = [
     "EVENTS",
     "EVENT_PROPERTIES",
     "PROFILES",
+    "PROFILE_EXTENSIONS",
     "TERMS",
+    "Dialect",
     "EventRule",
     "Version",
+    "dialect_of",
     "entity_types",
     "is_a",
     "supertypes",
@@ -35,6 +38,32 @@ CONTEXTS: dict[str, Version] = {
     "http://purl.imsglobal.org/ctx/caliper/v1p1": "1.1",
     "http://purl.imsglobal.org/ctx/caliper/v1p2": "1.2",
 }
+
+# Caliper 1.1 profiles published after 1.1 brought their types with a context of their own.
+PROFILE_EXTENSIONS = frozenset(
+    f"http://purl.imsglobal.org/ctx/caliper/v1p1/{name}Profile-extension"
+    for name in ("Feedback", "ResourceManagement", "Search", "Survey", "ToolLaunch", "ToolUse")
+)
+
+
+class Dialect(msgspec.Struct, frozen=True):
+    """A Caliper version as an item's ``@context`` states it.
+
+    ``extended``: 1.1 with a profile extension context (the types 1.2 adopted);
+    ``foreign``: other contexts sit beside Caliper's and may define types of their own.
+    """
+
+    version: Version
+    extended: bool = False
+    foreign: bool = False
+
+
+def dialect_of(context: str) -> Dialect | None:
+    """The dialect a context IRI names, or None if it is not a Caliper context."""
+    if context in CONTEXTS:
+        return Dialect(CONTEXTS[context])
+    return Dialect("1.1", extended=True) if context in PROFILE_EXTENSIONS else None
+
 
 PROFILES = frozenset(
     {
@@ -181,9 +210,9 @@ def _types_of(version: Version) -> frozenset[str]:
 _TYPES_OF: dict[Version, frozenset[str]] = {"1.1": _types_of("1.1"), "1.2": _types_of("1.2")}
 
 
-def entity_types(version: Version) -> frozenset[str]:
-    """The entity types a version of Caliper defines."""
-    return _TYPES_OF[version]
+def entity_types(version: Version, *, extended: bool = False) -> frozenset[str]:
+    """The entity types a version of Caliper defines (1.1 ``extended`` with those 1.2 adopted)."""
+    return _TYPES_OF[version] | _TYPES_OF["1.2"] if extended else _TYPES_OF[version]
 
 
 # Vocabularies of Term-valued properties.
@@ -369,7 +398,7 @@ ENTITY_PROPERTIES: dict[str, dict[str, str]] = {
 }
 
 # Properties every event may carry, with the kind of their value (as above). ``profile``
-# arrived with 1.2.
+# is in the 1.2 text and in the later revisions of the 1.1 text (and 1.1 fixtures use it).
 EVENT_PROPERTIES: dict[str, str] = {
     "@context": "context",
     "id": "uuid!",
