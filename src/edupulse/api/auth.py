@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from edupulse.errors import AuthError
+from edupulse.errors import AuthError, ForbiddenError
 from edupulse.privacy.credentials import Principal, Scope
 
 __all__ = ["BearerAuthError", "authenticate", "authenticate_bearer", "require", "require_bearer"]
@@ -78,10 +78,17 @@ async def authenticate_bearer(request: Request) -> Principal:
 
 
 def require_bearer(scope: Scope) -> Callable[[Principal], Coroutine[None, None, Principal]]:
-    """A dependency that authenticates a Bearer token and checks one scope."""
+    """A dependency that authenticates a Bearer token and checks one scope.
+
+    A missing scope is a 401 too, as the Caliper endpoint rules ask ("cannot determine
+    that the Sensor has sufficient privilege").
+    """
 
     async def check(principal: Annotated[Principal, Depends(authenticate_bearer)]) -> Principal:
-        principal.require(scope)
+        try:
+            principal.require(scope)
+        except ForbiddenError as exc:
+            raise BearerAuthError(str(exc)) from None
         return principal
 
     return check

@@ -1,7 +1,10 @@
 """``POST /caliper``: the Caliper 1.1/1.2 endpoint; envelopes in, durable canonical events out.
 
 A sensor authenticates with ``Authorization: Bearer <key>:<secret>`` (the credentials
-``edupulse keys create`` prints, with the ``ingest`` scope).
+``edupulse keys create`` prints, with the ``ingest`` scope). Status codes follow the
+Caliper endpoint rules: 400 for a missing or malformed envelope, 401 for any
+authorization failure, 415 for a Content-Type other than application/json, 422 for an
+unsupported ``dataVersion``.
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ from fastapi.concurrency import run_in_threadpool
 from edupulse.api.auth import require_bearer
 from edupulse.api.errors import PayloadTooLarge
 from edupulse.errors import InvalidEventError
+from edupulse.events.caliper import UnsupportedDataVersion
 from edupulse.lrs.caliper import CaliperIngest
 from edupulse.privacy.credentials import Principal
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["Caliper"])
-MEDIA_TYPES = frozenset({"application/json", "application/ld+json"})
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -41,10 +44,9 @@ async def read_body(request: Request, limit: int) -> bytes:
     return body
 
 
-def _unsupported(content_type: str) -> Response:
-    message = f"Content-Type must be application/json (or application/ld+json), got {content_type!r}"
-    body = msgspec.json.encode({"error": "unsupported_media_type", "message": message})
-    return Response(body, status_code=415, media_type="application/json")
+def _error(status: int, code: str, message: str) -> Response:
+    body = msgspec.json.encode({"error": code, "message": message})
+    return Response(body, status_code=status, media_type="application/json")
 
 
 @router.post(
@@ -53,10 +55,11 @@ def _unsupported(content_type: str) -> Response:
     responses={
         200: {"description": "How many events were stored (and duplicates, entities, ids)"},
         400: {"description": "The envelope or an item is invalid; the message names its path"},
-        401: {"description": "Missing or wrong Bearer token"},
+        401: {"description": "Missing or wrong Bearer token, or a key without the ingest scope"},
         409: {"description": "An event id was already used for different content"},
         413: {"description": "The body is over the size limit"},
-        415: {"description": "The Content-Type is not JSON"},
+        415: {"description": "The Content-Type is not application/json"},
+        422: {"description": "The dataVersion is a Caliper version other than 1.1 and 1.2"},
     },
 )
 async def post_envelope(
@@ -66,13 +69,16 @@ async def post_envelope(
 ) -> Response:
     deployment = request.app.state.deployment
     settings = deployment.settings.ingest
-    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    if content_type not in MEDIA_TYPES:
-        return _unsupported(content_type)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        return _error(415, "unsupported_media_type", f"Content-Type must be application/json, got {content_type!r}")
     body = await read_body(request, settings.max_body_bytes)
     policy = batch_policy or settings.batch_policy
     ingest = CaliperIngest(deployment.log, max_batch=settings.max_batch)
-    report = await run_in_threadpool(ingest.ingest, body, tenant=principal.tenant, policy=policy)
+    try:
+        report = await run_in_threadpool(ingest.ingest, body, tenant=principal.tenant, policy=policy)
+    except UnsupportedDataVersion as exc:  # the Caliper endpoint rule: 422, not 400
+        return _error(422, "unprocessable_entity", str(exc))
     if report.stored:
         deployment.appended.ring()  # wake the runtime, in this process or another
     content: dict[str, object] = {

@@ -10,6 +10,7 @@ but not learning events. Events map to canonical events with mapping version
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -23,7 +24,16 @@ from edupulse.events.model import LearningEvent, Result
 from edupulse.events.vocabulary import Verb
 from edupulse.events.xapi import parse_duration
 
-__all__ = ["MAPPING_VERSION", "CaliperItem", "Envelope", "decode_envelope", "digest", "event_uuid", "to_event"]
+__all__ = [
+    "MAPPING_VERSION",
+    "CaliperItem",
+    "Envelope",
+    "UnsupportedDataVersion",
+    "decode_envelope",
+    "digest",
+    "event_uuid",
+    "to_event",
+]
 
 MAPPING_VERSION = "caliper-1"
 SOURCE_FORMAT = "caliper"
@@ -35,6 +45,11 @@ _TYPE_ACTION_VERBS: dict[tuple[str, str], Verb] = {
 }
 _COMPLETING = frozenset({"Completed", "Submitted", "Ended"})
 _COURSE_TYPES = ("CourseOffering",)
+_OTHER_VERSION = re.compile(r"^https?://purl\.imsglobal\.org/ctx/caliper/v\d+p\d+$")
+
+
+class UnsupportedDataVersion(InvalidEventError):
+    """A well-formed ``dataVersion`` of a Caliper version edupulse does not read (HTTP 422)."""
 
 
 class Envelope(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -114,7 +129,10 @@ def _check_envelope(envelope: Envelope, max_items: int) -> Version:
     version = CONTEXTS.get(envelope.data_version)
     if version is None:
         known = " or ".join(CONTEXTS)
-        raise problem("$.dataVersion", f"dataVersion must be {known}, got {envelope.data_version!r}")
+        message = f"dataVersion must be {known}, got {envelope.data_version!r}"
+        if _OTHER_VERSION.match(envelope.data_version):
+            raise UnsupportedDataVersion(f"{message}: this endpoint supports Caliper 1.1 and 1.2", path="$.dataVersion")
+        raise problem("$.dataVersion", message)
     if not envelope.data:
         raise problem("$.data", "data is empty; send at least one event or entity")
     if len(envelope.data) > max_items:
