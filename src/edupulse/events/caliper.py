@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from edupulse.errors import InvalidEventError
-from edupulse.events.caliper_check import check_item, is_event, is_iri, parse_time, problem
+from edupulse.events.caliper_check import check_item, is_event, is_iri, parse_time, problem, shown
 from edupulse.events.caliper_terms import ACTION_VERBS, CONTEXTS, Version, is_a
 from edupulse.events.model import LearningEvent, Result
 from edupulse.events.vocabulary import Verb
@@ -125,11 +125,11 @@ def _check_envelope(envelope: Envelope, max_items: int) -> Version:
         raise problem("$.sensor", "sensor must identify the sensor (an IRI), got an empty string")
     if parse_time(envelope.send_time) is None:
         message = "sendTime must be an ISO 8601 date-time in UTC like 2016-11-15T10:15:00.000Z"
-        raise problem("$.sendTime", f"{message}, got {envelope.send_time!r}")
+        raise problem("$.sendTime", f"{message}, got {shown(envelope.send_time)}")
     version = CONTEXTS.get(envelope.data_version)
     if version is None:
         known = " or ".join(CONTEXTS)
-        message = f"dataVersion must be {known}, got {envelope.data_version!r}"
+        message = f"dataVersion must be {known}, got {shown(envelope.data_version)}"
         if _OTHER_VERSION.match(envelope.data_version):
             raise UnsupportedDataVersion(f"{message}: this endpoint supports Caliper 1.1 and 1.2", path="$.dataVersion")
         raise problem("$.dataVersion", message)

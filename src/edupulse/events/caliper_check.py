@@ -36,7 +36,7 @@ from edupulse.events.caliper_terms import (
 )
 from edupulse.events.xapi import parse_duration
 
-__all__ = ["check_item", "context_version", "is_event", "is_iri", "parse_time"]
+__all__ = ["check_item", "context_version", "is_event", "is_iri", "parse_time", "problem", "shown"]
 
 MAX_DEPTH = 32
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -89,7 +89,7 @@ def context_version(context: object, fallback: Dialect, path: str) -> Dialect:
             dialect = dialect_of(entry)
             if dialect is None and not listed:
                 known = " or ".join(CONTEXTS)
-                raise problem(where, f"unknown @context {entry!r}; a Caliper context is {known}")
+                raise problem(where, f"unknown @context {shown(entry)}; a Caliper context is {known}")
             found |= {dialect} if dialect else set()
             foreign |= dialect is None
         elif isinstance(entry, dict):
@@ -113,7 +113,7 @@ def is_event(item: dict[str, Any]) -> bool:
 def check_item(item: object, version: Version, path: str) -> Dialect:
     """Check one item of an envelope's data; return its Caliper dialect, or raise."""
     if not isinstance(item, dict):
-        raise problem(path, f"each item of data must be a Caliper event or entity object, got {_kind(item)}")
+        raise problem(path, f"each item of data must be a Caliper event or entity object, got {shown(item)}")
     dialect = context_version(item.get("@context"), Dialect(version), f"{path}.@context")
     if dialect.version != version:
         message = f"the item is Caliper {dialect.version} but the envelope's dataVersion is {version}"
@@ -125,7 +125,7 @@ def check_item(item: object, version: Version, path: str) -> Dialect:
         _check_event(item, EVENTS[kind], dialect, path)
     elif "action" in item or "actor" in item:
         events = ", ".join(sorted(EVENTS))
-        raise problem(f"{path}.type", f"unknown event type {kind!r}; use one of {events}")
+        raise problem(f"{path}.type", f"unknown event type {shown(kind)}; use one of {events}")
     else:
         _check_entity(item, None, dialect, path, 0)
     return dialect
@@ -162,7 +162,7 @@ def _check_event_shape(item: dict[str, Any], rule: EventRule, dialect: Dialect, 
         raise problem(f"{path}.type", f"{kind} was removed in Caliper 1.2 (use GradeEvent or ViewEvent instead)")
     for key in item:
         if key not in EVENT_PROPERTIES:
-            raise problem(f"{path}.{key}", f"unknown event property {key!r}; use one of {_KNOWN_EVENT_KEYS}")
+            raise problem(f"{path}.{key[:60]}", f"unknown event property {shown(key)}; use one of {_KNOWN_EVENT_KEYS}")
 
 
 def _missing(key: str, item: dict[str, Any]) -> str:
@@ -183,7 +183,7 @@ def _check_event_value(
         _check_action(value, item["type"], rule, dialect, path)
     elif kind == "profile":
         if not isinstance(value, str) or value not in PROFILES:
-            raise problem(path, f"unknown profile {value!r}; use one of {', '.join(sorted(PROFILES))}")
+            raise problem(path, f"unknown profile {shown(value)}; use one of {', '.join(sorted(PROFILES))}")
     elif kind != "context":
         _check_value(kind, value, dialect, path, 0)
 
@@ -196,12 +196,12 @@ def _check_uuid(value: object, path: str) -> None:
     except ValueError:
         ok = False
     if not ok:
-        raise problem(path, f"an event id must be a UUID URN like urn:uuid:<uuid>, got {value!r}")
+        raise problem(path, f"an event id must be a UUID URN like urn:uuid:<uuid>, got {shown(value)}")
 
 
 def _check_action(value: object, kind: str, rule: EventRule, dialect: Dialect, path: str) -> None:
     if not isinstance(value, str) or value not in ACTION_VERBS:
-        raise problem(path, f"unknown action {value!r}; an action is a term of the Caliper Action vocabulary")
+        raise problem(path, f"unknown action {shown(value)}; an action is a term of the Caliper Action vocabulary")
     if not rule.actions:
         return
     allowed = rule.actions | (rule.actions_1p1 if dialect.version == "1.1" else frozenset())
@@ -214,10 +214,10 @@ def _check_ref(value: object, expected: tuple[str, ...], dialect: Dialect, path:
     """An entity of one of the ``expected`` types, or its IRI (a "thinned" reference)."""
     if isinstance(value, str):
         if not is_iri(value):
-            raise problem(path, f"must be {_a(expected)} object or its IRI, got the string {value!r}")
+            raise problem(path, f"must be {_a(expected)} object or its IRI, got the string {shown(value)}")
         return
     if not isinstance(value, dict):
-        raise problem(path, f"must be {_a(expected)} object or its IRI, got {_kind(value)}")
+        raise problem(path, f"must be {_a(expected)} object or its IRI, got {shown(value)}")
     _check_entity(value, expected, dialect, path, depth)
 
 
@@ -230,13 +230,13 @@ def _check_entity(
         nested = context_version(entity["@context"], dialect, f"{path}.@context")
         if nested.version != dialect.version:
             raise problem(f"{path}.@context", f"a Caliper {nested.version} entity in Caliper {dialect.version} data")
-        dialect = nested if nested.extended else dialect
+        dialect = nested
     kind = _entity_type(entity, expected, dialect, path)
     if kind not in ANONYMOUS_TYPES:
         if entity.get("id") is None:
             raise problem(f"{path}.id", f"the {kind} has no id (required)")
         if not is_iri(entity["id"]):
-            raise problem(f"{path}.id", f"an entity id must be an absolute IRI, got {entity['id']!r}")
+            raise problem(f"{path}.id", f"an entity id must be an absolute IRI, got {shown(entity['id'])}")
     properties, required = _properties(kind)
     for key in required:
         if entity.get(key) is None:
@@ -270,7 +270,7 @@ def _unknown_type(kind: str, version: Version) -> str:
     other: Version = "1.2" if version == "1.1" else "1.1"
     if kind in entity_types(other):
         return f"{kind} is not a Caliper {version} entity type (it exists in Caliper {other})"
-    return f"unknown type {kind!r}; expected a Caliper {version} event or entity type"
+    return f"unknown type {shown(kind)}; expected a Caliper {version} event or entity type"
 
 
 @lru_cache(maxsize=256)
@@ -291,7 +291,7 @@ def _properties(kind: str) -> tuple[dict[str, str], tuple[str, ...]]:
 def _check_value(kind: str, value: Any, dialect: Dialect, path: str, depth: int) -> None:
     if kind.startswith("["):
         if not isinstance(value, list):
-            raise problem(path, f"must be a list of {kind[1:-1]} objects or IRIs, got {_kind(value)}")
+            raise problem(path, f"must be a list of {kind[1:-1]} objects or IRIs, got {shown(value)}")
         for i, entry in enumerate(value):
             _check_ref(entry, (kind[1:-1],), dialect, f"{path}[{i}]", depth)
         return
@@ -337,7 +337,7 @@ def _scalar_problem(kind: str, value: Any) -> str | None:
     if scalar is None:
         return _term_problem(kind, value)
     test, what = scalar
-    return None if test(value) else f"must be {what}, got {_kind(value)}"
+    return None if test(value) else f"must be {what}, got {shown(value)}"
 
 
 def _term_problem(kind: str, value: Any) -> str | None:
@@ -345,13 +345,15 @@ def _term_problem(kind: str, value: Any) -> str | None:
     words = TERMS[vocabulary]
     if many == "terms":
         if not _is_strings(value):
-            return f"must be a list of {vocabulary} terms, got {_kind(value)}"
+            return f"must be a list of {vocabulary} terms, got {shown(value)}"
         bad = [v for v in value if v.partition("#")[0] not in words]
         return (
-            f"unknown {vocabulary} {bad[0]!r}; use one of {', '.join(sorted(words))} (or Role#SubRole)" if bad else None
+            f"unknown {vocabulary} {shown(bad[0])}; use one of {', '.join(sorted(words))} (or Role#SubRole)"
+            if bad
+            else None
         )
     if not isinstance(value, str) or value not in words:
-        return f"unknown {vocabulary} {_kind(value)}; use one of {', '.join(sorted(words))}"
+        return f"unknown {vocabulary} {shown(value)}; use one of {', '.join(sorted(words))}"
     return None
 
 
@@ -361,7 +363,8 @@ def _a(types: tuple[str, ...]) -> str:
     return f"{article} {' or '.join(types)}"
 
 
-def _kind(value: object) -> str:
+def shown(value: object) -> str:
+    """A value as a message shows it: short, quoted if a string."""
     if value is None:
         return "null"
     if isinstance(value, bool):
