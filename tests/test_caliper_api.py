@@ -15,7 +15,7 @@ from edupulse.deployment import Deployment
 from edupulse.privacy.credentials import NewKey
 from tests.caliper import COURSE, body, event_id, submitted, thinned
 from tests.conftest import LiveServer, basic, shared_data
-from tests.test_caliper import json_values, mutations
+from tests.test_caliper import json_values, mutations, nested_mutations
 
 
 def bearer(key: NewKey) -> dict[str, str]:
@@ -148,7 +148,14 @@ def test_content_type_and_size(live_server: LiveServer, key: NewKey, deployment:
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
-@given(data=st.one_of(json_values.map(lambda v: json.dumps(v).encode()), mutations().map(body), st.binary(max_size=48)))
+@given(
+    data=st.one_of(
+        json_values.map(lambda v: json.dumps(v).encode()),
+        mutations().map(body),
+        nested_mutations().map(body),
+        st.binary(max_size=48),
+    )
+)
 def test_no_input_gets_a_500(live_server: LiveServer, key: NewKey, data: bytes) -> None:
     response = post(live_server, data, {**bearer(key), **JSON})
     assert response.status_code in (200, 400, 409, 422), response.text
