@@ -213,6 +213,11 @@ def test_a_group_that_is_not_a_course_is_not_the_course() -> None:
     assert event.course == COURSE
     (event,) = mapped(body(submitted(group={"id": "https://school.example/groups/8", "type": "Group"})))
     assert event.course is None
+    member = {"id": f"{COURSE}/m/1", "type": "Membership", "organization": {"id": COURSE, "type": "CourseSection"}}
+    without_group = {k: v for k, v in submitted().items() if k != "group"} | {"membership": member}
+    assert mapped(body(without_group))[0].course == COURSE  # no group: the membership's course
+    member["organization"] = COURSE  # a thinned organization may be anything: not taken as the course
+    assert mapped(body(without_group))[0].course is None
 
 
 def test_1p1_events_are_accepted() -> None:

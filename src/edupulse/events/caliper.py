@@ -185,19 +185,26 @@ def learner_of(item: dict[str, Any]) -> str:
     return member or _id(actor) or ""
 
 
+def _is_course(entity: object) -> bool:
+    return any(is_a(_type(entity) or "", t) for t in _COURSE_TYPES)
+
+
 def course_of(item: dict[str, Any]) -> str | None:
-    """The course: the group if it is a CourseOffering or CourseSection (or a thinned IRI), or its parent course."""
+    """The course: the group if it is a CourseOffering or CourseSection (or a thinned IRI), or its parent course.
+
+    Without a group, the organization of the membership, if it is a course.
+    """
     group = item.get("group")
     if isinstance(group, str):
         return group
-    if not isinstance(group, dict):
-        return None
-    if any(is_a(_type(group) or "", t) for t in _COURSE_TYPES):
-        return _id(group)
-    parent = group.get("subOrganizationOf")
-    if isinstance(parent, dict) and any(is_a(_type(parent) or "", t) for t in _COURSE_TYPES):
-        return _id(parent)
-    return None
+    if isinstance(group, dict):
+        if _is_course(group):
+            return _id(group)
+        parent = group.get("subOrganizationOf")
+        return _id(parent) if _is_course(parent) else None
+    membership = item.get("membership")
+    organization = membership.get("organization") if isinstance(membership, dict) else None
+    return _id(organization) if _is_course(organization) else None
 
 
 def skills_of(item: dict[str, Any]) -> tuple[str, ...]:
