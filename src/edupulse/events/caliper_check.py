@@ -41,6 +41,7 @@ __all__ = ["check_item", "context_version", "is_event", "is_iri", "parse_time", 
 MAX_DEPTH = 32
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
+_EVENT_SPECS = [(key, spec.rstrip("!"), spec.endswith("!")) for key, spec in EVENT_PROPERTIES.items()]
 _KNOWN_EVENT_KEYS = ", ".join(k for k in EVENT_PROPERTIES if k != "@context")
 
 
@@ -51,7 +52,15 @@ def problem(path: str, message: str) -> InvalidEventError:
 
 def is_iri(value: object) -> bool:
     """Whether ``value`` is an absolute IRI: a scheme, a colon, no white space."""
-    return isinstance(value, str) and _IRI.match(value) is not None
+    if not isinstance(value, str):
+        return False
+    # IRIs repeat (a course, a session, an app in every event); long strings are not kept.
+    return _is_iri_text(value) if len(value) <= 512 else _IRI.match(value) is not None
+
+
+@lru_cache(maxsize=4096)
+def _is_iri_text(text: str) -> bool:
+    return _IRI.match(text) is not None
 
 
 def parse_time(value: object) -> int | None:
@@ -135,8 +144,7 @@ def _check_event(item: dict[str, Any], rule: EventRule, dialect: Dialect, path: 
     _check_event_shape(item, rule, dialect, path)
     action = item.get("action")
     needed = rule.required.get(action) if isinstance(action, str) else None
-    for key, spec in EVENT_PROPERTIES.items():
-        required = spec.endswith("!")
+    for key, kind, required in _EVENT_SPECS:
         value = item.get(key)
         if value is None:
             if key in item and not required:
@@ -148,7 +156,7 @@ def _check_event(item: dict[str, Any], rule: EventRule, dialect: Dialect, path: 
         if expected is not None:
             _check_ref(value, expected, dialect, f"{path}.{key}", 0)
         else:
-            _check_event_value(spec.rstrip("!"), value, f"{path}.{key}", item=item, rule=rule, dialect=dialect)
+            _check_event_value(kind, value, f"{path}.{key}", item=item, rule=rule, dialect=dialect)
 
 
 def _check_event_shape(item: dict[str, Any], rule: EventRule, dialect: Dialect, path: str) -> None:
@@ -261,9 +269,14 @@ def _entity_type(entity: dict[str, Any], expected: tuple[str, ...] | None, diale
         if dialect.foreign and (expected is None or "Entity" in expected):
             return kind  # a type of another context (schema.org's Thesis), where any Entity will do
         raise problem(f"{path}.type", _unknown_type(kind, dialect.version))
-    if expected is not None and not any(is_a(kind, e) for e in expected):
+    if expected is not None and not _fits(kind, expected):
         raise problem(f"{path}.type", f"expected {_a(expected)} (or a subtype), got {kind}")
     return kind
+
+
+@lru_cache(maxsize=1024)
+def _fits(kind: str, expected: tuple[str, ...]) -> bool:
+    return any(is_a(kind, e) for e in expected)
 
 
 def _unknown_type(kind: str, version: Version) -> str:
