@@ -245,7 +245,8 @@ def _check_entity(
             raise problem(f"{path}.id", f"the {kind} has no id (required)")
         if not is_iri(entity["id"]):
             raise problem(f"{path}.id", f"an entity id must be an absolute IRI, got {shown(entity['id'])}")
-    properties, required = _properties(kind)
+    # A foreign type (from another context) has no properties known here; it is not cached.
+    properties, required = _properties(kind) if supertypes(kind) else ({}, ())
     for key in required:
         if entity.get(key) is None:
             raise problem(f"{path}.{key}", f"the {kind} has no {key} (required)")
