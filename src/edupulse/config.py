@@ -70,7 +70,7 @@ class IngestSettings(BaseModel):
     """The ingest API."""
 
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="Largest request body accepted, in bytes.")
-    max_batch: int = Field(10_000, ge=1, description="Most statements in one POST.")
+    max_batch: int = Field(10_000, ge=1, description="Most statements in one POST, or items in one Caliper envelope.")
     unknown_verbs: Literal["reject", "other"] = Field(
         "reject", description="What to do with a verb outside the vocabulary: reject with 400, or map to 'other'."
     )
