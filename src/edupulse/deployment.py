@@ -145,12 +145,7 @@ def open_credentials(settings: Settings) -> CredentialStore:
 def _scaleout_stores(settings: Settings) -> tuple[EventLog, PostgresStore, CredentialStore]:
     """Kafka for the log (its id index and payloads in PostgreSQL), PostgreSQL for the rest."""
     pg = settings.postgres
-    log = KafkaLog(
-        settings.kafka.bootstrap_servers,
-        pg.dsn,
-        schema=f"{pg.schema_name}_log",
-        replication_factor=settings.kafka.replication_factor,
-    )
+    log = KafkaLog.from_settings(settings.kafka, pg, schema=f"{pg.schema_name}_log")
     try:
         store = PostgresStore(
             pg.dsn,
