@@ -1,0 +1,1 @@
+"""Models trained from history and evaluated offline: knowledge tracing (BKT, Elo)."""
