@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Literal
 
 from edupulse.errors import InvalidEventError
-from edupulse.ml import bkt, bkt_fit, elo
-from edupulse.ml.mastery_model import MasteryModel, fit_bkt
+from edupulse.ml import Attempt, bkt, bkt_fit, elo
+from edupulse.ml.mastery_model import MasteryModel
 from edupulse.ml.metrics import auc
-from edupulse.ml.sequences import Attempt
+from edupulse.ml.training import fit_bkt
 
 __all__ = ["evaluate", "load_attempts"]
 

@@ -17,7 +17,7 @@ import msgspec
 __all__ = ["DEFAULT_PARAMS", "BktParams", "p_correct", "update"]
 
 
-class BktParams(msgspec.Struct, frozen=True, array_like=True):
+class BktParams(msgspec.Struct, frozen=True):
     """The five parameters of one skill."""
 
     prior: float
@@ -25,6 +25,14 @@ class BktParams(msgspec.Struct, frozen=True, array_like=True):
     forget: float
     guess: float
     slip: float
+
+    def __post_init__(self) -> None:
+        for name in ("prior", "learn", "forget"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"BKT {name} must be within [0, 1], not {getattr(self, name)}")
+        for name in ("guess", "slip"):  # strictly inside: an update divides by P(answer)
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise ValueError(f"BKT {name} must be within (0, 1), not {getattr(self, name)}")
 
 
 # Used for a skill no model was fitted for, when no fitted global fallback exists either.

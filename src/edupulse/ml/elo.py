@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import msgspec
 
-from edupulse.ml.sequences import Attempt
+from edupulse.ml import Attempt
 
 __all__ = ["EloParams", "EloSkill", "EloState", "fit", "p_correct", "update"]
 

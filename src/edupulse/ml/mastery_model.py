@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import msgspec
 
 from edupulse.errors import ConfigError
-from edupulse.ml import bkt_fit, elo
+from edupulse.ml import elo
 from edupulse.ml.bkt import DEFAULT_PARAMS, BktParams
-from edupulse.ml.sequences import Attempt, Sequences, group_sequences
 
-__all__ = ["MODEL_FILE", "MasteryModel", "fit_bkt", "load_model", "model_path", "save_model", "train"]
+__all__ = ["MODEL_FILE", "MasteryModel", "load_model", "model_path", "save_model"]
 
 MODEL_FILE = Path("models") / "mastery.json"
 FORMAT = 1
@@ -44,33 +42,6 @@ class MasteryModel(msgspec.Struct, frozen=True, kw_only=True):
 
     def bkt_for(self, skill: str) -> BktParams:
         return self.bkt.get(skill, self.bkt_fallback)
-
-
-def fit_bkt(attempts: Sequence[Attempt], options: bkt_fit.FitOptions) -> tuple[dict[str, BktParams], BktParams, float]:
-    """BKT parameters per skill, a global fallback fitted on every skill pooled, and the log-likelihood."""
-    seqs, skills = group_sequences(attempts)
-    names = sorted(set(skills))
-    index = {name: i for i, name in enumerate(names)}
-    pooled = len(names)
-    layout = Sequences(seqs + seqs, [index[s] for s in skills] + [pooled] * len(seqs), pooled + 1)
-    result = bkt_fit.fit(layout, options)
-    return dict(zip(names, result.params, strict=False)), result.params[pooled], result.log_likelihood
-
-
-def train(attempts: Sequence[Attempt], options: bkt_fit.FitOptions, *, source: str = "") -> MasteryModel:
-    """Fit BKT (per skill, with a pooled fallback) and Elo difficulties from a history of attempts."""
-    per_skill, fallback, loglik = fit_bkt(attempts, options)
-    return MasteryModel(
-        bkt=per_skill,
-        bkt_fallback=fallback,
-        elo=elo.fit(attempts),
-        trained_on={
-            "source": source,
-            "attempts": len(attempts),
-            "options": msgspec.to_builtins(options),
-            "log_likelihood": round(loglik, 3),
-        },
-    )
 
 
 def model_path(data_dir: Path) -> Path:

@@ -13,9 +13,11 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Attempt", "Sequences", "group_sequences"]
+from edupulse.ml import Attempt
 
-Attempt = tuple[str, str, bool]  # (learner, skill, correct), in the learner's attempt order
+__all__ = ["Sequences", "group_sequences"]
+
+
 IntArray = npt.NDArray[np.int64]
 
 
