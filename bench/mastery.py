@@ -5,7 +5,8 @@
   in the same run: a loop that only looks a float up in a dict and stores it back
   (the least any keyed update can cost), reported as a ratio.
 - ``operator``: ``MasteryOperator.process`` + ``flush`` over the ASSISTments 2009 test
-  attempts as canonical events (no I/O), in events per second.
+  attempts as canonical events (no I/O), in events per second; and ``ungraded_event_us``,
+  what the operator adds per event that is not a graded attempt (e.g. a video play).
 - ``runtime``: the same events appended to a SQLite log and run through the Runtime
   (read, decode, operator, one commit per partition), against the same Runtime with no
   operator at all, in the same run.
@@ -104,6 +105,17 @@ def operator_throughput(events: list[LearningEvent], model: MasteryModel) -> dic
     return {"events": len(events), "events_per_s": round(len(events) / elapsed)}
 
 
+def ungraded_cost_us(n: int) -> float:
+    """µs per event the operator adds for events that are not graded attempts (video plays)."""
+    t = 1_700_000_000_000_000
+    event = LearningEvent("e", "default", "l", Verb.PLAYED, "video", None, "c", (), None, t, t, "bench", "1")
+    events = [event] * n
+    op = MasteryOperator()
+    op.restore(0, {})
+    best = min(_timed(lambda: op.process(0, events)) for _ in range(3))
+    return round(best / n * 1e6, 4)
+
+
 def runtime_throughput(events: list[LearningEvent], model: MasteryModel) -> dict[str, Any]:
     with scratch_dir("edupulse-bench-mastery-") as tmp:
         log = SqliteLog(tmp / "log.db")
@@ -150,6 +162,7 @@ def main() -> None:
             "target_us": TARGET_US,
             "met": updates["bkt"] <= TARGET_US and updates["elo"] <= TARGET_US,
             "operator": operator_throughput(events, model),
+            "ungraded_event_us": ungraded_cost_us(args.updates),
             "runtime": runtime_throughput(events, model),
         }
     )
