@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from edupulse.cli import main
+from edupulse.config import Settings
+from edupulse.deployment import Deployment
 from edupulse.ml.assistments import evaluate
 from edupulse.ml.mastery_model import load_model
 from tests.conftest import shared_data
+from tests.statements import statement
+from tests.test_mastery import graded
 
 
 def _slice(tmp_path: Path, rows: int) -> Path:
@@ -69,7 +73,22 @@ def test_full_split_meets_the_auc_targets() -> None:
     assert report["bkt"]["auc"] >= 0.72  # type: ignore[index]  # plain BKT: 0.73 in Khajah et al. 2016
 
 
-@pytest.mark.parametrize("command", [["evaluate", "assistments"], ["train", "mastery"]])
-def test_data_is_required(command: list[str]) -> None:
-    result = CliRunner().invoke(main, command)
+def test_evaluate_needs_data() -> None:
+    result = CliRunner().invoke(main, ["evaluate", "assistments"])
     assert result.exit_code == 2 and "--data" in result.output
+
+
+def test_train_from_the_event_log_uses_the_graded_attempts(tmp_path: Path) -> None:
+    data_dir = tmp_path / "dd"
+    empty = CliRunner().invoke(main, ["train", "mastery", "--data-dir", str(data_dir)])
+    assert empty.exit_code == 2 and "no graded attempts" in empty.output
+    rng = random.Random(4)
+    stmts = [graded(f"l{rng.randrange(30)}", [rng.choice(["add", "sub"])], rng.random() < 0.7, i) for i in range(600)]
+    stmts += [statement("l1", verb="experienced")] * 3  # not attempts
+    with Deployment(Settings(data_dir=data_dir)) as deployment:
+        deployment.ingest.ingest(json.dumps(stmts).encode(), tenant="default")
+    result = CliRunner().invoke(main, ["train", "mastery", "--data-dir", str(data_dir), "--restarts", "1"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["attempts"] == 600 and report["skills"] == 2
+    assert set(load_model(data_dir).bkt) == {"add", "sub"}

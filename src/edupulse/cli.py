@@ -503,9 +503,9 @@ def train() -> None:
 @data_dir_option
 @option(
     "--data",
-    required=True,
     type=click.Path(exists=True, path_type=Path),
-    help="A CSV of graded attempts (user_id,skill_name,correct, in attempt order), or a directory with train.csv.",
+    help="A CSV of graded attempts (user_id,skill_name,correct, in attempt order), or a directory with "
+    "train.csv (default: the graded attempts in the event log of the data directory).",
     env="EDUPULSE_TRAIN_DATA",
 )
 @seed_option
@@ -525,7 +525,7 @@ def train() -> None:
     help="Most EM iterations.",
     env="EDUPULSE_TRAIN_ITERATIONS",
 )
-def train_mastery(data_dir: Path | None, data: Path, seed: int, restarts: int, iterations: int) -> None:
+def train_mastery(data_dir: Path | None, data: Path | None, seed: int, restarts: int, iterations: int) -> None:
     """Fit BKT with forgetting per skill and Elo difficulties; store them for the mastery operator.
 
     The model goes to DATA_DIR/models/mastery.json; `serve` and `replay` use it from their next start.
@@ -533,15 +533,30 @@ def train_mastery(data_dir: Path | None, data: Path, seed: int, restarts: int, i
     \b
     Example:
       edupulse train mastery --data ../shared/data/assistments2009 --data-dir ./edupulse-data
+      edupulse train mastery --data-dir ./edupulse-data     # from the attempts in the log
     """
-    from edupulse.ml.assistments import load_attempts
     from edupulse.ml.bkt_fit import FitOptions
     from edupulse.ml.mastery_model import save_model
     from edupulse.ml.training import train as fit
 
     settings = _settings(data_dir=data_dir)
-    source = data / "train.csv" if data.is_dir() else data
-    attempts = load_attempts(source)
-    model = fit(attempts, FitOptions(seed=seed, restarts=restarts, iterations=iterations), source=str(source))
+    attempts, source = _training_attempts(settings, data)
+    if not attempts:
+        raise click.UsageError(f"no graded attempts with skills in {source}; pass --data with a CSV of attempts")
+    model = fit(attempts, FitOptions(seed=seed, restarts=restarts, iterations=iterations), source=source)
     path = save_model(model, settings.data_dir)
     _emit({"model": str(path), "version": model.version, "skills": len(model.bkt), **model.trained_on})
+
+
+def _training_attempts(settings: Settings, data: Path | None) -> tuple[list[tuple[str, str, bool]], str]:
+    from edupulse.ml.assistments import load_attempts
+
+    if data is not None:
+        source = data / "train.csv" if data.is_dir() else data
+        return load_attempts(source), str(source)
+    from edupulse.deployment import Deployment
+    from edupulse.ml.training import attempts_from_log
+    from edupulse.stream.runtime import EVENTS_TOPIC
+
+    with Deployment(settings) as deployment:
+        return attempts_from_log(deployment.log, EVENTS_TOPIC), f"the event log of {settings.data_dir}"

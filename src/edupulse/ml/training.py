@@ -1,17 +1,29 @@
-"""Training the mastery model from a history of graded attempts."""
+"""Training the mastery model from a history of graded attempts: a CSV, or the event log.
+
+From the log, the attempts are picked by the same rule the mastery operator uses
+(``insights.mastery.outcome``), in log order, so the model is trained on exactly what
+the operator will trace.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import msgspec
 
+from edupulse.events.model import LearningEvent, decode_event, decode_events
+from edupulse.insights.mastery import outcome
+from edupulse.log.base import EventLog, LogRecord
 from edupulse.ml import Attempt, bkt_fit, elo
 from edupulse.ml.bkt import BktParams
 from edupulse.ml.mastery_model import MasteryModel
 from edupulse.ml.sequences import Sequences, group_sequences
 
-__all__ = ["fit_bkt", "train"]
+__all__ = ["attempts_from_log", "fit_bkt", "train"]
+
+logger = logging.getLogger(__name__)
+_BATCH = 50_000
 
 
 def fit_bkt(attempts: Sequence[Attempt], options: bkt_fit.FitOptions) -> tuple[dict[str, BktParams], BktParams, float]:
@@ -39,3 +51,37 @@ def train(attempts: Sequence[Attempt], options: bkt_fit.FitOptions, *, source: s
             "log_likelihood": round(loglik, 3),
         },
     )
+
+
+def attempts_from_log(log: EventLog, topic: str) -> list[Attempt]:
+    """Every graded attempt in the log, per skill, partition after partition in log order.
+
+    Learners are keyed by tenant and learner; a record that cannot be decoded is skipped
+    with a warning (the runtime dead-letters it too).
+    """
+    attempts: list[Attempt] = []
+    starts = log.start_offsets(topic)
+    for partition in range(log.partitions(topic)):
+        offset = starts[partition]
+        while records := log.read(topic, partition, offset, _BATCH):
+            offset = records[-1].offset + 1
+            for ev in _decode(records):
+                correct = outcome(ev)
+                if correct is not None:
+                    learner = ev.tenant + "\x1f" + ev.learner
+                    attempts.extend((learner, skill, correct) for skill in dict.fromkeys(ev.skills))
+    return attempts
+
+
+def _decode(records: list[LogRecord]) -> list[LearningEvent]:
+    try:
+        return decode_events([r.value for r in records])
+    except msgspec.DecodeError:
+        pass
+    events = []
+    for rec in records:
+        try:
+            events.append(decode_event(rec.value))
+        except msgspec.DecodeError as exc:
+            logger.warning("skipping undecodable record %d/%d: %s", rec.partition, rec.offset, exc)
+    return events
