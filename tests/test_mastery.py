@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,8 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from edupulse.config import Settings
 from edupulse.deployment import LOG_FILE, STATE_FILE, Deployment
@@ -167,3 +171,52 @@ def test_the_api_serves_mastery_per_skill(live_server: LiveServer, deployment: D
     assert [(r["skill"], r["attempts"], r["correct"]) for r in rows] == [("algebra", 2, 1), ("graphs", 1, 0)]
     missing = httpx.get(url, params={"learner": "nobody"}, headers=basic(key))
     assert missing.status_code == 404 and "nobody" in missing.text
+
+
+attempt = st.builds(
+    lambda learner, skills, correct, minutes, verb: graded(f"l{learner}", skills, correct, minutes, verb),
+    learner=st.integers(0, 4),
+    skills=st.lists(st.sampled_from(["a", "b", "c"]), min_size=0, max_size=2),
+    correct=st.none() | st.booleans(),
+    minutes=st.integers(0, 60 * 24 * 3),
+    verb=st.sampled_from(["answered", "passed", "failed", "experienced"]),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    stmts=st.lists(attempt, min_size=1, max_size=60),
+    cuts=st.lists(st.integers(0, 60), max_size=5),
+    live_batch=st.integers(1, 20),
+    replay_batch=st.integers(1, 100),
+)
+def test_live_equals_replay_whatever_the_batches(
+    stmts: list[dict[str, Any]], cuts: list[int], live_batch: int, replay_batch: int
+) -> None:
+    for i, stmt in enumerate(stmts):
+        stmt["id"] = f"00000000-0000-4000-8000-{i:012d}"
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        save_model(MODEL, data_dir)
+        runtime, log, store = _runtime(data_dir, batch=live_batch)
+        ingest = StatementIngest(log)
+        bounds = sorted({0, len(stmts), *(min(c, len(stmts)) for c in cuts)})
+        for a, b in itertools.pairwise(bounds):
+            ingest.ingest(json.dumps(stmts[a:b]).encode(), tenant="t")
+            runtime.run_once()
+        runtime.run_until_caught_up()
+        live = _mastery_rows(store)
+        store.close()
+        log.close()
+        replay(Settings(data_dir=data_dir, runtime={"replay_batch_size": replay_batch}))
+        store = SqliteStore(data_dir / STATE_FILE)
+        assert _mastery_rows(store) == live
+        store.close()
+    graded_attempts = sum(
+        len(set(s["context"]["extensions"][SKILLS_EXTENSION]))
+        for s in stmts
+        if s["verb"]["display"]["en-US"] != "experienced"
+        and s["context"]["extensions"][SKILLS_EXTENSION]
+        and ("result" in s or s["verb"]["display"]["en-US"] in ("passed", "failed"))
+    )
+    assert sum(r["attempts"] for r in live) == graded_attempts
