@@ -459,6 +459,16 @@ seed_option = option(
 )
 
 
+split_option = option(
+    "--split",
+    type=click.Choice(["sequence", "user_id"]),
+    default="sequence",
+    show_default=True,
+    help="Learners are runs of user_id rows (the DKT files' user_id is a sequence length), or user_id as is.",
+    env="EDUPULSE_ASSISTMENTS_SPLIT",
+)
+
+
 @main.group()
 def evaluate() -> None:
     """Score models offline on public data sets, reproducibly for a seed."""
@@ -467,14 +477,7 @@ def evaluate() -> None:
 @evaluate.command("assistments")
 @assistments_data_option
 @seed_option
-@option(
-    "--split",
-    type=click.Choice(["sequence", "user_id"]),
-    default="sequence",
-    show_default=True,
-    help="Learners are runs of user_id rows (the DKT files' user_id is a sequence length), or user_id as is.",
-    env="EDUPULSE_ASSISTMENTS_SPLIT",
-)
+@split_option
 @option("--json", "as_json", is_flag=True, help="Print JSON: an object with `auc` for each model.", env="EDUPULSE_JSON")
 def evaluate_assistments(data: Path, seed: int, split: str, as_json: bool) -> None:
     """Knowledge tracing: fit BKT, BKT with forgetting and Elo on train.csv, AUC on test.csv.
@@ -508,6 +511,7 @@ def train() -> None:
     "train.csv (default: the graded attempts in the event log of the data directory).",
     env="EDUPULSE_TRAIN_DATA",
 )
+@split_option
 @seed_option
 @option(
     "--restarts",
@@ -525,7 +529,9 @@ def train() -> None:
     help="Most EM iterations.",
     env="EDUPULSE_TRAIN_ITERATIONS",
 )
-def train_mastery(data_dir: Path | None, data: Path | None, seed: int, restarts: int, iterations: int) -> None:
+def train_mastery(
+    data_dir: Path | None, data: Path | None, split: str, seed: int, restarts: int, iterations: int
+) -> None:
     """Fit BKT with forgetting per skill and Elo difficulties; store them for the mastery operator.
 
     The model goes to DATA_DIR/models/mastery.json; `serve` and `replay` use it from their next start.
@@ -540,7 +546,7 @@ def train_mastery(data_dir: Path | None, data: Path | None, seed: int, restarts:
     from edupulse.ml.training import train as fit
 
     settings = _settings(data_dir=data_dir)
-    attempts, source = _training_attempts(settings, data)
+    attempts, source = _training_attempts(settings, data, split)
     if not attempts:
         raise click.UsageError(f"no graded attempts with skills in {source}; pass --data with a CSV of attempts")
     model = fit(attempts, FitOptions(seed=seed, restarts=restarts, iterations=iterations), source=source)
@@ -548,12 +554,12 @@ def train_mastery(data_dir: Path | None, data: Path | None, seed: int, restarts:
     _emit({"model": str(path), "version": model.version, "skills": len(model.bkt), **model.trained_on})
 
 
-def _training_attempts(settings: Settings, data: Path | None) -> tuple[list[tuple[str, str, bool]], str]:
+def _training_attempts(settings: Settings, data: Path | None, split: str) -> tuple[list[tuple[str, str, bool]], str]:
     from edupulse.ml.assistments import load_attempts
 
     if data is not None:
         source = data / "train.csv" if data.is_dir() else data
-        return load_attempts(source), str(source)
+        return load_attempts(source, split="user_id" if split == "user_id" else "sequence"), str(source)
     from edupulse.deployment import Deployment
     from edupulse.ml.training import attempts_from_log
     from edupulse.stream.runtime import EVENTS_TOPIC

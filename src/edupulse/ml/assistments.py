@@ -22,7 +22,6 @@ from typing import Literal
 
 from edupulse.errors import InvalidEventError
 from edupulse.ml import Attempt, bkt, bkt_fit, elo
-from edupulse.ml.mastery_model import MasteryModel
 from edupulse.ml.metrics import auc
 from edupulse.ml.training import fit_bkt
 
@@ -123,8 +122,3 @@ def evaluate(data: Path, *, seed: int = 0, split: Split = "sequence", limit: int
 
 def _report(labels: list[bool], scores: list[float], fit_s: float, predict_s: float) -> dict[str, float]:
     return {"auc": round(auc(labels, scores), 4), "fit_s": round(fit_s, 2), "predict_s": round(predict_s, 2)}
-
-
-def model_predictor(model: MasteryModel) -> Predictor:
-    """The BKT predictor of a stored model (for scoring a trained model on new data)."""
-    return bkt_predictor(model.bkt, model.bkt_fallback)
