@@ -492,9 +492,9 @@ def evaluate_assistments(data: Path, seed: int, split: str, as_json: bool) -> No
     if as_json:
         _emit(report)
         return
-    click.echo(f"train {report['train_attempts']} attempts, test {report['test_attempts']} (split: {split})")
-    for name in ("bkt", "bkt_forgetting", "elo"):
-        click.echo(f"  {name:<15} AUC {report[name]['auc']:.4f}")  # type: ignore[index]
+    click.echo(f"train {report.train_attempts} attempts, test {report.test_attempts} (split: {split})")
+    for name, score in (("bkt", report.bkt), ("bkt_forgetting", report.bkt_forgetting), ("elo", report.elo)):
+        click.echo(f"  {name:<15} AUC {score.auc:.4f}")
 
 
 @main.group()

@@ -20,12 +20,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
+import msgspec
+
 from edupulse.errors import InvalidEventError
 from edupulse.ml import Attempt, bkt, bkt_fit, elo
 from edupulse.ml.metrics import auc
 from edupulse.ml.training import fit_bkt
 
-__all__ = ["evaluate", "load_attempts"]
+__all__ = ["Evaluation", "Score", "evaluate", "load_attempts"]
 
 Split = Literal["sequence", "user_id"]
 Predictor = Callable[[Sequence[Attempt]], list[float]]
@@ -101,24 +103,49 @@ def elo_predictor(params: elo.EloParams) -> Predictor:
     return predict
 
 
-def evaluate(data: Path, *, seed: int = 0, split: Split = "sequence", limit: int | None = None) -> dict[str, object]:
+class Score(msgspec.Struct, frozen=True):
+    """One model's AUC on the test attempts, and how long it took to fit and to predict."""
+
+    auc: float
+    fit_s: float
+    predict_s: float
+
+
+class Evaluation(msgspec.Struct, frozen=True):
+    """What ``edupulse evaluate assistments`` reports."""
+
+    train_attempts: int
+    test_attempts: int
+    split: Split
+    seed: int
+    bkt: Score
+    bkt_forgetting: Score
+    elo: Score
+
+
+def evaluate(data: Path, *, seed: int = 0, split: Split = "sequence", limit: int | None = None) -> Evaluation:
     """Fit every model on ``data/train.csv`` and report its AUC on ``data/test.csv``."""
     train = load_attempts(data / "train.csv", split=split, limit=limit)
     test = load_attempts(data / "test.csv", split=split, limit=limit)
     labels = [c for _, _, c in test]
-    models: dict[str, object] = {}
-    for name, forgetting in (("bkt", False), ("bkt_forgetting", True)):
+
+    def score(fit: Callable[[], Predictor]) -> Score:
         started = time.perf_counter()
-        params, fallback, _ = fit_bkt(train, bkt_fit.FitOptions(forgetting=forgetting, seed=seed))
+        predict = fit()
         fitted = time.perf_counter()
-        scores = bkt_predictor(params, fallback)(test)
-        models[name] = _report(labels, scores, fitted - started, time.perf_counter() - fitted)
-    started = time.perf_counter()
-    elo_params = elo.fit(train)
-    fitted = time.perf_counter()
-    models["elo"] = _report(labels, elo_predictor(elo_params)(test), fitted - started, time.perf_counter() - fitted)
-    return {"train_attempts": len(train), "test_attempts": len(test), "split": split, "seed": seed, **models}
+        value = auc(labels, predict(test))
+        return Score(round(value, 4), round(fitted - started, 2), round(time.perf_counter() - fitted, 2))
 
+    def bkt_model(forgetting: bool) -> Predictor:
+        params, fallback, _ = fit_bkt(train, bkt_fit.FitOptions(forgetting=forgetting, seed=seed))
+        return bkt_predictor(params, fallback)
 
-def _report(labels: list[bool], scores: list[float], fit_s: float, predict_s: float) -> dict[str, float]:
-    return {"auc": round(auc(labels, scores), 4), "fit_s": round(fit_s, 2), "predict_s": round(predict_s, 2)}
+    return Evaluation(
+        train_attempts=len(train),
+        test_attempts=len(test),
+        split=split,
+        seed=seed,
+        bkt=score(lambda: bkt_model(False)),
+        bkt_forgetting=score(lambda: bkt_model(True)),
+        elo=score(lambda: elo_predictor(elo.fit(train))),
+    )
