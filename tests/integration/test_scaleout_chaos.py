@@ -30,6 +30,7 @@ import pytest
 
 from edupulse.config import Settings
 from edupulse.deployment import Deployment
+from edupulse.errors import TransientError
 from edupulse.insights import default_operators
 from edupulse.insights.engagement import LEARNER_VIEW
 from edupulse.log.base import Record
@@ -163,7 +164,11 @@ def wait_caught_up(deployment: Deployment, workers: Workers, timeout_s: float = 
     deadline = time.monotonic() + timeout_s
     status: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        status = pipeline_status(deployment)
+        try:
+            status = pipeline_status(deployment)
+        except TransientError:  # a service restarting: ask again, as a dashboard would
+            time.sleep(0.5)
+            continue
         if status["lag"] == 0:
             return status
         time.sleep(0.5)
