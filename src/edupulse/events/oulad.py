@@ -8,7 +8,8 @@ year, ``J``: 1 October), and day ``d`` is that start plus ``d`` days:
 - ``studentRegistration``: ``date_registration`` becomes ``enrolled``,
   ``date_unregistration`` (when given) ``unenrolled``.
 - ``studentInfo``: one ``other`` event of type ``learner-profile`` at day 0 carrying the
-  demographics known when the presentation starts (never ``final_result``, the outcome).
+  module code and the demographics known when the presentation starts (never
+  ``final_result``, the outcome).
 - ``studentAssessment``: ``submitted`` at ``date_submitted``, the score scaled to 0..1,
   success when it reaches 40 (the OU pass mark), and the assessment's type, due time and
   weight from ``assessments``.
@@ -159,7 +160,7 @@ def _registration(row: Mapping[str, str], tenant: str) -> list[LearningEvent]:
 
 def _profile(row: Mapping[str, str], tenant: str) -> list[LearningEvent]:
     ctx = _context(tenant, row["code_module"], row["code_presentation"], row["id_student"])
-    extra: dict[str, ExtensionValue] = {}
+    extra: dict[str, ExtensionValue] = {"code_module": row["code_module"]}
     for field in PROFILE_FIELDS:
         value = row[field]
         if field in _NUMERIC_PROFILE:

@@ -55,7 +55,7 @@ class Importer(Protocol):
 
     format: str
 
-    def tables(self, paths: Sequence[Path]) -> list[Table]:
+    def tables(self, paths: Sequence[Path]) -> Sequence[Table]:
         """The tables to import from these files or directories, in import order."""
 
 

@@ -1,0 +1,1 @@
+"""Models trained on the features the stream operators build: training, evaluation, calibration."""
