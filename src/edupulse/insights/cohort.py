@@ -8,7 +8,8 @@ cut-off rule: only facts timed before the cut-off count.
   because someone submitted them before it) that the learner has not submitted;
 - ``material_share``: objects reached over the most any enrolled learner reached;
 - ``*_percentile``: the share of the enrolled cohort below the learner (ties count
-  half), for the mean score, the activity and the number of submissions.
+  half), for the mean score, the activity, the number of submissions and the day of
+  registration.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from edupulse.insights.features import DAY_US, Features, FeatureState, features_
 
 __all__ = ["PERCENTILE_OF", "cohort_features"]
 
-PERCENTILE_OF = ("mean_score", "activity", "submitted", "weighted_score")
+PERCENTILE_OF = ("mean_score", "activity", "submitted", "weighted_score", "registration_day")
 
 
 def cohort_features(states: Mapping[str, FeatureState], cut_us: int) -> dict[str, Features]:
@@ -37,6 +38,7 @@ def cohort_features(states: Mapping[str, FeatureState], cut_us: int) -> dict[str
     for learner, row in rows.items():
         done = {obj for obj, a in states[learner].attempts.items() if a.time_us < cut_us}
         row["missed"] = float(len(due - done))
+
         reached = _num(row, "objects_reached") or 0.0
         row["material_share"] = reached / most if most else None
     for name in PERCENTILE_OF:

@@ -11,6 +11,7 @@ cut-off day ``d`` of a presentation are its learners enrolled at the end of day 
 from __future__ import annotations
 
 import csv
+import hashlib
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,13 +27,24 @@ from edupulse.events.oulad import MAPPING_VERSION
 from edupulse.importers.base import run_import
 from edupulse.importers.oulad import OuladImporter
 from edupulse.insights.cohort import cohort_features
-from edupulse.insights.features import DAY_US, Features, FeatureOperator, FeatureState, registered_at, split_key
+from edupulse.insights.features import DAY_US, FeatureOperator, Features, FeatureState, registered_at, split_key
+from edupulse.insights.history import history_features
 from edupulse.ml.calibration import expected_calibration_error
 from edupulse.ml.risk import ModelKind, RiskModel
 from edupulse.replay import replay
 from edupulse.stream.store.sqlite import SqliteStore
 
-__all__ = ["CUTOFF_DAYS", "TARGET_AUC", "CutoffResult", "Evaluation", "Examples", "build_history", "evaluate"]
+__all__ = [
+    "CUTOFF_DAYS",
+    "TARGET_AUC",
+    "CutoffResult",
+    "Evaluation",
+    "Examples",
+    "RiskModels",
+    "build_history",
+    "evaluate",
+    "train",
+]
 
 CUTOFF_DAYS = (0, 30, 60, 90, 120)
 TARGET_AUC = {0: 0.65, 30: 0.74, 60: 0.80, 90: 0.83, 120: 0.86}
@@ -119,6 +131,10 @@ def read_outcomes(data: Path) -> dict[tuple[str, str], int]:
 def examples(history: History, outcomes: dict[tuple[str, str], int], day: int) -> Examples:
     """Learners enrolled at the end of ``day`` of their presentation, with features as of then."""
     out = Examples([], [], [], [])
+    by_learner: dict[str, dict[str, FeatureState]] = {}
+    for course, states in history.items():
+        for learner, state in states.items():
+            by_learner.setdefault(learner, {})[course] = state
     for course in sorted(history):
         states = history[course]
         start = next((s.course_start_us for s in states.values() if s.course_start_us is not None), None)
@@ -130,7 +146,7 @@ def examples(history: History, outcomes: dict[tuple[str, str], int], day: int) -
             label = outcomes.get((course, learner))
             if label is None or not registered_at(states[learner], cut):
                 continue
-            out.rows.append(rows[learner])
+            out.rows.append(rows[learner] | history_features(by_learner[learner], course, cut))
             out.labels.append(label)
             out.years.append(course.rsplit("_", 1)[-1][:4])
             out.courses.append(course)
@@ -186,3 +202,28 @@ def evaluate(
         if say is not None:
             say(f"day {day}: AUC {auc:.4f} ECE {ece:.4f} (logistic {base_auc:.4f} / {base_ece:.4f}), n={n}")
     return Evaluation(results, seed, "2013 presentations", "2014 presentations", MAPPING_VERSION)
+
+
+def train(data: Path, *, seed: int = 0, cutoffs: Sequence[int] = CUTOFF_DAYS, say: Say | None = None) -> RiskModels:
+    """Models for each cut-off day, fitted on every presentation of the tables."""
+    with tempfile.TemporaryDirectory(prefix="edupulse-oulad-") as tmp:
+        history = build_history(data, Path(tmp), say=say)
+    outcomes = read_outcomes(data)
+    models: dict[int, RiskModel] = {}
+    sizes: dict[str, int] = {}
+    for day in cutoffs:
+        ex = examples(history, outcomes, day)
+        models[day] = RiskModel("gbm", seed=seed).fit(ex.rows, ex.labels)
+        sizes[str(day)] = len(ex.labels)
+        if say is not None:
+            say(f"day {day}: fitted on {len(ex.labels)} learners")
+    digest = hashlib.blake2b(msgspec.json.encode([MAPPING_VERSION, seed, sorted(sizes.items())]), digest_size=4)
+    return RiskModels(models, f"risk-gbm-{digest.hexdigest()}", sizes)
+
+
+class RiskModels(msgspec.Struct):
+    """One calibrated model per cut-off day, under one version."""
+
+    by_day: dict[int, RiskModel]
+    version: str
+    examples: dict[str, int]
