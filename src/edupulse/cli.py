@@ -472,7 +472,10 @@ def import_(data_dir: Path | None, format: str, paths: tuple[Path, ...], as_json
     from edupulse.importers.oulad import OuladImporter
 
     settings = _settings(data_dir=data_dir)
-    with Deployment(settings) as dep, tqdm(unit="B", unit_scale=True, desc="import", file=sys.stderr, disable=None) as bar:
+    with (
+        Deployment(settings) as dep,
+        tqdm(unit="B", unit_scale=True, desc="import", file=sys.stderr, disable=None) as bar,
+    ):
 
         def set_total(n: int) -> None:
             bar.total = n
