@@ -20,6 +20,7 @@ from edupulse.config import Settings
 from edupulse.deployment import LOG_FILE, STATE_FILE
 from edupulse.insights import default_operators
 from edupulse.insights.engagement import COURSE_VIEW, LEARNER_VIEW
+from edupulse.insights.features import FEATURES_VIEW
 from edupulse.log.sqlite import SqliteLog
 from edupulse.lrs.statements import StatementIngest
 from edupulse.replay import replay
@@ -64,7 +65,10 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _rows(store: SqliteStore) -> dict[str, list[dict[str, Any]]]:
-    return {view.name: store.select(view.name, {}, order_by=view.key[-1]) for view in (LEARNER_VIEW, COURSE_VIEW)}
+    return {
+        view.name: store.select(view.name, {}, order_by=view.key[-1])
+        for view in (LEARNER_VIEW, COURSE_VIEW, FEATURES_VIEW)
+    }
 
 
 def _live(data_dir: Path, scenario: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

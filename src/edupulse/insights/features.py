@@ -17,6 +17,7 @@ two functions: there is no second implementation.
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections.abc import Mapping, Sequence
 
 import msgspec
@@ -64,7 +65,8 @@ class FeatureState(msgspec.Struct, array_like=True, gc=False):
 
     course_start_us: int | None = None
     registered_us: int | None = None
-    unregistered_us: int | None = None
+    enrolled_us: list[int] = msgspec.field(default_factory=list)
+    left_us: list[int] = msgspec.field(default_factory=list)
     profile_us: int | None = None
     profile: dict[str, ExtensionValue] = msgspec.field(default_factory=dict)
     days: dict[int, int] = msgspec.field(default_factory=dict)
@@ -73,7 +75,8 @@ class FeatureState(msgspec.Struct, array_like=True, gc=False):
 
     def last_time_us(self) -> int:
         """The newest fact's time (the day of the latest activity counts as its start)."""
-        times = [t for t in (self.registered_us, self.unregistered_us, self.profile_us) if t is not None]
+        times = [t for t in (self.registered_us, self.profile_us) if t is not None]
+        times.extend(self.enrolled_us[-1:] + self.left_us[-1:])
         times.extend(a.time_us for a in self.attempts.values())
         if self.days:
             times.append(max(self.days) * DAY_US)
@@ -90,10 +93,10 @@ def fold(state: FeatureState, ev: LearningEvent) -> None:
     if ev.verb is Verb.ENROLLED:
         if state.registered_us is None or t < state.registered_us:
             state.registered_us = t
+        _add_time(state.enrolled_us, t)
         return
     if ev.verb is Verb.UNENROLLED:
-        if state.unregistered_us is None or t > state.unregistered_us:
-            state.unregistered_us = t
+        _add_time(state.left_us, t)
         return
     if ev.object_type == PROFILE_TYPE:
         if state.profile_us is None or t < state.profile_us:
@@ -108,6 +111,13 @@ def fold(state: FeatureState, ev: LearningEvent) -> None:
         state.objects[ev.object_id] = t
     if ev.verb in ATTEMPT_VERBS:
         _fold_attempt(state, ev, ext)
+
+
+def _add_time(times: list[int], t: int) -> None:
+    """Keep a sorted list of distinct times (enrolments and departures are few)."""
+    i = bisect_left(times, t)
+    if i == len(times) or times[i] != t:
+        insort(times, t)
 
 
 def _fold_attempt(state: FeatureState, ev: LearningEvent, ext: Mapping[str, ExtensionValue]) -> None:
@@ -204,12 +214,13 @@ def _assessments(state: FeatureState, cut_us: int) -> Features:
 
 
 def registered_at(state: FeatureState, cut_us: int) -> bool:
-    """Whether the learner was enrolled just before ``cut_us`` (and had not left)."""
-    reg = state.registered_us
-    if reg is None or reg >= cut_us:
+    """Whether the learner was enrolled just before ``cut_us``: their latest enrolment
+    before it is not followed by a departure before it (at the same time, leaving wins)."""
+    joined = bisect_left(state.enrolled_us, cut_us)
+    if not joined:
         return False
-    left = state.unregistered_us
-    return left is None or left >= cut_us or left < reg
+    left = bisect_left(state.left_us, cut_us)
+    return not left or state.left_us[left - 1] < state.enrolled_us[joined - 1]
 
 
 _encode = msgspec.msgpack.Encoder().encode

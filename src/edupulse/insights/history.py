@@ -19,7 +19,7 @@ CONCURRENT_DAYS = 270  # another course started this recently, and not left, run
 def history_features(courses: Mapping[str, FeatureState], course: str, cut_us: int) -> Features:
     """Features of ``course``'s learner from their other courses (``courses`` by course)."""
     others = [s for c, s in courses.items() if c != course and s.registered_us is not None and s.registered_us < cut_us]
-    withdrawn = [s for s in others if s.unregistered_us is not None and s.unregistered_us < cut_us]
+    withdrawn = [s for s in others if not registered_at(s, cut_us)]
     done = [a for s in others for a in s.attempts.values() if a.time_us < cut_us]
     scores = [a.score for a in done if a.score is not None]
     concurrent = [
