@@ -49,7 +49,7 @@ class RiskModel:
         fold_of = np.random.default_rng(self.seed).permutation(len(rows)) % self.folds
         self._members = []
         for k in range(self.folds):
-            model = self._new_model(k)
+            model = self._new_model(k, int((fold_of != k).sum()))
             model.fit(x[fold_of != k], y[fold_of != k])
             held = fold_of == k
             self._members.append((model, IsotonicCalibrator().fit(_positive(model, x[held]), y[held])))
@@ -77,14 +77,14 @@ class RiskModel:
 
     # -- internals --------------------------------------------------------------------
 
-    def _new_model(self, k: int) -> Any:
+    def _new_model(self, k: int, n: int) -> Any:
         if self.kind == "logistic":
             return LogisticRegression(C=0.5, max_iter=2000)
         return HistGradientBoostingClassifier(
             learning_rate=0.03,
             max_iter=600,
             max_leaf_nodes=8,
-            min_samples_leaf=100,
+            min_samples_leaf=min(100, max(5, n // 100)),  # 100 on the OULAD sets; small sets still split
             l2_regularization=1.0,
             categorical_features=self.encoder.categorical_mask(),
             early_stopping=True,
