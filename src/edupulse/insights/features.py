@@ -223,6 +223,7 @@ def registered_at(state: FeatureState, cut_us: int) -> bool:
     return not left or state.left_us[left - 1] < state.enrolled_us[joined - 1]
 
 
+_SPECIAL_VERBS = ATTEMPT_VERBS | {Verb.ENROLLED, Verb.UNENROLLED}
 _encode = msgspec.msgpack.Encoder().encode
 _decode_state = msgspec.msgpack.Decoder(FeatureState).decode
 
@@ -257,8 +258,19 @@ class FeatureOperator:
             state = states.get(key)
             if state is None:
                 state = states[key] = FeatureState()
-            fold(state, ev)
             dirty.add(key)
+            verb = ev.verb
+            if ev.extensions is not None or verb in _SPECIAL_VERBS or ev.object_type == PROFILE_TYPE:
+                fold(state, ev)
+                continue
+            # The common case, inlined (this loop runs once per event): plain activity.
+            t = ev.event_time_us
+            days = state.days
+            day = t // DAY_US
+            days[day] = days.get(day, 0) + 1
+            seen = state.objects.get(ev.object_id)
+            if seen is None or t < seen:
+                state.objects[ev.object_id] = t
 
     def flush(self, partition: int) -> Flush:
         states, dirty = self._parts[partition], self._dirty[partition]

@@ -84,7 +84,7 @@ class RiskModel:
             learning_rate=0.03,
             max_iter=600,
             max_leaf_nodes=8,
-            min_samples_leaf=min(100, max(5, n // 100)),  # 100 on the OULAD sets; small sets still split
+            min_samples_leaf=min(100, max(5, n // 50)),  # 100 on the OULAD sets; small sets still split
             l2_regularization=1.0,
             categorical_features=self.encoder.categorical_mask(),
             early_stopping=True,
