@@ -25,28 +25,15 @@ import msgspec
 from edupulse.events.model import ExtensionValue, LearningEvent
 from edupulse.events.vocabulary import ATTEMPT_VERBS, Verb
 from edupulse.stream.operator import Flush
-from edupulse.stream.store.base import Row, ViewSpec
+from edupulse.stream.store.base import ViewSpec
 
-__all__ = ["FEATURES_VIEW", "Attempt", "FeatureOperator", "FeatureState", "features_as_of"]
+__all__ = ["Attempt", "FeatureOperator", "FeatureState", "features_as_of"]
 
 DAY_US = 86_400_000_000
 PROFILE_TYPE = "learner-profile"
 PASS_SCORE = 0.4
 _SEP = "\x1f"
 Features = dict[str, float | str | None]
-
-FEATURES_VIEW = ViewSpec(
-    name="learner_features",
-    key=("tenant", "course", "learner"),
-    columns={
-        "tenant": "text",
-        "course": "text",
-        "learner": "text",
-        "as_of_us": "int",
-        "features": "json",
-    },
-    indexes=(("tenant", "learner"),),
-)
 
 
 class Attempt(msgspec.Struct, array_like=True, gc=False):
@@ -229,11 +216,18 @@ _decode_state = msgspec.msgpack.Decoder(FeatureState).decode
 
 
 class FeatureOperator:
-    """Keeps each learner-course's timed facts; serves its features as of its latest day."""
+    """Keeps each learner-course's timed facts, committed as its keyed state.
+
+    It serves no view: computing every learner's features at each commit would cost
+    replay about as much as all the other operators together, and features are only
+    meaningful as of a cut-off the reader chooses. Readers take the states
+    (``states``, or the state store's ``load_state("features", partition)``) and call
+    ``features_as_of`` / ``cohort_features``.
+    """
 
     name: str = "features"
     version: str = "1"
-    views: Sequence[ViewSpec] = (FEATURES_VIEW,)
+    views: Sequence[ViewSpec] = ()
 
     def __init__(self) -> None:
         self._parts: dict[int, dict[str, FeatureState]] = {}
@@ -274,18 +268,8 @@ class FeatureOperator:
 
     def flush(self, partition: int) -> Flush:
         states, dirty = self._parts[partition], self._dirty[partition]
-        out = Flush()
-        rows: list[Row] = []
-        for key in dirty:
-            state = states[key]
-            out.state[key] = _encode(state)
-            tenant, course, learner = key.split(_SEP, 2)
-            as_of = (state.last_time_us() // DAY_US + 1) * DAY_US  # the end of its latest day
-            row: Row = {"tenant": tenant, "course": course, "learner": learner, "as_of_us": as_of}
-            row["features"] = features_as_of(state, as_of)
-            rows.append(row)
+        out = Flush(state={key: _encode(states[key]) for key in dirty})
         dirty.clear()
-        out.views = {FEATURES_VIEW.name: rows}
         return out
 
 
