@@ -58,7 +58,9 @@ def test_plain_words() -> None:
     assert describe("missed", 2.0) == "2 assessment(s) missed"
     assert describe("mean_score", 0.456) == "mean score 46%"
     assert describe("registration_day", -30.0) == "registered 30 days before the start"
-    assert describe("mean_score_percentile", 0.1) == "mean score above 10% of the course"
+    assert describe("mean_score_percentile", 0.1) == "mean score in the bottom 10% of the course"
+    assert describe("activity_percentile", 0.95) == "activity in the top 5% of the course"
+    assert describe("other_withdrawals", 1.0) == "withdrew from 1 other course(s)"
     assert describe("highest_education", "Lower Than A Level") == "highest education: Lower Than A Level"
     assert describe("mystery", None) == "mystery: unknown"
 

@@ -40,6 +40,12 @@ _WORDS: dict[str, str] = {
     "num_of_prev_attempts": "{n} earlier attempt(s) at this module",
     "studied_credits": "studying {n} credits",
     "course_day": "day {n} of the course",
+    "other_courses": "{n} other course(s) taken",
+    "other_withdrawals": "withdrew from {n} other course(s)",
+    "other_mean_score": "mean score {pct} in other courses",
+    "other_submitted": "{n} assessment(s) submitted in other courses",
+    "other_failed_assessments": "{n} assessment(s) below the pass mark in other courses",
+    "concurrent_courses": "{n} other course(s) at the same time",
 }
 
 
@@ -54,8 +60,14 @@ def describe(feature: str, value: float | str | None) -> str:
         days = round(abs(value))
         return f"registered {days} days {'before' if value <= 0 else 'after'} the start"
     if feature.endswith("_percentile"):
-        return f"{feature.removesuffix('_percentile').replace('_', ' ')} above {value:.0%} of the course"
+        return _standing(feature.removesuffix("_percentile").replace("_", " "), value)
     template = _WORDS.get(feature)
     if template is None:
         return f"{label}: {value:g}"
     return template.format(n=f"{value:.0f}", pct=f"{value:.0%}")
+
+
+def _standing(what: str, share_below: float) -> str:
+    if share_below < 0.5:
+        return f"{what} in the bottom {max(share_below, 0.01):.0%} of the course"
+    return f"{what} in the top {max(1 - share_below, 0.01):.0%} of the course"
