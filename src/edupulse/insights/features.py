@@ -247,14 +247,14 @@ class FeatureOperator:
 
     def process(self, partition: int, events: Sequence[LearningEvent]) -> None:
         states, dirty = self._parts[partition], self._dirty[partition]
+        get, mark, special = states.get, dirty.add, _SPECIAL_VERBS
         for ev in events:
             key = ev.tenant + _SEP + (ev.course or "") + _SEP + ev.learner
-            state = states.get(key)
+            state = get(key)
             if state is None:
                 state = states[key] = FeatureState()
-            dirty.add(key)
-            verb = ev.verb
-            if ev.extensions is not None or verb in _SPECIAL_VERBS or ev.object_type == PROFILE_TYPE:
+            mark(key)
+            if ev.extensions is not None or ev.verb in special or ev.object_type == PROFILE_TYPE:
                 fold(state, ev)
                 continue
             # The common case, inlined (this loop runs once per event): plain activity.
@@ -262,9 +262,10 @@ class FeatureOperator:
             days = state.days
             day = t // DAY_US
             days[day] = days.get(day, 0) + 1
-            seen = state.objects.get(ev.object_id)
+            objects = state.objects
+            seen = objects.get(ev.object_id)
             if seen is None or t < seen:
-                state.objects[ev.object_id] = t
+                objects[ev.object_id] = t
 
     def flush(self, partition: int) -> Flush:
         states, dirty = self._parts[partition], self._dirty[partition]
