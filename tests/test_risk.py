@@ -12,8 +12,10 @@ from click.testing import CliRunner
 from edupulse.cli import main
 from edupulse.ml.calibration import expected_calibration_error
 from edupulse.ml.explain import describe
+from edupulse.ml.oulad import build_history
 from edupulse.ml.registry import load_model
 from edupulse.ml.risk import RiskModel
+from edupulse.ml.scoring import score_course
 from tests.conftest import shared_data
 from tests.oulad_rows import synthetic_tables, write_tables
 
@@ -100,3 +102,18 @@ def test_oulad_evaluation_meets_its_floors() -> None:
         assert cutoffs[day]["auc"] >= floor, cutoffs[day]
         assert cutoffs[day]["ece"] <= 0.05, cutoffs[day]
         assert cutoffs[day]["n"] > 10_000
+
+
+def test_stored_models_score_and_explain_each_learner(tmp_path: Path) -> None:
+    data = write_tables(tmp_path / "oulad", synthetic_tables())
+    trained = CliRunner().invoke(main, ["train", "risk", "--data", str(data), "--data-dir", str(tmp_path / "d")])
+    assert trained.exit_code == 0, trained.output
+    card, models = load_model(tmp_path / "d" / "models", "risk")
+    history = build_history(data, tmp_path / "replayed")
+    scores = score_course("AAA_2014J", history, models, day=100)
+    assert 50 < len(scores) <= 150  # those enrolled on day 100
+    assert {s.model_version for s in scores} == {card.version}
+    assert {s.model_day for s in scores} == {90}
+    riskiest = max(scores, key=lambda s: s.risk)
+    assert riskiest.risk > 0.5
+    assert riskiest.factors and all(f.effect > 0 and f.text for f in riskiest.factors)

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from edupulse.ml.calibration import IsotonicCalibrator
 from edupulse.ml.encoding import FeatureEncoder, Floats, Row
@@ -33,10 +34,13 @@ _EPS = 1e-6
 class RiskModel:
     """A calibrated probability that a learner withdraws or fails, with reasons."""
 
-    def __init__(self, kind: ModelKind = "gbm", *, seed: int = 0, folds: int = 4) -> None:
+    def __init__(self, kind: ModelKind = "gbm", *, seed: int = 0, folds: int = 4, threads: int = 1) -> None:
         self.kind = kind
         self.seed = seed
         self.folds = folds
+        # OpenMP threads per fit or prediction. One by default: on a shared or busy
+        # machine, idle OpenMP threads spin and made the tests ten times slower.
+        self.threads = threads
         self.encoder = FeatureEncoder()
         self._members: list[tuple[Any, IsotonicCalibrator]] = []
         self._reference: Floats = np.zeros(0)
@@ -50,16 +54,19 @@ class RiskModel:
         self._members = []
         for k in range(self.folds):
             model = self._new_model(k, int((fold_of != k).sum()))
-            model.fit(x[fold_of != k], y[fold_of != k])
+            with threadpool_limits(limits=self.threads, user_api="openmp"):
+                model.fit(x[fold_of != k], y[fold_of != k])
             held = fold_of == k
-            self._members.append((model, IsotonicCalibrator().fit(_positive(model, x[held]), y[held])))
+            self._members.append((model, IsotonicCalibrator().fit(_positive(model, x[held], self.threads), y[held])))
         self._reference = _typical(self.encoder.boosting(rows), self.encoder.categorical_mask())
         return self
 
     def predict(self, rows: Sequence[Row]) -> Floats:
         """Calibrated probabilities of the positive class (at risk): the mean over the folds' members."""
         x = self._matrix(rows)
-        out: Floats = np.mean([calibrate(_positive(model, x)) for model, calibrate in self._members], axis=0)
+        out: Floats = np.mean(
+            [calibrate(_positive(model, x, self.threads)) for model, calibrate in self._members], axis=0
+        )
         return out
 
     def uncalibrated(self, rows: Sequence[Row]) -> Floats:
@@ -67,13 +74,23 @@ class RiskModel:
 
     def explain(self, row: Row, *, top: int = 3) -> list[Factor]:
         """The features that raise this learner's risk most, strongest first."""
-        effects = self._linear_effects(row) if self.kind == "logistic" else self._occlusion_effects(row)
-        ranked = sorted(effects.items(), key=lambda kv: kv[1], reverse=True)
-        return [
-            Factor(name, row.get(name), round(effect, 4), describe(name, row.get(name)))
-            for name, effect in ranked[:top]
-            if effect > 0
-        ]
+        return self.explain_many([row], top=top)[0]
+
+    def explain_many(self, rows: Sequence[Row], *, top: int = 3) -> list[list[Factor]]:
+        """``explain`` for many learners at once (one prediction call per member, not per learner)."""
+        effects = self._linear_effects(rows) if self.kind == "logistic" else self._occlusion_effects(rows)
+        names = self._effect_names()
+        out = []
+        for row, row_effects in zip(rows, effects, strict=True):
+            ranked = sorted(zip(names, row_effects, strict=True), key=lambda kv: kv[1], reverse=True)
+            out.append(
+                [
+                    Factor(name, row.get(name), round(float(effect), 4), describe(name, row.get(name)))
+                    for name, effect in ranked[:top]
+                    if effect > 0
+                ]
+            )
+        return out
 
     # -- internals --------------------------------------------------------------------
 
@@ -98,24 +115,35 @@ class RiskModel:
 
     def _raw(self, x: Floats) -> Floats:
         """The members' mean uncalibrated probability."""
-        out: Floats = np.mean([_positive(model, x) for model, _ in self._members], axis=0)
+        out: Floats = np.mean([_positive(model, x, self.threads) for model, _ in self._members], axis=0)
         return out
 
-    def _linear_effects(self, row: Row) -> dict[str, float]:
-        z = self.encoder.linear([row])[0]
-        contributions = np.mean([model.coef_[0] for model, _ in self._members], axis=0) * z
-        effects: dict[str, float] = {}
-        for group, value in zip(self.encoder.linear_groups(), contributions, strict=True):
-            effects[group] = effects.get(group, 0.0) + float(value)
-        return effects
+    def _effect_names(self) -> list[str]:
+        if self.kind == "logistic":
+            return list(dict.fromkeys(self.encoder.linear_groups()))
+        return self.encoder.names
 
-    def _occlusion_effects(self, row: Row) -> dict[str, float]:
-        x = self.encoder.boosting([row])
-        variants = np.repeat(x, x.shape[1], axis=0)
-        variants[np.arange(x.shape[1]), np.arange(x.shape[1])] = self._reference
-        base = _logit(self._raw(x))[0]
-        others = _logit(self._raw(variants))
-        return {name: float(base - other) for name, other in zip(self.encoder.names, others, strict=True)}
+    def _linear_effects(self, rows: Sequence[Row]) -> Floats:
+        """Per row and feature: its share of the log-odds (one-hots and missing flags summed into it)."""
+        z = self.encoder.linear(rows)
+        contributions = z * np.mean([model.coef_[0] for model, _ in self._members], axis=0)
+        groups = self.encoder.linear_groups()
+        index = {name: i for i, name in enumerate(dict.fromkeys(groups))}
+        out = np.zeros((len(rows), len(index)))
+        for column, group in enumerate(groups):
+            out[:, index[group]] += contributions[:, column]
+        return out
+
+    def _occlusion_effects(self, rows: Sequence[Row]) -> Floats:
+        """Per row and feature: log-odds now minus log-odds with the feature set to its typical value."""
+        x = self.encoder.boosting(rows)
+        n, f = x.shape
+        variants = np.repeat(x, f, axis=0)
+        variants[np.arange(n * f), np.tile(np.arange(f), n)] = np.tile(self._reference, n)
+        base = _logit(self._raw(x))
+        others = _logit(self._raw(variants)).reshape(n, f)
+        out: Floats = base[:, None] - others
+        return out
 
 
 def _typical(x: Floats, categorical: Sequence[bool]) -> Floats:
@@ -133,8 +161,9 @@ def _typical(x: Floats, categorical: Sequence[bool]) -> Floats:
     return out
 
 
-def _positive(model: Any, x: Floats) -> Floats:
-    out: Floats = np.asarray(model.predict_proba(x)[:, 1], dtype=np.float64)
+def _positive(model: Any, x: Floats, threads: int) -> Floats:
+    with threadpool_limits(limits=threads, user_api="openmp"):
+        out: Floats = np.asarray(model.predict_proba(x)[:, 1], dtype=np.float64)
     return out
 
 
