@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +21,7 @@ from edupulse.config import Settings
 from edupulse.deployment import LOG_FILE, STATE_FILE
 from edupulse.insights import default_operators
 from edupulse.insights.engagement import COURSE_VIEW, LEARNER_VIEW
+from edupulse.insights.features import FeatureState
 from edupulse.log.sqlite import SqliteLog
 from edupulse.lrs.statements import StatementIngest
 from edupulse.replay import replay
@@ -27,6 +29,7 @@ from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.sqlite import SqliteStore
 from tests.statements import START, learner_key, random_statements, statement
 
+_decode_features = msgspec.msgpack.Decoder(FeatureState).decode
 LATENESS_US = 6 * 3_600_000_000  # six hours, so that the examples produce late events
 
 event = st.builds(
@@ -64,7 +67,11 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _rows(store: SqliteStore) -> dict[str, list[dict[str, Any]]]:
-    return {view.name: store.select(view.name, {}, order_by=view.key[-1]) for view in (LEARNER_VIEW, COURSE_VIEW)}
+    rows = {view.name: store.select(view.name, {}, order_by=view.key[-1]) for view in (LEARNER_VIEW, COURSE_VIEW)}
+    # The features operator serves no view: its keyed state is what must match.
+    states = [store.load_state("features", p) for p in range(3)]
+    rows["features"] = [{k: _decode_features(v) for k, v in part.items()} for part in states]
+    return rows
 
 
 def _live(data_dir: Path, scenario: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

@@ -469,6 +469,71 @@ split_option = option(
 )
 
 
+IMPORT_FORMATS = ("oulad",)
+
+
+@main.command("import")
+@data_dir_option
+@click.argument("format", type=click.Choice(IMPORT_FORMATS))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@option("--json", "as_json", is_flag=True, help="Print the report as JSON.", env="EDUPULSE_JSON")
+def import_(data_dir: Path | None, format: str, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Import files of another system onto the log (streaming, resumable).
+
+    Re-running resumes where the last run stopped; events already stored are not
+    stored twice. Bad lines are counted and listed with their line numbers.
+
+    \b
+    Example:
+      edupulse import oulad ../shared/data/oulad
+    """
+    from tqdm import tqdm
+
+    from edupulse.deployment import Deployment
+    from edupulse.importers.base import run_import
+    from edupulse.importers.oulad import OuladImporter
+
+    settings = _settings(data_dir=data_dir)
+    with (
+        Deployment(settings) as dep,
+        tqdm(unit="B", unit_scale=True, desc="import", file=sys.stderr, disable=None) as bar,
+    ):
+
+        def set_total(n: int) -> None:
+            bar.total = n
+            bar.refresh()
+
+        def advance(n: int) -> None:
+            bar.update(n)
+
+        report = run_import(
+            dep.log,
+            OuladImporter(tenant=settings.tenant),
+            paths,
+            checkpoint_dir=settings.data_dir / "imports",
+            progress=advance,
+            total=set_total,
+        )
+    if as_json:
+        _emit(report)
+        return
+    click.echo(f"{report.lines} lines, {report.appended} events stored, {report.duplicates} already stored")
+    for bad in report.problems:
+        click.echo(f"{bad.file}:{bad.line}: {bad.message}", err=True)
+    if report.bad_lines:
+        click.echo(f"{report.bad_lines} bad line(s) skipped", err=True)
+
+
+oulad_data_option = option(
+    "--data",
+    "data",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory of the OULAD CSV tables.",
+    env="EDUPULSE_OULAD_DATA",
+)
+
+
 @main.group()
 def evaluate() -> None:
     """Score models offline on public data sets, reproducibly for a seed."""
@@ -495,6 +560,27 @@ def evaluate_assistments(data: Path, seed: int, split: str, as_json: bool) -> No
     click.echo(f"train {report.train_attempts} attempts, test {report.test_attempts} (split: {split})")
     for name, score in (("bkt", report.bkt), ("bkt_forgetting", report.bkt_forgetting), ("elo", report.elo)):
         click.echo(f"  {name:<15} AUC {score.auc:.4f}")
+
+
+@evaluate.command("oulad")
+@oulad_data_option
+@seed_option
+@option("--json", "as_json", is_flag=True, help="Print JSON.", env="EDUPULSE_JSON")
+def evaluate_oulad(data: Path, seed: int, as_json: bool) -> None:
+    """At-risk prediction on OULAD: train on 2013, test on 2014, at days 0-120.
+
+    \b
+    Example:
+      edupulse evaluate oulad --data ../shared/data/oulad --json
+    """
+    from edupulse.ml.oulad import evaluate as run
+
+    result = run(data, seed=seed, say=lambda m: click.echo(m, err=True))
+    if as_json:
+        _emit(result)
+        return
+    for c in result.cutoffs:
+        click.echo(f"day {c.day:>3}: AUC {c.auc:.4f}  ECE {c.ece:.4f}  n {c.n}  (logistic AUC {c.baseline_auc:.4f})")
 
 
 @main.group()
@@ -566,3 +652,24 @@ def _training_attempts(settings: Settings, data: Path | None, split: str) -> tup
 
     with Deployment(settings) as deployment:
         return attempts_from_log(deployment.log, EVENTS_TOPIC), f"the event log of {settings.data_dir}"
+
+
+@train.command("risk")
+@data_dir_option
+@oulad_data_option
+@seed_option
+def train_risk(data_dir: Path | None, data: Path, seed: int) -> None:
+    """Fit the at-risk models (one per cut-off day) on the OULAD tables and store them.
+
+    \b
+    Example:
+      edupulse train risk --data ../shared/data/oulad
+    """
+    from edupulse.ml.oulad import train as run
+    from edupulse.ml.registry import ModelCard, save_model
+
+    settings = _settings(data_dir=data_dir)
+    models = run(data, seed=seed, say=lambda m: click.echo(m, err=True))
+    card = ModelCard("risk", models.version, {"seed": seed, "examples": models.examples, "source": str(data)})
+    where = save_model(settings.data_dir / "models", card, models)
+    _emit({"version": models.version, "path": str(where), "examples": models.examples})

@@ -3,6 +3,10 @@
 Events travel on the log as MessagePack arrays (compact, and decoded in bulk at about a
 microsecond each). ``SCHEMA_VERSION`` changes whenever a field is added or its meaning
 changes; readers accept every older version they know.
+
+Versions: 1, the first; 2 added ``extensions`` (facts a format carries beyond the common
+fields, such as an assessment's due date). A version-1 array simply lacks the trailing
+field and decodes with ``extensions`` empty.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ import msgspec
 
 from edupulse.events.vocabulary import Verb
 
-__all__ = ["SCHEMA_VERSION", "LearningEvent", "Result", "decode_events", "encode_event"]
+__all__ = ["SCHEMA_VERSION", "ExtensionValue", "LearningEvent", "Result", "decode_events", "encode_event"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+ExtensionValue = str | int | float | bool
 
 
 class Result(msgspec.Struct, frozen=True, array_like=True, gc=False):
@@ -32,7 +38,9 @@ class LearningEvent(msgspec.Struct, frozen=True, array_like=True, gc=False):
 
     Times are epoch microseconds (UTC): integers are exact, cheap to compare and
     identical across the SQLite and Kafka backends. ``payload`` holds the original
-    input bytes, kept for audit and re-mapping.
+    input bytes, kept for audit and re-mapping. ``extensions`` holds what a format
+    knows beyond the common fields, under names its mapping documents (OULAD:
+    ``due_us``, ``weight``, ``assessment_type``, demographics...).
 
     On the log the payload travels apart from the event: ingest appends the event with
     an empty ``payload`` as the record's value and the original bytes as the record's
@@ -56,6 +64,7 @@ class LearningEvent(msgspec.Struct, frozen=True, array_like=True, gc=False):
     mapping_version: str
     payload: bytes = b""
     schema_version: int = SCHEMA_VERSION
+    extensions: dict[str, ExtensionValue] | None = None
 
     @property
     def partition_key(self) -> bytes:

@@ -1,7 +1,9 @@
-"""Models trained from history and evaluated offline: knowledge tracing (BKT, Elo).
+"""Models trained from history and evaluated offline: knowledge tracing (BKT, Elo) and at-risk
+prediction (training, evaluation, calibration, explanations).
 
 Modules that the stream operators import (``bkt``, ``elo``, ``mastery_model``) stay
-free of numpy; fitting and evaluation (``bkt_fit``, ``training``, ``assistments``) use it.
+free of numpy; fitting and evaluation (``bkt_fit``, ``training``, ``assistments``,
+``risk``, ``oulad``) use it.
 """
 
 __all__ = ["Attempt"]
