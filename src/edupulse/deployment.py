@@ -21,7 +21,9 @@ from edupulse.errors import ConfigError, EdupulseError
 from edupulse.insights import default_operators
 from edupulse.log.base import EventLog
 from edupulse.log.sqlite import SqliteLog
+from edupulse.lrs.service import Lrs
 from edupulse.lrs.statements import StatementIngest
+from edupulse.lrs.store.sqlite import SqliteLrsStore
 from edupulse.privacy.credentials import Credentials
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.base import Commit, StateStore
@@ -36,6 +38,7 @@ CommitHook = Callable[[Commit], None]
 LOG_FILE = "log.db"
 STATE_FILE = "state.db"
 AUTH_FILE = "auth.db"
+LRS_FILE = "lrs.db"
 LOCK_FILE = "processor.lock"
 RETENTION_INTERVAL_S = 60.0
 
@@ -96,6 +99,13 @@ class Deployment:
         self.credentials = Credentials(data_dir / AUTH_FILE)
         self.ingest = StatementIngest(
             self.log, unknown_verbs=settings.ingest.unknown_verbs, max_batch=settings.ingest.max_batch
+        )
+        self.lrs = Lrs(
+            self.log,
+            SqliteLrsStore(data_dir / LRS_FILE),
+            max_batch=settings.ingest.max_batch,
+            unknown_verbs=settings.ingest.unknown_verbs,
+            max_page=settings.lrs.max_page,
         )
         self.operators = default_operators(allowed_lateness_us=settings.runtime.allowed_lateness_us)
         self.store.setup([view for op in self.operators for view in op.views])
@@ -187,6 +197,7 @@ class Deployment:
         self.log.close()
         self.store.close()
         self.credentials.close()
+        self.lrs.close()
 
     def __enter__(self) -> Deployment:
         return self

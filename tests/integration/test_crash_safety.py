@@ -410,7 +410,7 @@ class Streamer(threading.Thread):
     def _send(self, client: httpx.Client, batch: list[dict[str, Any]]) -> None:
         body = json.dumps(batch).encode()
         ids = [s["id"] for s in batch]
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", "X-Experience-API-Version": "1.0.3"}
         while time.monotonic() < self._deadline:
             try:
                 response = client.post(self.server.url + "/xapi/statements", content=body, headers=headers)
