@@ -41,6 +41,7 @@ class ActivityDefinitions:
     def __init__(self, store: StatementStore) -> None:
         self.store = store
         self._known: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self._sent: dict[tuple[str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def learn(self, tenant: str, statements: Iterable[dict[str, Any]]) -> None:
@@ -53,6 +54,11 @@ class ActivityDefinitions:
     def _learn_one(self, tenant: str, activity_id: str, definition: dict[str, Any]) -> None:
         key = (tenant, activity_id)
         with self._lock:
+            if self._sent.get(key) == definition:
+                return  # the same definition as last time: nothing can change
+            self._sent[key] = definition
+            if len(self._sent) > _CACHED:
+                self._sent.clear()
             known = self._known.get(key)
             if known is None:
                 stored = self.store.activity(tenant, activity_id)

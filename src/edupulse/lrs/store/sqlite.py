@@ -48,8 +48,7 @@ class SqliteLrsStore:
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                for stmt in statements:
-                    self._insert(tenant, stmt)
+                self._insert(tenant, statements)
                 self._db.execute("COMMIT")
             except BaseException as exc:
                 self._db.execute("ROLLBACK")
@@ -57,24 +56,40 @@ class SqliteLrsStore:
                     raise TransientError(f"the LRS store is busy: {exc}") from exc
                 raise
 
-    def _insert(self, tenant: str, stmt: NewStatement) -> None:
-        cur = self._db.execute(
-            "INSERT OR IGNORE INTO statements (tenant, id, stored_us, verb, registration, target, body) "
-            "VALUES (?,?,?,?,?,?,?)",
-            (tenant, stmt.id, stmt.stored_us, stmt.verb, stmt.registration, stmt.target, stmt.body),
-        )
-        if cur.rowcount == 0:
-            return  # stored already: the id is the idempotency key
-        seq = cur.lastrowid
+    def _insert(self, tenant: str, statements: Sequence[NewStatement]) -> None:
+        """Insert the statements not stored yet, numbered from the next ``seq``, in a few statements of SQL."""
+        stored = self._stored_ids(tenant, [s.id for s in statements])
+        fresh: dict[str, NewStatement] = {}
+        for stmt in statements:
+            if stmt.id not in stored:
+                fresh.setdefault(stmt.id, stmt)  # the id is the idempotency key
+        if not fresh:
+            return
+        first = int(self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM statements").fetchone()[0])
+        rows, agents, activities, voids = [], [], [], []
+        for seq, stmt in enumerate(fresh.values(), start=first):
+            rows.append((seq, tenant, stmt.id, stmt.stored_us, stmt.verb, stmt.registration, stmt.target, stmt.body))
+            agents += [(a, seq, d) for a, d in set(stmt.agents)]
+            activities += [(a, seq, d) for a, d in set(stmt.activities)]
+            if stmt.voids is not None:
+                voids.append((tenant, stmt.voids))
         self._db.executemany(
-            "INSERT OR IGNORE INTO statement_agents VALUES (?,?,?)", [(a, seq, d) for a, d in set(stmt.agents)]
+            "INSERT INTO statements (seq, tenant, id, stored_us, verb, registration, target, body) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            rows,
         )
-        self._db.executemany(
-            "INSERT OR IGNORE INTO statement_activities VALUES (?,?,?)",
-            [(a, seq, d) for a, d in set(stmt.activities)],
-        )
-        if stmt.voids is not None:
-            self._db.execute("INSERT OR IGNORE INTO voids VALUES (?,?)", (tenant, stmt.voids))
+        self._db.executemany("INSERT OR IGNORE INTO statement_agents VALUES (?,?,?)", agents)
+        self._db.executemany("INSERT OR IGNORE INTO statement_activities VALUES (?,?,?)", activities)
+        self._db.executemany("INSERT OR IGNORE INTO voids VALUES (?,?)", voids)
+
+    def _stored_ids(self, tenant: str, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT id FROM statements WHERE tenant = ? AND id IN ({marks})"  # noqa: S608 - only marks
+            found.update(r[0] for r in self._db.execute(sql, [tenant, *chunk]))
+        return found
 
     def get(self, tenant: str, statement_id: str) -> StoredStatement | None:
         rows = self._run(f"SELECT {_COLUMNS} FROM statements s WHERE s.tenant = ? AND s.id = ?", (tenant, statement_id))  # noqa: S608 - only constant SQL is interpolated
