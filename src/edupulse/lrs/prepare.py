@@ -66,13 +66,19 @@ def prepare(
 
 
 def _arrays_of_context_activities(stmt: dict[str, Any]) -> None:
-    """Context activities are stored (and returned) as arrays, even when sent as one object."""
-    for holder in (stmt, stmt["object"]):
-        acts = (holder.get("context") or {}).get("contextActivities")
-        if acts:
-            for field, value in acts.items():
-                if isinstance(value, dict):
-                    acts[field] = [value]
+    """Context activities are stored (and returned) as arrays, even when sent as one object.
+
+    Parts of a statement may be shared with others (``validate.cache``): what changes is copied.
+    """
+    for inner in (False, True):
+        holder = stmt["object"] if inner else stmt
+        context = holder.get("context") or {}
+        acts = context.get("contextActivities")
+        if acts and any(isinstance(value, dict) for value in acts.values()):
+            arrays = {k: [v] if isinstance(v, dict) else v for k, v in acts.items()}
+            if inner:
+                holder = stmt["object"] = dict(holder)
+            holder["context"] = {**context, "contextActivities": arrays}
 
 
 def _new_statement(stmt: dict[str, Any], stored_us: int) -> NewStatement:

@@ -26,13 +26,13 @@ from edupulse.lrs.prepare import Prepared, iso_time, prepare
 from edupulse.lrs.signature import SIGNATURE_USAGE, check_signature
 from edupulse.lrs.statements import BatchPolicy, BatchRejected, IngestReport, Problem, known_verbs
 from edupulse.lrs.store.base import StatementStore
-from edupulse.lrs.validate import Invalid, check_statement
+from edupulse.lrs.validate import Invalid
+from edupulse.lrs.validate.cache import CheckedParts
 from edupulse.stream.runtime import EVENTS_TOPIC
 
 __all__ = ["Part", "StatementWriter"]
 
 _decode_list = msgspec.json.Decoder(list[msgspec.Raw]).decode
-_decode = msgspec.json.decode
 _HASHES = {64: hashlib.sha256, 96: hashlib.sha384, 128: hashlib.sha512}
 
 
@@ -61,6 +61,7 @@ class StatementWriter:
         self.topic = topic
         self.max_batch = max_batch
         self.definitions = ActivityDefinitions(store)
+        self.checked = CheckedParts()
 
     def write(
         self,
@@ -110,7 +111,7 @@ class StatementWriter:
         problems: list[Problem] = []
         for index, (path, raw) in enumerate(items):
             try:
-                stmt = check_statement(_decode_item(raw, path), path, v2=v2)
+                stmt = self.checked.check(raw, path, v2=v2)
                 if self.unknown_verbs == "reject":
                     _check_known_verb(stmt, path)
             except InvalidEventError as exc:
@@ -173,13 +174,6 @@ def _items(body: bytes, *, single: bool) -> list[tuple[str, bytes]]:
         what = "one JSON object (a statement)" if single else "a JSON object (one statement) or an array of them"
         raise InvalidEventError(f"the body must be {what}")
     return [("$", body)]
-
-
-def _decode_item(raw: bytes, path: str) -> Any:
-    try:
-        return _decode(raw)
-    except msgspec.DecodeError as exc:
-        raise InvalidEventError(f"{path} is not valid JSON: {exc}", path=path) from exc
 
 
 def _bind_id(stmt: dict[str, Any], statement_id: str) -> None:
