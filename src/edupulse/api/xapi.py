@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from edupulse.api.auth import require
 from edupulse.api.errors import PayloadTooLarge
+from edupulse.api.routing import get_and_head
 from edupulse.errors import InvalidEventError
 from edupulse.lrs.multipart import build_multipart, parse_multipart
 from edupulse.lrs.validate.values import check_uuid
@@ -148,7 +149,7 @@ async def put_statement(request: Request, principal: Annotated[Principal, Depend
     return Response(status_code=204)
 
 
-@router.api_route("/statements", methods=["GET", "HEAD"], summary="Statements by id or by query, with paging")
+@get_and_head(router, "/statements", summary="Statements by id or by query, with paging")
 async def get_statements(request: Request, principal: Annotated[Principal, Depends(require("read"))]) -> Response:
     lrs = request.app.state.deployment.lrs
     params = dict(request.query_params)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from edupulse.api.auth import require
+from edupulse.api.routing import get_and_head
 from edupulse.api.xapi import http_date, is_v2, read_body
 from edupulse.lrs.index import agent_key
 from edupulse.lrs.query import parse_time
@@ -77,7 +78,7 @@ def _key(kind: DocumentKind, params: Mapping[str, str], *, method: str) -> tuple
 
 
 def _document_routes(path: str, kind: DocumentKind) -> None:
-    @router.api_route(path, methods=["GET", "HEAD"], summary=f"One {kind} document, or the ids of them")
+    @get_and_head(router, path, summary=f"One {kind} document, or the ids of them")
     async def get_documents(request: Request, principal: Annotated[Principal, Depends(require("read"))]) -> Response:
         documents = request.app.state.deployment.lrs.documents
         key, since = _key(kind, request.query_params, method="GET")
@@ -88,7 +89,7 @@ def _document_routes(path: str, kind: DocumentKind) -> None:
         headers = {"ETag": doc.etag, "Last-Modified": http_date(doc.updated_us)}
         return Response(doc.content, media_type=doc.content_type, headers=headers)
 
-    @router.api_route(path, methods=["PUT", "POST"], status_code=204, summary=f"Store or merge a {kind} document")
+    @router.put(path, status_code=204, summary=f"Store a {kind} document (POST: merge JSON into it)")
     async def put_document(request: Request, principal: Annotated[Principal, Depends(require("ingest"))]) -> Response:
         deployment = request.app.state.deployment
         key, _ = _key(kind, request.query_params, method=request.method)
@@ -113,6 +114,10 @@ def _document_routes(path: str, kind: DocumentKind) -> None:
                 documents.post, principal.tenant, key, content, content_type, if_match=match, if_none_match=none_match
             )
         return Response(status_code=204)
+
+    router.add_api_route(
+        path, put_document, methods=["POST"], status_code=204, summary=f"Merge JSON into a {kind} document"
+    )
 
     @router.delete(path, status_code=204, summary=f"Delete a {kind} document (state: or all of a context)")
     async def delete_documents(

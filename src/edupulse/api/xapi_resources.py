@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from edupulse import __version__
 from edupulse.api.auth import require
+from edupulse.api.routing import get_and_head
 from edupulse.errors import NotFoundError
 from edupulse.lrs.validate import Invalid, check_actor
 from edupulse.lrs.validate.agents import IFI_FIELDS
@@ -34,13 +35,13 @@ def _only(request: Request, name: str) -> str:
     return params[name]
 
 
-@router.api_route("/about", methods=["GET", "HEAD"], summary="The xAPI versions this LRS speaks")
+@get_and_head(router, "/about", summary="The xAPI versions this LRS speaks")
 async def about() -> Response:
     body = {"version": VERSIONS, "extensions": {"https://edupulse.dev/xapi/extensions/version": __version__}}
     return Response(msgspec.json.encode(body), media_type="application/json")
 
 
-@router.api_route("/activities", methods=["GET", "HEAD"], summary="An activity with its canonical definition")
+@get_and_head(router, "/activities", summary="An activity with its canonical definition")
 async def activity(request: Request, principal: Annotated[Principal, Depends(require("read"))]) -> Response:
     activity_id = check_iri(_only(request, "activityId"), "activityId")
     lrs = request.app.state.deployment.lrs
@@ -51,7 +52,7 @@ async def activity(request: Request, principal: Annotated[Principal, Depends(req
     return Response(msgspec.json.encode(body), media_type="application/json")
 
 
-@router.api_route("/agents", methods=["GET", "HEAD"], summary="The Person object of an agent")
+@get_and_head(router, "/agents", summary="The Person object of an agent")
 async def agents(request: Request, principal: Annotated[Principal, Depends(require("read"))]) -> Response:
     try:
         agent = msgspec.json.decode(_only(request, "agent"))
