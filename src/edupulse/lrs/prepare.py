@@ -72,9 +72,14 @@ def _arrays_of_context_activities(stmt: dict[str, Any]) -> None:
     """
     for inner in (False, True):
         holder = stmt["object"] if inner else stmt
-        context = holder.get("context") or {}
-        acts = context.get("contextActivities")
-        if acts and any(isinstance(value, dict) for value in acts.values()):
+        context = holder.get("context")
+        acts = context.get("contextActivities") if context else None
+        if not acts:
+            continue
+        single = False
+        for value in acts.values():
+            single = single or isinstance(value, dict)
+        if single:
             arrays = {k: [v] if isinstance(v, dict) else v for k, v in acts.items()}
             if inner:
                 holder = stmt["object"] = dict(holder)
