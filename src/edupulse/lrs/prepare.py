@@ -72,8 +72,8 @@ def _arrays_of_context_activities(stmt: dict[str, Any]) -> None:
     """
     for inner in (False, True):
         holder = stmt["object"] if inner else stmt
-        context = holder.get("context")
-        acts = context.get("contextActivities") if context else None
+        context: dict[str, Any] = holder.get("context") or {}
+        acts = context.get("contextActivities")
         if not acts:
             continue
         single = False
