@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from edupulse.log.base import EventLog
 from edupulse.lrs.documents import Documents
 from edupulse.lrs.reader import StatementReader
@@ -15,10 +17,16 @@ class Lrs:
     """Statements in (``writer``) and out (``reader``), documents, activity definitions."""
 
     def __init__(
-        self, log: EventLog, store: SqliteLrsStore, *, max_batch: int, unknown_verbs: str, max_page: int = 500
+        self,
+        log: EventLog,
+        store: SqliteLrsStore,
+        *,
+        max_batch: int,
+        unknown_verbs: Literal["reject", "other"],
+        max_page: int = 500,
     ) -> None:
         self.store = store
-        self.writer = StatementWriter(log, store, max_batch=max_batch, unknown_verbs=unknown_verbs)  # type: ignore[arg-type]
+        self.writer = StatementWriter(log, store, max_batch=max_batch, unknown_verbs=unknown_verbs)
         self.definitions = self.writer.definitions
         self.reader = StatementReader(store, self.definitions, max_limit=max_page)
         self.documents = Documents(store)
