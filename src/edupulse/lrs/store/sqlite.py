@@ -32,6 +32,7 @@ class SqliteLrsStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA page_size=16384")  # new files: fewer, fuller pages per statement body
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
@@ -57,39 +58,38 @@ class SqliteLrsStore:
                 raise
 
     def _insert(self, tenant: str, statements: Sequence[NewStatement]) -> None:
-        """Insert the statements not stored yet, numbered from the next ``seq``, in a few statements of SQL."""
-        stored = self._stored_ids(tenant, [s.id for s in statements])
-        fresh: dict[str, NewStatement] = {}
+        """Insert the statements not stored yet, numbered from the next ``seq``, in a few statements of SQL.
+
+        The id is the idempotency key: a stored id is ignored (its seq is then never used).
+        """
+        by_id: dict[str, NewStatement] = {}
         for stmt in statements:
-            if stmt.id not in stored:
-                fresh.setdefault(stmt.id, stmt)  # the id is the idempotency key
-        if not fresh:
-            return
+            by_id.setdefault(stmt.id, stmt)  # the first of repeated ids
+        fresh = list(by_id.values())
         first = int(self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM statements").fetchone()[0])
-        rows, agents, activities, voids = [], [], [], []
-        for seq, stmt in enumerate(fresh.values(), start=first):
-            rows.append((seq, tenant, stmt.id, stmt.stored_us, stmt.verb, stmt.registration, stmt.target, stmt.body))
+        rows = [
+            (seq, tenant, s.id, s.stored_us, s.verb, s.registration, s.target, s.body)
+            for seq, s in enumerate(fresh, start=first)
+        ]
+        cur = self._db.executemany(
+            "INSERT OR IGNORE INTO statements (seq, tenant, id, stored_us, verb, registration, target, body) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        seqs = list(range(first, first + len(fresh)))
+        if cur.rowcount != len(rows):  # some were stored already: index only the new ones
+            stored = {r[0] for r in self._db.execute("SELECT seq FROM statements WHERE seq >= ?", (first,))}
+            seqs = [seq for seq in seqs if seq in stored]
+        agents, activities, voids = [], [], []
+        for seq in seqs:
+            stmt = fresh[seq - first]
             agents += [(a, seq, d) for a, d in set(stmt.agents)]
             activities += [(a, seq, d) for a, d in set(stmt.activities)]
             if stmt.voids is not None:
                 voids.append((tenant, stmt.voids))
-        self._db.executemany(
-            "INSERT INTO statements (seq, tenant, id, stored_us, verb, registration, target, body) "
-            "VALUES (?,?,?,?,?,?,?,?)",
-            rows,
-        )
         self._db.executemany("INSERT OR IGNORE INTO statement_agents VALUES (?,?,?)", agents)
         self._db.executemany("INSERT OR IGNORE INTO statement_activities VALUES (?,?,?)", activities)
         self._db.executemany("INSERT OR IGNORE INTO voids VALUES (?,?)", voids)
-
-    def _stored_ids(self, tenant: str, ids: list[str]) -> set[str]:
-        found: set[str] = set()
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT id FROM statements WHERE tenant = ? AND id IN ({marks})"  # noqa: S608 - only marks
-            found.update(r[0] for r in self._db.execute(sql, [tenant, *chunk]))
-        return found
 
     def get(self, tenant: str, statement_id: str) -> StoredStatement | None:
         rows = self._run(f"SELECT {_COLUMNS} FROM statements s WHERE s.tenant = ? AND s.id = ?", (tenant, statement_id))  # noqa: S608 - only constant SQL is interpolated

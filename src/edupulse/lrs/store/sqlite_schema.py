@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS statements (
     UNIQUE (tenant, id)
 );
 CREATE INDEX IF NOT EXISTS statements_verb ON statements (tenant, verb, seq);
-CREATE INDEX IF NOT EXISTS statements_registration ON statements (tenant, registration, seq);
+CREATE INDEX IF NOT EXISTS statements_registration ON statements (tenant, registration, seq)
+    WHERE registration IS NOT NULL;
 CREATE INDEX IF NOT EXISTS statements_target ON statements (tenant, target) WHERE target IS NOT NULL;
 CREATE TABLE IF NOT EXISTS statement_agents (
     agent TEXT NOT NULL,
