@@ -67,7 +67,7 @@ def post_all(server: Server, bodies: Sequence[bytes], path: str, clients: int) -
                     body = work.get_nowait()
                 except queue.Empty:
                     return
-                resp = client.post(path, content=body, headers={"Content-Type": "application/json"})
+                resp = client.post(path, content=body, headers=XAPI_HEADERS)
                 codes.append(resp.status_code)
                 if resp.status_code == 200:
                     acked.append(len(resp.json()))
@@ -82,6 +82,9 @@ def post_all(server: Server, bodies: Sequence[bytes], path: str, clients: int) -
     if errors or any(t.is_alive() for t in threads):
         raise RuntimeError(f"ingest failed: {errors[:3] or 'a client did not finish in time'}")
     return sum(acked), codes
+
+
+XAPI_HEADERS = {"Content-Type": "application/json", "X-Experience-API-Version": "1.0.3"}
 
 
 def timed_post(server: Server, bodies: Sequence[bytes], path: str, clients: int) -> dict[str, Any]:

@@ -61,6 +61,9 @@ class Batch(msgspec.Struct):
     acked: float = 0.0
 
 
+XAPI_HEADERS = {"Content-Type": "application/json", "X-Experience-API-Version": "1.0.3"}
+
+
 def learner_key(stmt: dict[str, Any]) -> Key:
     account = stmt["actor"]["account"]
     course = stmt["context"]["contextActivities"]["parent"][0]["id"]
@@ -178,7 +181,11 @@ def send(
             while (batch := work.get()) is not None:
                 seen.register(batch)
                 batch.sent = time.perf_counter()
-                resp = client.post("/xapi/statements", content=batch.body, headers={"Content-Type": "application/json"})
+                resp = client.post(
+                    "/xapi/statements",
+                    content=batch.body,
+                    headers=XAPI_HEADERS,
+                )
                 batch.acked = time.perf_counter()
                 if resp.status_code != 200:
                     failures.append(f"{resp.status_code}: {resp.text[:200]}")

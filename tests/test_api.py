@@ -15,7 +15,7 @@ from edupulse.privacy.credentials import NewKey
 from tests.conftest import LiveServer, basic
 from tests.statements import learner_key, random_statements, statement
 
-JSON = {"Content-Type": "application/json"}
+JSON = {"Content-Type": "application/json", "X-Experience-API-Version": "1.0.3"}
 
 
 def post(server: LiveServer, key: NewKey, body: Any, **headers: str) -> httpx.Response:
@@ -195,6 +195,7 @@ def test_bad_statements_get_400_naming_the_problem(
 
 
 def test_unknown_verb_is_rejected_with_the_vocabulary(live_server: LiveServer, key: NewKey) -> None:
+    live_server.deployment.lrs.writer.unknown_verbs = "reject"  # the setting ingest.unknown_verbs=reject
     stmt = {**statement(), "verb": {"id": "https://example.edu/verbs/juggled"}}
     response = post(live_server, key, [statement(), stmt])
     assert response.status_code == 400
@@ -234,7 +235,7 @@ def test_oversized_body_is_413(live_server: LiveServer, key: NewKey) -> None:
 
 
 def test_too_many_statements_is_400(live_server: LiveServer, key: NewKey) -> None:
-    live_server.deployment.ingest.max_batch = 5
+    live_server.deployment.lrs.writer.max_batch = 5
     response = post(live_server, key, [statement(f"l{i}") for i in range(6)])
     assert response.status_code == 400
     assert "at most 5" in response.json()["message"]
@@ -242,7 +243,9 @@ def test_too_many_statements_is_400(live_server: LiveServer, key: NewKey) -> Non
 
 def test_wrong_content_type_is_400(live_server: LiveServer, key: NewKey) -> None:
     response = httpx.post(
-        live_server.url + "/xapi/statements", content=b"{}", headers={**basic(key), "Content-Type": "text/plain"}
+        live_server.url + "/xapi/statements",
+        content=b"{}",
+        headers={**basic(key), **JSON, "Content-Type": "text/plain"},
     )
     assert response.status_code == 400
     assert "Content-Type" in response.json()["message"]

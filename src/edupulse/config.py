@@ -15,6 +15,7 @@ __all__ = [
     "IngestSettings",
     "KafkaSettings",
     "LogSettings",
+    "LrsSettings",
     "PostgresSettings",
     "RuntimeSettings",
     "Settings",
@@ -72,13 +73,26 @@ class IngestSettings(BaseModel):
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="Largest request body accepted, in bytes.")
     max_batch: int = Field(10_000, ge=1, description="Most statements in one POST, or items in one Caliper envelope.")
     unknown_verbs: Literal["reject", "other"] = Field(
-        "reject", description="What to do with a verb outside the vocabulary: reject with 400, or map to 'other'."
+        "other",
+        description="A verb outside the vocabulary: 'other' stores the statement and maps the verb to 'other' "
+        "in its canonical event (what an xAPI LRS must do: any verb IRI is valid); 'reject' answers 400.",
     )
     batch_policy: Literal["atomic", "partial"] = Field(
         "atomic",
         description="A batch with bad items: 'atomic' rejects it whole (xAPI rule); "
         "'partial' stores the good items and reports the bad ones.",
     )
+
+
+class LrsSettings(BaseModel):
+    """The xAPI LRS (statements and documents under /xapi)."""
+
+    default_version: Literal["1.0.3", "2.0.0"] = Field(
+        "2.0.0",
+        description="The X-Experience-API-Version stated on the 400 answering a request that names no version "
+        "(the conformance suite of each version expects its own).",
+    )
+    max_page: int = Field(500, ge=1, le=10_000, description="Most statements in one page of GET /xapi/statements.")
 
 
 class KafkaSettings(BaseModel):
@@ -142,6 +156,7 @@ class Settings(BaseSettings):
     log: LogSettings = Field(default_factory=LogSettings)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    lrs: LrsSettings = Field(default_factory=LrsSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
 

@@ -28,7 +28,9 @@ from edupulse.insights import default_operators
 from edupulse.log.base import EventLog
 from edupulse.log.kafka import KafkaLog
 from edupulse.log.sqlite import SqliteLog
+from edupulse.lrs.service import Lrs
 from edupulse.lrs.statements import StatementIngest
+from edupulse.lrs.store.sqlite import SqliteLrsStore
 from edupulse.ml.mastery_model import load_model
 from edupulse.privacy.credentials import Credentials, CredentialStore
 from edupulse.privacy.credentials.postgres import PostgresCredentials
@@ -47,6 +49,7 @@ CommitHook = Callable[[Commit], None]
 LOG_FILE = "log.db"
 STATE_FILE = "state.db"
 AUTH_FILE = "auth.db"
+LRS_FILE = "lrs.db"
 LOCK_FILE = "processor.lock"
 RETENTION_INTERVAL_S = 60.0
 
@@ -195,6 +198,14 @@ class Deployment:
         self.ingest = StatementIngest(
             self.log, unknown_verbs=settings.ingest.unknown_verbs, max_batch=settings.ingest.max_batch
         )
+        data_dir.mkdir(parents=True, exist_ok=True)  # the LRS store is embedded in every deployment so far
+        self.lrs = Lrs(
+            self.log,
+            SqliteLrsStore(data_dir / LRS_FILE),
+            max_batch=settings.ingest.max_batch,
+            unknown_verbs=settings.ingest.unknown_verbs,
+            max_page=settings.lrs.max_page,
+        )
         self.operators = default_operators(
             allowed_lateness_us=settings.runtime.allowed_lateness_us, mastery=load_model(data_dir)
         )
@@ -319,6 +330,7 @@ class Deployment:
         self.log.close()
         self.store.close()
         self.credentials.close()
+        self.lrs.close()
 
     def __enter__(self) -> Deployment:
         return self

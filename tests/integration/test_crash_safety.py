@@ -69,6 +69,7 @@ STARTUP_S = 45.0
 STREAM_S = 300.0
 CATCH_UP_S = 120.0
 REQUEST_TIMEOUT_S = 15.0
+XAPI_HEADERS = {"Content-Type": "application/json", "X-Experience-API-Version": "1.0.3"}
 
 
 # -- the statements -----------------------------------------------------------------
@@ -411,14 +412,14 @@ class Streamer(threading.Thread):
     def _send(self, client: httpx.Client, batch: list[dict[str, Any]]) -> None:
         body = json.dumps(batch).encode()
         ids = [s["id"] for s in batch]
-        headers = {"Content-Type": "application/json"}
+        headers = XAPI_HEADERS
         while time.monotonic() < self._deadline:
             try:
                 response = client.post(self.server.url + "/xapi/statements", content=body, headers=headers)
             except httpx.TransportError:
                 self.failures += 1
                 # Retries ask for the partial-policy report, which counts what was already stored.
-                headers = {"Content-Type": "application/json", "X-Edupulse-Batch-Policy": "partial"}
+                headers = {**XAPI_HEADERS, "X-Edupulse-Batch-Policy": "partial"}
                 time.sleep(0.05)
                 continue
             if response.status_code == 200:
@@ -427,7 +428,7 @@ class Streamer(threading.Thread):
             if response.status_code < 500:
                 raise AssertionError(f"a valid batch was refused: {response.status_code} {response.text[:500]}")
             self.failures += 1
-            headers = {"Content-Type": "application/json", "X-Edupulse-Batch-Policy": "partial"}
+            headers = {**XAPI_HEADERS, "X-Edupulse-Batch-Policy": "partial"}
             time.sleep(0.05)
         raise TimeoutError(f"statements still not accepted after {STREAM_S}s")
 

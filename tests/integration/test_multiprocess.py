@@ -15,6 +15,8 @@ from tests.conftest import free_port
 from tests.integration.processes import CLI, create_key, wait_healthy
 from tests.statements import random_statements
 
+XAPI = {"X-Experience-API-Version": "1.0.3"}
+
 
 def _start(data: Path, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen([*CLI, "serve", "--data-dir", str(data), "--port", str(port), "--workers", "2"])
@@ -45,7 +47,9 @@ def test_workers_ingest_process_and_die_with_the_server(tmp_path: Path) -> None:
         assert wait_healthy(url, processing=True)["status"] == "ok"
         statements = random_statements(3000, seed=11)
         for i in range(0, 3000, 300):
-            response = httpx.post(url + "/xapi/statements", json=statements[i : i + 300], auth=auth, timeout=10)
+            response = httpx.post(
+                url + "/xapi/statements", json=statements[i : i + 300], auth=auth, timeout=10, headers=XAPI
+            )
             assert response.status_code == 200, response.text
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

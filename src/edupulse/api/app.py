@@ -10,8 +10,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from edupulse import __version__
-from edupulse.api import caliper, live, serving, xapi
+from edupulse.api import caliper, live, serving, xapi, xapi_documents, xapi_resources
 from edupulse.api.errors import install_error_handlers
+from edupulse.api.xapi_version import XapiVersion
 from edupulse.deployment import Deployment
 
 __all__ = ["create_app"]
@@ -43,6 +44,9 @@ def create_app(deployment: Deployment, *, process: bool = True) -> FastAPI:
     install_error_handlers(app)
     app.include_router(xapi.router)
     app.include_router(caliper.router)
+    app.include_router(xapi_documents.router)
+    app.include_router(xapi_resources.router)
+    app.add_middleware(XapiVersion, default_version=deployment.settings.lrs.default_version)
     app.include_router(serving.router)
     app.include_router(live.router)
 

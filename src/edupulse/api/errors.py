@@ -15,6 +15,7 @@ from edupulse.errors import (
     NotFoundError,
     TransientError,
 )
+from edupulse.lrs.documents import PreconditionFailed
 
 __all__ = ["PayloadTooLarge", "install_error_handlers"]
 
@@ -24,6 +25,7 @@ class PayloadTooLarge(InvalidEventError):
 
 
 _STATUS: list[tuple[type[EdupulseError], int, str]] = [
+    (PreconditionFailed, 412, "precondition_failed"),
     (PayloadTooLarge, 413, "payload_too_large"),
     (InvalidEventError, 400, "bad_request"),
     (AuthError, 401, "unauthorized"),

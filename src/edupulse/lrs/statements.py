@@ -26,10 +26,15 @@ from edupulse.events.xapi import decode_statements, digest, id_text, to_event, v
 from edupulse.log.base import EventLog, Record
 from edupulse.stream.runtime import EVENTS_TOPIC
 
-__all__ = ["BatchRejected", "IngestReport", "Problem", "StatementIngest"]
+__all__ = ["BatchPolicy", "BatchRejected", "IngestReport", "Problem", "StatementIngest", "known_verbs"]
 
 BatchPolicy = Literal["atomic", "partial"]
 _KNOWN_VERBS = ", ".join(v.value for v in Verb if v is not Verb.OTHER)
+
+
+def known_verbs() -> str:
+    """The vocabulary's words, for messages about an unknown verb."""
+    return _KNOWN_VERBS
 
 
 class Problem(msgspec.Struct, frozen=True):

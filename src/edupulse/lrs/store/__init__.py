@@ -1,0 +1,1 @@
+"""LRS stores: the protocol (``base``) and one module per backend (``sqlite``)."""

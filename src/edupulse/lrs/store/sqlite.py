@@ -1,0 +1,218 @@
+"""The embedded LRS store: one SQLite file, WAL, one connection behind a lock.
+
+Statements are numbered by ``seq`` in the order they are stored, which is the order of
+``stored`` times; pages and ``more`` cursors are ranges of ``seq``. Agents and activities
+of a statement are indexed in tables of their own, flagged ``direct`` (actor/object)
+or related (authority, instructor, team, context activities, sub-statement).
+Voiding is kept apart (``voids``), so a voiding statement that arrives before its
+target still voids it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from edupulse.errors import TransientError
+from edupulse.lrs.store.base import Document, DocumentKey, NewStatement, StatementQuery, StoredStatement
+from edupulse.lrs.store.sqlite_schema import SCHEMA
+
+__all__ = ["SqliteLrsStore"]
+
+_VOIDED = "EXISTS (SELECT 1 FROM voids v WHERE v.tenant = s.tenant AND v.target = s.id)"
+_COLUMNS = f"s.seq, s.id, s.stored_us, s.body, {_VOIDED}"
+
+
+class SqliteLrsStore:
+    """Statements, attachments, activities and documents in ``lrs.db``."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA page_size=16384")  # new files: fewer, fuller pages per statement body
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+
+    def _run(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.OperationalError as exc:
+                raise TransientError(f"the LRS store is busy: {exc}") from exc
+
+    def put(self, tenant: str, statements: Sequence[NewStatement]) -> None:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._insert(tenant, statements)
+                self._db.execute("COMMIT")
+            except BaseException as exc:
+                self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise TransientError(f"the LRS store is busy: {exc}") from exc
+                raise
+
+    def _insert(self, tenant: str, statements: Sequence[NewStatement]) -> None:
+        """Insert the statements not stored yet, numbered from the next ``seq``, in a few statements of SQL.
+
+        The id is the idempotency key: a stored id is ignored (its seq is then never used).
+        """
+        by_id: dict[str, NewStatement] = {}
+        for stmt in statements:
+            by_id.setdefault(stmt.id, stmt)  # the first of repeated ids
+        fresh = list(by_id.values())
+        first = int(self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM statements").fetchone()[0])
+        rows = [
+            (seq, tenant, s.id, s.stored_us, s.verb, s.registration, s.target, s.body)
+            for seq, s in enumerate(fresh, start=first)
+        ]
+        cur = self._db.executemany(
+            "INSERT OR IGNORE INTO statements (seq, tenant, id, stored_us, verb, registration, target, body) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        seqs = list(range(first, first + len(fresh)))
+        if cur.rowcount != len(rows):  # some were stored already: index only the new ones
+            stored = {r[0] for r in self._db.execute("SELECT seq FROM statements WHERE seq >= ?", (first,))}
+            seqs = [seq for seq in seqs if seq in stored]
+        agents, activities, voids = [], [], []
+        for seq in seqs:
+            stmt = fresh[seq - first]
+            agents += [(a, seq, d) for a, d in set(stmt.agents)]
+            activities += [(a, seq, d) for a, d in set(stmt.activities)]
+            if stmt.voids is not None:
+                voids.append((tenant, stmt.voids))
+        self._db.executemany("INSERT OR IGNORE INTO statement_agents VALUES (?,?,?)", agents)
+        self._db.executemany("INSERT OR IGNORE INTO statement_activities VALUES (?,?,?)", activities)
+        self._db.executemany("INSERT OR IGNORE INTO voids VALUES (?,?)", voids)
+
+    def get(self, tenant: str, statement_id: str) -> StoredStatement | None:
+        rows = self._run(f"SELECT {_COLUMNS} FROM statements s WHERE s.tenant = ? AND s.id = ?", (tenant, statement_id))  # noqa: S608 - only constant SQL is interpolated
+        return StoredStatement(rows[0][0], rows[0][1], rows[0][2], rows[0][3], bool(rows[0][4])) if rows else None
+
+    def is_voiding(self, tenant: str, statement_id: str) -> bool:
+        """Whether the statement stored under this id voids another one."""
+        rows = self._run(
+            "SELECT 1 FROM statements WHERE tenant = ? AND id = ? AND verb = 'http://adlnet.gov/expapi/verbs/voided'",
+            (tenant, statement_id),
+        )
+        return bool(rows)
+
+    def query(self, tenant: str, query: StatementQuery) -> list[StoredStatement]:
+        where: list[str] = [f"s.tenant = ? AND NOT {_VOIDED}"]
+        args: list[Any] = [tenant]
+        matches, match_args = _filters("s", query)
+        if matches:  # a statement matches, or its object is a StatementRef to one that does
+            targets, target_args = _filters("t", query)
+            where.append(
+                f"({matches} OR EXISTS (SELECT 1 FROM statements t WHERE t.tenant = s.tenant "  # noqa: S608 - only constant SQL is interpolated
+                f"AND t.id = s.target AND {targets}))"
+            )
+            args += match_args + target_args
+        for column, value in (
+            ("s.stored_us > ?", query.since_us),
+            ("s.stored_us <= ?", query.until_us),
+            ("s.seq <= ?", query.through_seq),
+            ("s.seq > ?" if query.ascending else "s.seq < ?", query.after_seq),
+        ):
+            if value is not None:
+                where.append(column)
+                args.append(value)
+        order = "ASC" if query.ascending else "DESC"
+        sql = f"SELECT {_COLUMNS} FROM statements s WHERE {' AND '.join(where)} ORDER BY s.seq {order}"  # noqa: S608
+        if query.limit:
+            sql += f" LIMIT {int(query.limit) + 1}"
+        return [StoredStatement(r[0], r[1], r[2], r[3], bool(r[4])) for r in self._run(sql, args)]
+
+    def last_seq(self) -> int:
+        rows = self._run("SELECT MAX(seq) FROM statements")
+        return int(rows[0][0] or 0)
+
+    def put_attachment(self, sha2: str, content_type: str, content: bytes) -> None:
+        self._run("INSERT OR IGNORE INTO attachments VALUES (?,?,?)", (sha2, content_type, content))
+
+    def attachment(self, sha2: str) -> tuple[str, bytes] | None:
+        rows = self._run("SELECT content_type, content FROM attachments WHERE sha2 = ?", (sha2,))
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def put_activity(self, tenant: str, activity_id: str, definition: bytes) -> None:
+        self._run("INSERT OR REPLACE INTO activities VALUES (?,?,?)", (tenant, activity_id, definition))
+
+    def activity(self, tenant: str, activity_id: str) -> bytes | None:
+        rows = self._run("SELECT definition FROM activities WHERE tenant = ? AND id = ?", (tenant, activity_id))
+        return bytes(rows[0][0]) if rows else None
+
+    # -- documents ----------------------------------------------------------------------
+
+    def get_document(self, tenant: str, key: DocumentKey) -> Document | None:
+        rows = self._run(
+            "SELECT content, content_type, etag, updated_us FROM documents WHERE tenant = ? AND kind = ? "
+            "AND activity = ? AND agent = ? AND registration = ? AND doc_id = ?",
+            (tenant, key.kind, key.activity, key.agent, key.registration or "", key.doc_id),
+        )
+        return Document(bytes(rows[0][0]), rows[0][1], rows[0][2], rows[0][3]) if rows else None
+
+    def document_ids(self, tenant: str, key: DocumentKey, since_us: int | None) -> list[str]:
+        where, args = _document_where(tenant, key)
+        rows = self._run(
+            f"SELECT doc_id FROM documents WHERE {where} AND updated_us > ? ORDER BY doc_id",  # noqa: S608 - only constant SQL is interpolated
+            [*args, -1 if since_us is None else since_us],
+        )
+        return [r[0] for r in rows]
+
+    def put_document(self, tenant: str, key: DocumentKey, document: Document) -> None:
+        self._run(
+            "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (*(tenant, key.kind, key.activity, key.agent, key.registration or "", key.doc_id), *_values(document)),
+        )
+
+    def delete_documents(self, tenant: str, key: DocumentKey) -> None:
+        where, args = _document_where(tenant, key)
+        if key.doc_id:
+            where += " AND doc_id = ?"
+            args.append(key.doc_id)
+        self._run(f"DELETE FROM documents WHERE {where}", args)  # noqa: S608 - only constant SQL is interpolated
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _values(document: Document) -> tuple[bytes, str, str, int]:
+    return document.content, document.content_type, document.etag, document.updated_us
+
+
+def _document_where(tenant: str, key: DocumentKey) -> tuple[str, list[Any]]:
+    """Documents at a key; a key without a registration (None) means any registration."""
+    where = "tenant = ? AND kind = ? AND activity = ? AND agent = ?"
+    args: list[Any] = [tenant, key.kind, key.activity, key.agent]
+    if key.registration is not None:
+        where += " AND registration = ?"
+        args.append(key.registration)
+    return where, args
+
+
+def _filters(alias: str, query: StatementQuery) -> tuple[str, list[Any]]:
+    """The agent, verb, activity and registration filters on the statement ``alias``."""
+    where: list[str] = []
+    args: list[Any] = []
+    if query.agent is not None:
+        direct = "" if query.related_agents else " AND a.direct = 1"
+        where.append(f"EXISTS (SELECT 1 FROM statement_agents a WHERE a.agent = ? AND a.seq = {alias}.seq{direct})")  # noqa: S608 - only constant SQL is interpolated
+        args.append(query.agent)
+    if query.activity is not None:
+        direct = "" if query.related_activities else " AND c.direct = 1"
+        where.append(
+            f"EXISTS (SELECT 1 FROM statement_activities c WHERE c.activity = ? AND c.seq = {alias}.seq{direct})"  # noqa: S608 - only constant SQL is interpolated
+        )
+        args.append(query.activity)
+    for column, value in (("verb", query.verb), ("registration", query.registration)):
+        if value is not None:
+            where.append(f"{alias}.{column} = ?")
+            args.append(value)
+    return " AND ".join(where), args
