@@ -160,7 +160,7 @@ def test_a_broken_model_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_the_api_serves_mastery_per_skill(live_server: LiveServer, deployment: Deployment) -> None:
     key = deployment.credentials.create("kt", tenant="default")
     body = [graded("kim", ["algebra"], True, 0), graded("kim", ["algebra", "graphs"], False, 1)]
-    headers = {**basic(key), "Content-Type": "application/json"}
+    headers = {**basic(key), "Content-Type": "application/json", "X-Experience-API-Version": "1.0.3"}
     assert httpx.post(live_server.url + "/xapi/statements", json=body, headers=headers).status_code == 200
     url = live_server.url + "/api/v1/learner/mastery"
     for _ in range(500):
