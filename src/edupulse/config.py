@@ -14,8 +14,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = [
     "IngestSettings",
     "KafkaSettings",
+    "LakeSettings",
     "LogSettings",
     "PostgresSettings",
+    "RetentionSettings",
     "RuntimeSettings",
     "Settings",
     "settings_env",
@@ -108,6 +110,36 @@ class PostgresSettings(BaseModel):
     )
 
 
+class LakeSettings(BaseModel):
+    """The lakehouse: Delta Lake tables that keep every event after the log has dropped it."""
+
+    enabled: bool = Field(
+        False, description="Run the lake sink beside the stream runtime, appending every event to Delta tables."
+    )
+    path: Path | None = Field(None, description="Directory of the Delta tables; unset: <data_dir>/lake.")
+    flush_records: int = Field(
+        50_000, ge=1, description="The sink commits to the lake once this many records are waiting."
+    )
+    flush_interval_s: float = Field(
+        10.0, gt=0, description="The sink also commits once the oldest waiting record has waited this long, in seconds."
+    )
+    vacuum_retention_hours: float = Field(
+        168.0,
+        ge=0,
+        description="`lake vacuum` removes files no longer part of the table once they are older than this.",
+    )
+    sql_max_rows: int = Field(10_000, ge=1, description="Most rows the SQL API endpoint returns for one query.")
+
+
+class RetentionSettings(BaseModel):
+    """How long each tenant's events are kept, in the log, the lake and the views."""
+
+    tenant_days: dict[str, float] = Field(
+        default_factory=dict,
+        description='Days of history kept per tenant, as JSON ({"acme": 365}); tenants not named keep everything.',
+    )
+
+
 class Settings(BaseSettings):
     """Everything edupulse can be told, with its default."""
 
@@ -133,6 +165,13 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
+    lake: LakeSettings = Field(default_factory=LakeSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+
+    @property
+    def lake_path(self) -> Path:
+        """Where the Delta tables are: ``lake.path``, or ``<data_dir>/lake``."""
+        return self.lake.path if self.lake.path is not None else self.data_dir / "lake"
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

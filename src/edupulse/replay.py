@@ -1,5 +1,9 @@
 """Rebuild all state from the log, at full speed, through the same operators.
 
+When the log's retention has dropped old records, and the lake holds them (its events
+table exists), the oldest part of each partition is read from the lake and the rest
+from the log, in offset order (``lake.source``).
+
 Partitions are independent (a learner's events never leave theirs), so a replay splits
 them over worker processes, one per core by default. Each worker rebuilds its
 partitions into a file of its own; the files are then merged into a new state file
@@ -22,6 +26,8 @@ from edupulse.config import Settings
 from edupulse.deployment import LOG_FILE, STATE_FILE, ProcessLock
 from edupulse.errors import TerminalError, TransientError
 from edupulse.insights import default_operators
+from edupulse.lake import EVENTS_TABLE
+from edupulse.log.base import EventLog
 from edupulse.log.sqlite import SqliteLog
 from edupulse.memory import peak_rss_mib
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
@@ -82,9 +88,24 @@ def replay(
     return ReplayReport(events, round(seconds, 3), round(rate, 1), round(peak, 1), len(groups))
 
 
+def _open_log(settings: Settings) -> EventLog:
+    """The log to replay: with a lake events table, its rows first, where the log has dropped them."""
+    log = SqliteLog(settings.data_dir / LOG_FILE)
+    table = settings.lake_path / EVENTS_TABLE
+    if not (table / "_delta_log").is_dir():
+        return log
+    from edupulse.lake.source import LakeBackedLog  # noqa: PLC0415 - pyarrow/deltalake load only with a lake
+
+    try:
+        return LakeBackedLog(log, table, EVENTS_TOPIC)
+    except BaseException:
+        log.close()
+        raise
+
+
 def _plan(settings: Settings, workers: int | None, total: Progress | None) -> list[list[int]]:
     """Partitions per worker: one worker per core, but never more than there is work for."""
-    log = SqliteLog(settings.data_dir / LOG_FILE)
+    log = _open_log(settings)
     try:
         ends = log.end_offsets(EVENTS_TOPIC)
         backlog = sum(ends) - sum(log.start_offsets(EVENTS_TOPIC))
@@ -164,7 +185,7 @@ def _worker(
 
 
 def _rebuild(settings: Settings, partitions: Sequence[int], path: Path, progress: Progress | None) -> _Part:
-    log = SqliteLog(settings.data_dir / LOG_FILE)
+    log = _open_log(settings)
     store = SqliteStore(path, serving=False)
     try:
         operators = default_operators(allowed_lateness_us=settings.runtime.allowed_lateness_us)

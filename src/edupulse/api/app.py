@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from edupulse import __version__
-from edupulse.api import live, serving, xapi
+from edupulse.api import lake, live, serving, xapi
 from edupulse.api.errors import install_error_handlers
 from edupulse.deployment import Deployment
 
@@ -44,6 +44,7 @@ def create_app(deployment: Deployment, *, process: bool = True) -> FastAPI:
     app.include_router(xapi.router)
     app.include_router(serving.router)
     app.include_router(live.router)
+    app.include_router(lake.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and the runtime's state")
     def healthz(request: Request) -> JSONResponse:

@@ -1,0 +1,235 @@
+"""The lakehouse: exactly-once sink, replay from lake and log, SQL over history, export."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+import pyarrow.parquet as pq
+import pytest
+from deltalake import DeltaTable
+
+from edupulse.config import Settings
+from edupulse.deployment import STATE_FILE, Deployment
+from edupulse.insights.engagement import COURSE_VIEW, LEARNER_VIEW
+from edupulse.lake.catalog import table_spec
+from edupulse.lake.sink import LakeSink
+from edupulse.lake.sql import SqlError, check_select, export, query
+from edupulse.log.sqlite import SqliteLog
+from edupulse.replay import replay
+from edupulse.stream.runtime import EVENTS_TOPIC
+from edupulse.stream.store.sqlite import SqliteStore
+from tests.conftest import LiveServer, basic
+from tests.statements import random_statements
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _ingest(dep: Deployment, n: int, seed: int, *, tenant: str = "default", learners: int = 40) -> None:
+    for start in range(0, n, 5000):
+        batch = random_statements(min(5000, n - start), seed=seed * 1000 + start, learners=learners, courses=3)
+        dep.ingest.ingest(json.dumps(batch).encode(), tenant=tenant)
+
+
+def _sink(settings: Settings, log: Any, flush_records: int = 50_000) -> LakeSink:
+    return LakeSink(log, table_spec("events"), settings.lake_path, flush_records=flush_records)
+
+
+def _lake_positions(settings: Settings) -> list[tuple[int, int]]:
+    rows = DeltaTable(str(settings.lake_path / "events")).to_pyarrow_table(columns=["log_partition", "log_offset"])
+    return list(zip(rows.column(0).to_pylist(), rows.column(1).to_pylist(), strict=True))
+
+
+def _log_total(log: SqliteLog) -> int:
+    return sum(log.end_offsets(EVENTS_TOPIC)) - sum(log.start_offsets(EVENTS_TOPIC))
+
+
+def test_a_retried_commit_is_not_duplicated_and_a_new_sink_resumes(deployment: Deployment) -> None:
+    settings = deployment.settings
+    _ingest(deployment, 1500, seed=1)
+    first, retry = _sink(settings, deployment.log), _sink(settings, deployment.log)
+    assert first.run_once(force=True) == 1500
+    # The same batch again, as a sink that read it before the first commit landed would send it.
+    assert retry.run_once(force=True) == 0
+    assert retry.offsets == first.offsets  # it re-read where the table is
+    _ingest(deployment, 700, seed=2)
+    assert _sink(settings, deployment.log).run_once(force=True) == 700
+    assert retry.run_once(force=True) == 0  # the other sink took those; nothing twice
+    positions = _lake_positions(settings)
+    assert len(positions) == len(set(positions)) == 2200
+    table = DeltaTable(str(settings.lake_path / "events"))
+    offsets = json.loads(table.history(1)[0]["edupulse.offsets"])
+    assert sum(offsets.values()) == 2200  # the last commit names every partition it moved
+    assert table.transaction_version(f"edupulse:{EVENTS_TOPIC}:0") == deployment.log.end_offsets(EVENTS_TOPIC)[0]
+
+
+_SINK_LOOP = """
+import sys
+from pathlib import Path
+from edupulse.config import Settings
+from edupulse.lake.catalog import table_spec
+from edupulse.lake.sink import LakeSink
+from edupulse.log.sqlite import SqliteLog
+settings = Settings(data_dir=Path(sys.argv[1]))
+log = SqliteLog(settings.data_dir / "log.db")
+sink = LakeSink(log, table_spec("events"), settings.lake_path, flush_records=200)
+print("ready", flush=True)
+while sink.run_once(force=True):
+    pass
+print("done", flush=True)
+"""
+
+
+@pytest.mark.integration
+def test_a_sink_killed_at_any_moment_loses_nothing_and_duplicates_nothing(deployment: Deployment) -> None:
+    settings = deployment.settings
+    _ingest(deployment, 6000, seed=3)
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    cmd = [sys.executable, "-c", _SINK_LOOP, str(settings.data_dir)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == b"ready"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (settings.lake_path / "events" / "_delta_log").is_dir():
+        time.sleep(0.01)
+    time.sleep(0.3)  # some commits in, the next one under way
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    killed_at = len(_lake_positions(settings))
+    assert 0 < killed_at < 6000, "the kill should land mid-way"
+    done = subprocess.run(cmd, capture_output=True, env=env, timeout=120, check=True)
+    assert done.stdout.split()[-1] == b"done"
+    positions = _lake_positions(settings)
+    assert len(positions) == len(set(positions)) == 6000
+
+
+def _views(store: SqliteStore) -> dict[str, list[dict[str, Any]]]:
+    return {v.name: store.select(v.name, {}, order_by=v.key[-1]) for v in (LEARNER_VIEW, COURSE_VIEW)}
+
+
+def test_replay_from_lake_and_log_equals_live_state(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", log={"partitions": 4}, lake={"enabled": True})
+    with Deployment(settings) as dep:
+        _ingest(dep, 20_000, seed=4, learners=300)
+        runtime = dep.runtime()
+        runtime.assign_all()
+        runtime.run_until_caught_up()
+        assert _sink(settings, dep.log).run_once(force=True) == 20_000
+        _ingest(dep, 2000, seed=5, learners=300)  # newer events: in the log only
+        runtime.run_until_caught_up()
+        ends = dep.log.end_offsets(EVENTS_TOPIC)
+        dropped = dep.log.apply_retention(EVENTS_TOPIC, max_age_us=None, max_records=700, now_us=0, keep_from=ends)
+        assert dropped > 15_000
+        live = _views(dep.store)
+    report = replay(settings)
+    assert report.events == 22_000
+    store = SqliteStore(settings.data_dir / STATE_FILE)
+    try:
+        assert _views(store) == live
+    finally:
+        store.close()
+
+
+def test_replay_refuses_when_neither_lake_nor_log_holds_old_events(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", log={"partitions": 2})
+    with Deployment(settings) as dep:
+        _ingest(dep, 500, seed=6)
+        _sink(settings, dep.log).run_once(force=True)
+        _ingest(dep, 500, seed=7)
+        ends = dep.log.end_offsets(EVENTS_TOPIC)
+        dep.log.apply_retention(EVENTS_TOPIC, max_age_us=None, max_records=10, now_us=0, keep_from=ends)
+    with pytest.raises(Exception, match="neither the log nor the lake"):
+        replay(settings)
+
+
+@pytest.fixture
+def lake_deployment(deployment: Deployment) -> Deployment:
+    _ingest(deployment, 2000, seed=8, tenant="default")
+    _ingest(deployment, 300, seed=9, tenant="other")
+    _sink(deployment.settings, deployment.log).run_once(force=True)
+    return deployment
+
+
+def test_sql_over_the_lake(lake_deployment: Deployment) -> None:
+    settings = lake_deployment.settings
+    rows = query(settings, "SELECT tenant, count(*) AS n FROM events GROUP BY tenant ORDER BY tenant").to_pylist()
+    assert rows == [{"tenant": "default", "n": 2000}, {"tenant": "other", "n": 300}]
+    only = query(settings, "SELECT count(*) AS n FROM events", tenant="other", read_only=True).to_pylist()
+    assert only == [{"n": 300}]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DELETE FROM events",
+        "SELECT 1; SELECT 2",
+        "COPY (SELECT 1) TO '/tmp/x.csv'",
+        "PRAGMA version",
+        "ATTACH '/tmp/x.db'",
+        "SET threads = 1",
+        "SELEC 1",
+    ],
+)
+def test_only_one_select_is_allowed(sql: str) -> None:
+    with pytest.raises(SqlError):
+        check_select(sql)
+
+
+def test_sql_endpoint_is_admin_only_select_only_and_tenant_scoped(lake_deployment: Deployment) -> None:
+    admin = lake_deployment.credentials.create("admin", tenant="default", scopes=("admin",))
+    reader = lake_deployment.credentials.create("reader", tenant="default", scopes=("read",))
+    with LiveServer(lake_deployment) as server:
+        url = server.url + "/api/v1/sql"
+        ok = httpx.post(url, json={"sql": "SELECT count(*) AS n FROM events"}, headers=basic(admin), timeout=30)
+        assert ok.status_code == 200, ok.text
+        assert ok.json() == {"columns": ["n"], "rows": [{"n": 2000}], "truncated": False}
+        capped = httpx.post(url, json={"sql": "SELECT event_id FROM events", "max_rows": 5}, headers=basic(admin))
+        assert len(capped.json()["rows"]) == 5
+        assert capped.json()["truncated"] is True
+        for bad in ("DELETE FROM events", "SELECT * FROM read_csv('/etc/passwd')", "DROP TABLE events"):
+            answer = httpx.post(url, json={"sql": bad}, headers=basic(admin), timeout=30)
+            assert answer.status_code == 400, (bad, answer.text)
+            assert answer.json()["error"] == "bad_request"
+        assert httpx.post(url, json={"query": "SELECT 1"}, headers=basic(admin)).status_code == 400
+        forbidden = httpx.post(url, json={"sql": "SELECT 1"}, headers=basic(reader))
+        assert forbidden.status_code == 403
+        assert httpx.post(url, json={"sql": "SELECT 1"}).status_code == 401
+
+
+def test_export_round_trips(lake_deployment: Deployment, tmp_path: Path) -> None:
+    settings = lake_deployment.settings
+    original = DeltaTable(str(settings.lake_path / "events")).to_pyarrow_table().sort_by("event_id")
+    assert export(settings, "events", tmp_path / "events.parquet", "parquet") == 2300
+    back = pq.read_table(tmp_path / "events.parquet").sort_by("event_id")
+    assert back.select(original.column_names).equals(original)
+    assert export(settings, "events", tmp_path / "events.csv", "csv") == 2300
+    csv = duckdb.execute(
+        "SELECT event_id, event_time_us FROM read_csv($path) ORDER BY event_id", {"path": str(tmp_path / "events.csv")}
+    )
+    assert csv.fetchall() == list(
+        zip(original.column("event_id").to_pylist(), original.column("event_time_us").to_pylist(), strict=True)
+    )
+    with pytest.raises(Exception, match="no lake table"):
+        export(settings, "nope", tmp_path / "x.csv", "csv")
+
+
+def test_live_deployment_fills_the_lake(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data", log={"partitions": 2}, lake={"enabled": True, "flush_interval_s": 0.2}
+    )
+    with Deployment(settings) as dep:
+        dep.start_processing()
+        _ingest(dep, 1000, seed=10)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (dep.lake is None or sum(dep.lake.offsets(EVENTS_TOPIC).values()) < 1000):
+            time.sleep(0.05)
+        dep.stop_processing()
+    assert len(_lake_positions(settings)) == 1000
