@@ -25,6 +25,7 @@ from edupulse.lake.sink import LakeSink
 from edupulse.lake.sql import SqlError, check_select, export, query
 from edupulse.log.sqlite import SqliteLog
 from edupulse.replay import replay
+from edupulse.retention import apply_tenant_retention
 from edupulse.stream.runtime import EVENTS_TOPIC
 from edupulse.stream.store.sqlite import SqliteStore
 from tests.conftest import LiveServer, basic
@@ -233,3 +234,45 @@ def test_live_deployment_fills_the_lake(tmp_path: Path) -> None:
             time.sleep(0.05)
         dep.stop_processing()
     assert len(_lake_positions(settings)) == 1000
+
+
+def test_tenant_retention_deletes_from_log_lake_files_and_views(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", log={"partitions": 3})
+    with Deployment(settings) as dep:
+        _ingest(dep, 800, seed=11, tenant="acme")
+        time.sleep(0.05)
+        cutoff = time.time_ns() // 1000
+        _ingest(dep, 300, seed=12, tenant="acme", learners=5)
+        _ingest(dep, 500, seed=13, tenant="keep")
+        runtime = dep.runtime()
+        runtime.assign_all()
+        runtime.run_until_caught_up()
+        _sink(settings, dep.log).run_once(force=True)
+        _ingest(dep, 200, seed=14, tenant="acme", learners=5)  # recent, in the log only
+        runtime.run_until_caught_up()
+    policy = Settings(data_dir=settings.data_dir, log={"partitions": 3}, retention={"tenant_days": {"acme": 1.0}})
+    reports, rebuilt = apply_tenant_retention(policy, now_us=cutoff + 86_400_000_000)
+    assert [(r.tenant, r.log_records, r.lake_rows) for r in reports] == [("acme", 800, 800)]
+    assert reports[0].lake_files_vacuumed > 0
+    assert rebuilt is not None
+    assert rebuilt.events == 300 + 500 + 200
+    left = query(settings, "SELECT tenant, count(*) AS n FROM events GROUP BY tenant ORDER BY tenant").to_pylist()
+    assert left == [{"tenant": "acme", "n": 300}, {"tenant": "keep", "n": 500}]
+    # No Parquet file left on disk still holds a deleted row.
+    files = list((settings.lake_path / "events").rglob("*.parquet"))
+    on_disk = sum(pq.read_table(f, columns=["tenant"]).num_rows for f in files)
+    assert on_disk == 800
+    log = SqliteLog(settings.data_dir / "log.db")
+    try:
+        in_log = sum(len(log.read(EVENTS_TOPIC, p, 0, 10_000)) for p in range(3))
+    finally:
+        log.close()
+    assert in_log == 300 + 500 + 200
+    store = SqliteStore(settings.data_dir / STATE_FILE)
+    try:
+        acme = store.select(LEARNER_VIEW.name, {"tenant": "acme"})
+        keep = store.select(LEARNER_VIEW.name, {"tenant": "keep"})
+    finally:
+        store.close()
+    assert sum(r["events"] for r in acme) == 500
+    assert sum(r["events"] for r in keep) == 500
