@@ -276,3 +276,38 @@ def test_tenant_retention_deletes_from_log_lake_files_and_views(tmp_path: Path) 
         store.close()
     assert sum(r["events"] for r in acme) == 500
     assert sum(r["events"] for r in keep) == 500
+
+
+def test_cli_syncs_queries_exports_and_compacts(tmp_path: Path) -> None:
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    from edupulse.cli import main  # noqa: PLC0415
+
+    settings = Settings(data_dir=tmp_path / "data", log={"partitions": 2}, lake={"flush_records": 300})
+    with Deployment(settings) as dep:
+        _ingest(dep, 1000, seed=15)
+    env = {"EDUPULSE_DATA_DIR": str(settings.data_dir), "EDUPULSE_LAKE__FLUSH_RECORDS": "300"}
+    runner = CliRunner()
+    synced = runner.invoke(main, ["lake", "sync"], env=env)
+    assert synced.exit_code == 0, synced.output
+    assert json.loads(synced.output) == {"rows_appended": 1000}
+    assert json.loads(runner.invoke(main, ["lake", "sync"], env=env).output) == {"rows_appended": 0}
+    answer = runner.invoke(main, ["sql", "--format", "json", "SELECT count(*) AS n FROM events"], env=env)
+    assert json.loads(answer.output) == [{"n": 1000}]
+    table = runner.invoke(main, ["sql", "SELECT verb, count(*) AS n FROM events GROUP BY verb ORDER BY verb"], env=env)
+    assert table.exit_code == 0 and table.output.splitlines()[0].split() == ["verb", "n"]
+    bad = runner.invoke(main, ["sql", "SELECT * FROM nowhere"], env=env)
+    assert bad.exit_code == 2 and "nowhere" in bad.output
+    files_before = len(DeltaTable(str(settings.lake_path / "events")).file_uris())
+    compacted = runner.invoke(main, ["lake", "compact"], env=env)
+    assert compacted.exit_code == 0, compacted.output
+    assert len(DeltaTable(str(settings.lake_path / "events")).file_uris()) < files_before
+    vacuumed = runner.invoke(main, ["lake", "vacuum", "--retention-hours", "0"], env=env)
+    assert json.loads(vacuumed.output)["files_deleted"]["events"] > 0
+    assert json.loads(
+        runner.invoke(main, ["sql", "--format", "json", "SELECT count(*) AS n FROM events"], env=env).output
+    ) == [{"n": 1000}]
+    out = tmp_path / "events.csv"
+    exported = runner.invoke(main, ["export", "events", "--to", str(out)], env=env)
+    assert json.loads(exported.output)["rows"] == 1000
+    assert out.read_text().count("\n") > 1000

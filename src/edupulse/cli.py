@@ -445,3 +445,10 @@ def simulate(
     _emit(report)
     if report.rejected:
         sys.exit(1)
+
+
+# The lake's commands live with the lake; they use the helpers above.
+from edupulse.lake import commands as _lake_commands  # noqa: E402
+
+for _command in _lake_commands.COMMANDS:
+    main.add_command(_command)
