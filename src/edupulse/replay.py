@@ -30,12 +30,20 @@ from edupulse.lake import EVENTS_TABLE
 from edupulse.log.base import EventLog
 from edupulse.log.sqlite import SqliteLog
 from edupulse.memory import peak_rss_mib
+from edupulse.stream.operator import Operator
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.sqlite import SqliteStore
 
-__all__ = ["ReplayReport", "replay"]
+__all__ = ["OperatorChain", "ReplayReport", "build_state", "remove_state", "replay", "standard_operators", "swap_in"]
 
 Progress = Callable[[int], None]
+# Makes the operator chain to rebuild with; a module-level function, so workers can receive it.
+OperatorChain = Callable[[Settings], Sequence[Operator]]
+
+
+def standard_operators(settings: Settings) -> Sequence[Operator]:
+    """The operator chain this code ships."""
+    return default_operators(allowed_lateness_us=settings.runtime.allowed_lateness_us)
 
 
 class ReplayReport(msgspec.Struct):
@@ -60,32 +68,60 @@ def replay(
     progress: Progress | None = None,
     total: Progress | None = None,
 ) -> ReplayReport:
-    """Rebuild ``state.db`` from every record still in the log."""
+    """Rebuild ``state.db`` from every record still in the log (and the lake)."""
     data_dir = settings.data_dir
     lock = ProcessLock(data_dir)
     lock.acquire()
     target = data_dir / STATE_FILE
     building = data_dir / (STATE_FILE + ".replay")
     try:
-        groups = _plan(settings, workers, total)
-        parts = [building.with_name(f"{building.name}.{i}") for i in range(len(groups))]
-        for path in (building, *parts):
-            _remove_db(path)
-        started = time.perf_counter()
-        results = _run(settings, groups, parts, progress)
-        _merge(settings, building, parts, previous=target)
-        seconds = time.perf_counter() - started
-        for suffix in ("-wal", "-shm"):  # a stale write-ahead log must never meet the new file
-            Path(f"{target}{suffix}").unlink(missing_ok=True)
-        os.replace(building, target)
+        report = build_state(settings, building, previous=target, workers=workers, progress=progress, total=total)
+        swap_in(building, target)
     finally:
-        for path in (building, *building.parent.glob(building.name + ".*")):
-            _remove_db(path)  # a failed replay leaves the old state as it was, and no debris
+        remove_state(building)  # a failed replay leaves the old state as it was, and no debris
         lock.release()
+    return report
+
+
+def build_state(
+    settings: Settings,
+    building: Path,
+    *,
+    previous: Path,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    total: Progress | None = None,
+    operators: OperatorChain = standard_operators,
+) -> ReplayReport:
+    """Build a new state file at ``building`` from the log, with change numbers continuing ``previous``'s."""
+    groups = _plan(settings, workers, total)
+    parts = [building.with_name(f"{building.name}.{i}") for i in range(len(groups))]
+    remove_state(building)
+    started = time.perf_counter()
+    try:
+        results = _run(settings, groups, parts, progress, operators)
+        _merge(settings, building, parts, previous=previous)
+    finally:
+        for path in parts:
+            _remove_db(path)
+    seconds = time.perf_counter() - started
     events = sum(r.events for r in results)
     peak = peak_rss_mib() + sum(r.peak_rss_mib for r in results if len(results) > 1)
     rate = events / seconds if seconds > 0 else 0.0
     return ReplayReport(events, round(seconds, 3), round(rate, 1), round(peak, 1), len(groups))
+
+
+def swap_in(building: Path, target: Path) -> None:
+    """Make a closed, built state file the state, in one atomic rename."""
+    for suffix in ("-wal", "-shm"):  # a stale write-ahead log must never meet the new file
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    os.replace(building, target)
+
+
+def remove_state(path: Path) -> None:
+    """Remove a state file being built, with its parts and write-ahead logs."""
+    for found in (path, *path.parent.glob(path.name + ".*")):
+        _remove_db(found)
 
 
 def _open_log(settings: Settings) -> EventLog:
@@ -123,13 +159,19 @@ def _plan(settings: Settings, workers: int | None, total: Progress | None) -> li
 MIN_EVENTS_PER_WORKER = 100_000  # below this, starting a process costs more than it saves
 
 
-def _run(settings: Settings, groups: list[list[int]], parts: list[Path], progress: Progress | None) -> list[_Part]:
+def _run(
+    settings: Settings,
+    groups: list[list[int]],
+    parts: list[Path],
+    progress: Progress | None,
+    operators: OperatorChain,
+) -> list[_Part]:
     if len(groups) == 1:
-        return [_rebuild(settings, groups[0], parts[0], progress)]
+        return [_rebuild(settings, groups[0], parts[0], progress, operators)]
     ctx = multiprocessing.get_context("spawn")  # no threads or open files cross into the workers
     messages: multiprocessing.Queue[tuple[str, int, object]] = ctx.Queue()
     workers = [
-        ctx.Process(target=_worker, args=(i, settings, group, part, messages), name=f"edupulse-replay-{i}")
+        ctx.Process(target=_worker, args=(i, settings, group, part, messages, operators), name=f"edupulse-replay-{i}")
         for i, (group, part) in enumerate(zip(groups, parts, strict=True))
     ]
     for proc in workers:
@@ -169,27 +211,29 @@ def _collect(
     return [results[i] for i in range(len(workers))]
 
 
-def _worker(
+def _worker(  # noqa: PLR0917 - a process target takes its arguments by position
     index: int,
     settings: Settings,
     partitions: list[int],
     path: Path,
     messages: multiprocessing.Queue[tuple[str, int, object]],
+    operators: OperatorChain,
 ) -> None:
     try:
-        part = _rebuild(settings, partitions, path, lambda n: messages.put(("progress", index, n)))
+        part = _rebuild(settings, partitions, path, lambda n: messages.put(("progress", index, n)), operators)
     except Exception as exc:  # the parent reports it; a traceback here would be lost
         messages.put(("error", index, f"{type(exc).__name__}: {exc}"))
         raise
     messages.put(("done", index, msgspec.to_builtins(part)))
 
 
-def _rebuild(settings: Settings, partitions: Sequence[int], path: Path, progress: Progress | None) -> _Part:
+def _rebuild(
+    settings: Settings, partitions: Sequence[int], path: Path, progress: Progress | None, operators: OperatorChain
+) -> _Part:
     log = _open_log(settings)
     store = SqliteStore(path, serving=False)
     try:
-        operators = default_operators(allowed_lateness_us=settings.runtime.allowed_lateness_us)
-        runtime = Runtime(log, store, operators, batch_size=settings.runtime.replay_batch_size)
+        runtime = Runtime(log, store, operators(settings), batch_size=settings.runtime.replay_batch_size)
         runtime.assign(partitions)
         stats = runtime.run_until_caught_up(progress, checkpoint_every_batch=False)
     finally:
