@@ -124,7 +124,7 @@ def remove_state(path: Path) -> None:
         _remove_db(found)
 
 
-def _open_log(settings: Settings) -> EventLog:
+def _open_log(settings: Settings, partitions: Sequence[int] | None = None) -> EventLog:
     """The log to replay: with a lake events table, its rows first, where the log has dropped them."""
     log = SqliteLog(settings.data_dir / LOG_FILE)
     table = settings.lake_path / EVENTS_TABLE
@@ -133,7 +133,7 @@ def _open_log(settings: Settings) -> EventLog:
     from edupulse.lake.source import LakeBackedLog  # noqa: PLC0415 - pyarrow/deltalake load only with a lake
 
     try:
-        return LakeBackedLog(log, table, EVENTS_TOPIC)
+        return LakeBackedLog(log, table, EVENTS_TOPIC, partitions=partitions)
     except BaseException:
         log.close()
         raise
@@ -230,7 +230,7 @@ def _worker(  # noqa: PLR0917 - a process target takes its arguments by position
 def _rebuild(
     settings: Settings, partitions: Sequence[int], path: Path, progress: Progress | None, operators: OperatorChain
 ) -> _Part:
-    log = _open_log(settings)
+    log = _open_log(settings, partitions)
     store = SqliteStore(path, serving=False)
     try:
         runtime = Runtime(log, store, operators(settings), batch_size=settings.runtime.replay_batch_size)

@@ -47,10 +47,11 @@ class _Part:
 class LakeBackedLog:
     """An ``EventLog`` for replay: the lake's rows below the log's start, then the log."""
 
-    def __init__(self, log: EventLog, table: Path, topic: str) -> None:
+    def __init__(self, log: EventLog, table: Path, topic: str, *, partitions: Sequence[int] | None = None) -> None:
         self.log = log
         self.topic = topic
         self._table = table
+        self._wanted = partitions  # the partitions this replay will read (all if None): loaded in one scan
         self._log_starts = log.start_offsets(topic)
         self._parts: dict[int, _Part] = {}
         self._check_coverage()
@@ -69,10 +70,20 @@ class LakeBackedLog:
 
     def _part(self, partition: int) -> _Part:
         if partition not in self._parts:
-            data = DeltaTable(str(self._table)).to_pyarrow_dataset()
-            wanted = (pc.field("log_partition") == partition) & (pc.field("log_offset") < self._log_starts[partition])
-            self._parts[partition] = _Part(data.to_table(columns=_COLUMNS, filter=wanted))
+            self._load(sorted({partition, *(self._wanted or range(len(self._log_starts)))}))
         return self._parts[partition]
+
+    def _load(self, partitions: list[int]) -> None:
+        """Read the lake rows the log no longer has, for these partitions, in one scan of the table."""
+        data = DeltaTable(str(self._table)).to_pyarrow_dataset()
+        wanted = None
+        for part in partitions:
+            clause = (pc.field("log_partition") == part) & (pc.field("log_offset") < self._log_starts[part])
+            wanted = clause if wanted is None else wanted | clause
+        rows = data.to_table(columns=_COLUMNS, filter=wanted)
+        by_part = rows.column("log_partition")
+        for part in partitions:
+            self._parts[part] = _Part(rows.filter(pc.equal(by_part, part)))
 
     def read(self, topic: str, partition: int, offset: int, max_records: int) -> list[LogRecord]:
         if topic != self.topic or offset >= self._log_starts[partition]:

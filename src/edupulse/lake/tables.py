@@ -87,65 +87,70 @@ def _day(us: int) -> str:
 
 
 def events_to_arrow(records: Sequence[LogRecord], payloads: dict[tuple[int, int], bytes]) -> pa.Table:
-    """The events of log records as rows of the events table."""
+    """The events of log records as rows of the events table (built column by column)."""
     events = decode_events([r.value for r in records])
     days: dict[int, str] = {}
-    cols: dict[str, list[Any]] = {name: [] for name in EVENTS_SCHEMA.names}
-    for rec, ev in zip(records, events, strict=True):
-        day = ev.event_time_us // 86_400_000_000
-        if day not in days:
-            days[day] = _day(ev.event_time_us)
-        res = ev.result
-        row = (
-            ev.event_id,
-            ev.tenant,
-            ev.learner,
-            ev.verb.value,
-            ev.object_id,
-            ev.object_type,
-            ev.course,
-            list(ev.skills),
-            None if res is None else msgspec.structs.asdict(res),
-            ev.event_time_us,
-            ev.stored_time_us,
-            ev.source_format,
-            ev.mapping_version,
-            ev.schema_version,
-            payloads.get((rec.partition, rec.offset)),
-            rec.partition,
-            rec.offset,
-            rec.timestamp_us,
-            days[day],
-        )
-        for values, value in zip(cols.values(), row, strict=True):
-            values.append(value)
-    return pa.table(cols, schema=EVENTS_SCHEMA)
+    for day in {ev.event_time_us // 86_400_000_000 for ev in events}:
+        days[day] = _day(day * 86_400_000_000)
+    results = [ev.result for ev in events]
+    result = pa.StructArray.from_arrays(
+        [
+            pa.array([r.score if r else None for r in results], pa.float64()),
+            pa.array([r.success if r else None for r in results], pa.bool_()),
+            pa.array([r.completion if r else None for r in results], pa.bool_()),
+            pa.array([r.duration_s if r else None for r in results], pa.float64()),
+        ],
+        fields=list(RESULT_TYPE),
+        mask=pa.array([r is None for r in results], pa.bool_()),
+    )
+    columns: dict[str, Any] = {
+        "event_id": [ev.event_id for ev in events],
+        "tenant": [ev.tenant for ev in events],
+        "learner": [ev.learner for ev in events],
+        "verb": [ev.verb.value for ev in events],
+        "object_id": [ev.object_id for ev in events],
+        "object_type": [ev.object_type for ev in events],
+        "course": [ev.course for ev in events],
+        "skills": [list(ev.skills) for ev in events],
+        "result": result,
+        "event_time_us": [ev.event_time_us for ev in events],
+        "stored_time_us": [ev.stored_time_us for ev in events],
+        "source_format": [ev.source_format for ev in events],
+        "mapping_version": [ev.mapping_version for ev in events],
+        "schema_version": [ev.schema_version for ev in events],
+        "payload": [payloads.get((r.partition, r.offset)) for r in records],
+        "log_partition": [r.partition for r in records],
+        "log_offset": [r.offset for r in records],
+        "log_time_us": [r.timestamp_us for r in records],
+        "date": [days[ev.event_time_us // 86_400_000_000] for ev in events],
+    }
+    return pa.table(columns, schema=EVENTS_SCHEMA)
 
 
 def events_from_arrow(table: pa.Table) -> list[LearningEvent]:
     """Events as processing sees them from the log (without their payload), from rows."""
-    out = []
-    for row in table.select([n for n in EVENTS_SCHEMA.names if n in _EVENT_FIELDS]).to_pylist():
-        res = row["result"]
-        out.append(
-            LearningEvent(
-                event_id=row["event_id"],
-                tenant=row["tenant"],
-                learner=row["learner"],
-                verb=Verb(row["verb"]),
-                object_id=row["object_id"],
-                object_type=row["object_type"],
-                course=row["course"],
-                skills=tuple(row["skills"] or ()),
-                result=None if res is None else Result(**res),
-                event_time_us=row["event_time_us"],
-                stored_time_us=row["stored_time_us"],
-                source_format=row["source_format"],
-                mapping_version=row["mapping_version"],
-                schema_version=row["schema_version"],
-            )
+    col = {name: table.column(name).to_pylist() for name in _EVENT_FIELDS}
+    results = [None if r is None else Result(**r) for r in col["result"]]
+    verbs = {v: Verb(v) for v in set(col["verb"])}
+    return [
+        LearningEvent(
+            event_id=col["event_id"][i],
+            tenant=col["tenant"][i],
+            learner=col["learner"][i],
+            verb=verbs[col["verb"][i]],
+            object_id=col["object_id"][i],
+            object_type=col["object_type"][i],
+            course=col["course"][i],
+            skills=tuple(col["skills"][i] or ()),
+            result=results[i],
+            event_time_us=col["event_time_us"][i],
+            stored_time_us=col["stored_time_us"][i],
+            source_format=col["source_format"][i],
+            mapping_version=col["mapping_version"][i],
+            schema_version=col["schema_version"][i],
         )
-    return out
+        for i in range(table.num_rows)
+    ]
 
 
 _EVENT_FIELDS = frozenset(LearningEvent.__struct_fields__) - {"payload"}
