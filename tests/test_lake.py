@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -311,3 +312,13 @@ def test_cli_syncs_queries_exports_and_compacts(tmp_path: Path) -> None:
     exported = runner.invoke(main, ["export", "events", "--to", str(out)], env=env)
     assert json.loads(exported.output)["rows"] == 1000
     assert out.read_text().count("\n") > 1000
+
+
+def test_the_documented_example_queries_run(lake_deployment: Deployment) -> None:
+    doc = (REPO / "docs" / "lakehouse.md").read_text()
+    section = doc.split("### Example queries", 1)[1].split("\n## ", 1)[0]
+    queries = re.findall(r"```sql\n(.*?)```", section, re.S)
+    assert len(queries) == 5
+    for sql in queries:
+        rows = query(lake_deployment.settings, sql, tenant="default", read_only=True).to_pylist()
+        assert rows, sql
