@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 import httpx
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
@@ -322,3 +323,43 @@ def test_the_documented_example_queries_run(lake_deployment: Deployment) -> None
     for sql in queries:
         rows = query(lake_deployment.settings, sql, tenant="default", read_only=True).to_pylist()
         assert rows, sql
+
+
+def test_a_newer_event_model_adds_columns_and_older_rows_read_null(deployment: Deployment) -> None:
+    from deltalake import CommitProperties, Transaction, write_deltalake  # noqa: PLC0415
+
+    from edupulse.lake.sink import app_id  # noqa: PLC0415
+    from edupulse.lake.tables import events_to_arrow  # noqa: PLC0415
+
+    settings = deployment.settings
+    _ingest(deployment, 300, seed=16)
+    sink = _sink(settings, deployment.log)
+    assert sink.run_once(force=True) == 300
+    # A newer model's sink appends rows with one more column, and its offsets, as the sink does.
+    _ingest(deployment, 200, seed=17)
+    records = [r for p in range(4) for r in deployment.log.read(EVENTS_TOPIC, p, sink.offsets[p], 1000)]
+    newer = events_to_arrow(records, {}).append_column("device", [["phone"] * len(records)])
+    version = newer.schema.get_field_index("schema_version")
+    newer = newer.set_column(version, newer.schema.field(version), pa.array([2] * len(records), pa.int32()))
+    ends = deployment.log.end_offsets(EVENTS_TOPIC)
+    txns = [Transaction(app_id(EVENTS_TOPIC, p), ends[p]) for p in range(4)]
+    uri = str(settings.lake_path / "events")
+    write_deltalake(
+        uri,
+        newer,
+        mode="append",
+        partition_by=["date", "course"],
+        schema_mode="merge",
+        commit_properties=CommitProperties(app_transactions=txns),
+    )
+    # Then this model's sink goes on appending its rows, without the column, after those offsets.
+    _ingest(deployment, 100, seed=18)
+    assert _sink(settings, deployment.log).run_once(force=True) == 100
+    rows = query(
+        settings,
+        "SELECT schema_version, count(*) AS n, count(device) AS with_device FROM events GROUP BY 1 ORDER BY 1",
+    ).to_pylist()
+    assert rows == [
+        {"schema_version": 1, "n": 400, "with_device": 0},
+        {"schema_version": 2, "n": 200, "with_device": 200},
+    ]
