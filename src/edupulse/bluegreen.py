@@ -22,12 +22,18 @@ from pathlib import Path
 import msgspec
 
 from edupulse.config import Settings
-from edupulse.deployment import LOG_FILE, STATE_FILE, Deployment
-from edupulse.lake import EVENTS_TABLE
+from edupulse.deployment import STATE_FILE, Deployment
 from edupulse.log.base import EventLog
-from edupulse.log.sqlite import SqliteLog
-from edupulse.replay import OperatorChain, ReplayReport, build_state, remove_state, standard_operators, swap_in
-from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
+from edupulse.replay import (
+    OperatorChain,
+    ReplayReport,
+    build_state,
+    open_replay_log,
+    remove_state,
+    standard_operators,
+    swap_in,
+)
+from edupulse.stream.runtime import Runtime
 from edupulse.stream.store.sqlite import SqliteStore
 
 __all__ = ["BackfillReport", "backfill_and_swap"]
@@ -50,16 +56,6 @@ def _catch_up(settings: Settings, green: SqliteStore, log: EventLog, operators: 
     return runtime.run_until_caught_up().events
 
 
-def _open_log(deployment: Deployment) -> EventLog:
-    table = deployment.settings.lake_path / EVENTS_TABLE
-    log = SqliteLog(deployment.settings.data_dir / LOG_FILE)
-    if not (table / "_delta_log").is_dir():
-        return log
-    from edupulse.lake.source import LakeBackedLog  # noqa: PLC0415 - pyarrow/deltalake load only with a lake
-
-    return LakeBackedLog(log, table, EVENTS_TOPIC)
-
-
 def backfill_and_swap(
     deployment: Deployment, *, operators: OperatorChain = standard_operators, workers: int | None = None
 ) -> BackfillReport:
@@ -71,7 +67,7 @@ def backfill_and_swap(
     target = settings.data_dir / STATE_FILE
     green_path = settings.data_dir / (STATE_FILE + ".green")
     was_processing = deployment.processing is not None
-    log = _open_log(deployment)
+    log = open_replay_log(settings)
     try:
         built = build_state(settings, green_path, previous=target, workers=workers, operators=operators)
         green = SqliteStore(green_path, changes_kept=settings.runtime.changes_kept)

@@ -34,7 +34,16 @@ from edupulse.stream.operator import Operator
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.sqlite import SqliteStore
 
-__all__ = ["OperatorChain", "ReplayReport", "build_state", "remove_state", "replay", "standard_operators", "swap_in"]
+__all__ = [
+    "OperatorChain",
+    "ReplayReport",
+    "build_state",
+    "open_replay_log",
+    "remove_state",
+    "replay",
+    "standard_operators",
+    "swap_in",
+]
 
 Progress = Callable[[int], None]
 # Makes the operator chain to rebuild with; a module-level function, so workers can receive it.
@@ -124,7 +133,7 @@ def remove_state(path: Path) -> None:
         _remove_db(found)
 
 
-def _open_log(settings: Settings, partitions: Sequence[int] | None = None) -> EventLog:
+def open_replay_log(settings: Settings, partitions: Sequence[int] | None = None) -> EventLog:
     """The log to replay: with a lake events table, its rows first, where the log has dropped them."""
     log = SqliteLog(settings.data_dir / LOG_FILE)
     table = settings.lake_path / EVENTS_TABLE
@@ -141,7 +150,7 @@ def _open_log(settings: Settings, partitions: Sequence[int] | None = None) -> Ev
 
 def _plan(settings: Settings, workers: int | None, total: Progress | None) -> list[list[int]]:
     """Partitions per worker: one worker per core, but never more than there is work for."""
-    log = _open_log(settings)
+    log = open_replay_log(settings)
     try:
         ends = log.end_offsets(EVENTS_TOPIC)
         backlog = sum(ends) - sum(log.start_offsets(EVENTS_TOPIC))
@@ -230,7 +239,7 @@ def _worker(  # noqa: PLR0917 - a process target takes its arguments by position
 def _rebuild(
     settings: Settings, partitions: Sequence[int], path: Path, progress: Progress | None, operators: OperatorChain
 ) -> _Part:
-    log = _open_log(settings, partitions)
+    log = open_replay_log(settings, partitions)
     store = SqliteStore(path, serving=False)
     try:
         runtime = Runtime(log, store, operators(settings), batch_size=settings.runtime.replay_batch_size)
