@@ -8,10 +8,12 @@ real ingest path, then copies of them as new cohorts of learners).
 - ``write``: the lake sink appends the whole log to the Delta events table, in commits
   of ``lake.flush_records`` records (events/s, peak RSS); baseline in the same run:
   reading and decoding the same log without writing (bench/replay.py's ``decode``).
-- ``replay``: the live runtime (live batch sizes) processes the log into state; the lake
-  holds every event; log retention then drops the oldest 70 % of every partition; then
-  ``edupulse.replay.replay`` rebuilds the state reading offsets below the log's start from
-  the lake and the rest from the log. Every view row must equal the live state's.
+- ``replay``: the lake is compacted (``edupulse lake compact``: the sink's commits leave
+  one small file per date and course each); the live runtime (live batch sizes)
+  processes the log into state; the lake holds every event; log retention then drops
+  the oldest 70 % of every partition; then ``edupulse.replay.replay`` rebuilds the state,
+  reading offsets below the log's start from the lake and the rest from the log. Every
+  view row must equal the live state's.
 - ``cohort``: ``--cohort-events`` synthetic events are generated with numpy and Arrow
   straight into a Delta table partitioned like the events table (200,000 learners, 20
   courses, 10 weeks; not through ingest: it would take most of an hour), then one cohort
@@ -152,6 +154,20 @@ def views_of(data_dir: Path) -> dict[str, list[dict[str, Any]]]:
         store.close()
 
 
+def compact_lake(settings: Settings) -> dict[str, Any]:
+    """``edupulse lake compact``, as operations would run it: the sink's many small files into few."""
+    from deltalake import DeltaTable  # noqa: PLC0415
+
+    from edupulse.lake.maintenance import compact  # noqa: PLC0415
+
+    table = str(settings.lake_path / "events")
+    before = len(DeltaTable(table).file_uris())
+    started = time.perf_counter()
+    compact(settings)
+    seconds = time.perf_counter() - started
+    return {"files_before": before, "files_after": len(DeltaTable(table).file_uris()), "seconds": round(seconds, 1)}
+
+
 def write_and_replay(data_dir: Path, events: int, parts: set[str]) -> dict[str, Any]:
     from edupulse.deployment import Deployment  # noqa: PLC0415
     from edupulse.replay import replay  # noqa: PLC0415
@@ -170,6 +186,7 @@ def write_and_replay(data_dir: Path, events: int, parts: set[str]) -> dict[str, 
     if "replay" not in parts:
         return out
     settings = settings_for(data_dir)
+    out["compact"] = compact_lake(settings)
     started = time.perf_counter()
     with Deployment(settings) as dep:
         runtime = dep.runtime()  # live batch sizes, a commit per batch
