@@ -16,9 +16,9 @@ real ingest path, then copies of them as new cohorts of learners).
   view row must equal the live state's.
 - ``cohort``: ``--cohort-events`` synthetic events are generated with numpy and Arrow
   straight into a Delta table partitioned like the events table (200,000 learners, 20
-  courses, 10 weeks; not through ingest: it would take most of an hour), then one cohort
-  query (active learners per course, first-activity week and week since) runs in DuckDB
-  over the Delta table (``edupulse.lake.sql``) and in pandas (the Delta table read with
+  courses, 10 weeks; not through ingest: it would take most of an hour) and compacted;
+  then one cohort query (active learners per course, first-activity week and week since)
+  runs in DuckDB over the Delta table (``edupulse.lake.sql``) and in pandas (the Delta table read with
   deltalake into a DataFrame), each in its own process, so each peak RSS is its own.
   The two results must be equal.
 
@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import STATEMENTS, emit, load_statements, machine, scratch_dir, wait_for_quiet
+from _common import STATEMENTS, busy_core_seconds, emit, load_statements, machine, scratch_dir, wait_for_quiet
 from edupulse.config import Settings
 from edupulse.memory import peak_rss_mib
 
@@ -132,12 +133,22 @@ CHILDREN = {"write": child_write, "decode": child_decode, "duckdb": child_duckdb
 
 
 def run_child(kind: str, path: Path) -> dict[str, Any]:
+    """One measurement in a fresh process; notes what else the machine was doing meanwhile."""
     busy = wait_for_quiet()
+    machine_cpu, children = busy_core_seconds(), _children_cpu()
     cmd = [sys.executable, __file__, "--child", kind, "--path", str(path)]
     out = subprocess.run(cmd, check=True, capture_output=True, timeout=CHILD_TIMEOUT_S)
+    own = _children_cpu() - children
     result: dict[str, Any] = json.loads(out.stdout)
+    result["cpu_s"] = round(own, 2)
     result["machine_busy_before"] = busy
+    result["other_processes_cpu_s"] = round(max(0.0, busy_core_seconds() - machine_cpu - own), 2)
     return result
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # -- write and replay ----------------------------------------------------------------------
@@ -264,11 +275,13 @@ def generate(lake: Path, n: int, seed: int = 7) -> dict[str, Any]:
 def cohort(root: Path, n: int) -> dict[str, Any]:
     lake = root / "lake"
     generated = generate(lake, n)
+    compacted = compact_lake(Settings(data_dir=root, lake={"path": lake}))
     duck = run_child("duckdb", lake)
     pandas = run_child("pandas", lake)
     equal = duck.pop("rows") == pandas.pop("rows")
     return {
         "generated": generated,
+        "compact": compacted,
         "duckdb": duck,
         "pandas": pandas,
         "results_equal": equal,
