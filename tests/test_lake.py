@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 import httpx
+import msgspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -363,3 +364,23 @@ def test_a_newer_event_model_adds_columns_and_older_rows_read_null(deployment: D
         {"schema_version": 1, "n": 400, "with_device": 0},
         {"schema_version": 2, "n": 200, "with_device": 200},
     ]
+
+
+def test_an_outbox_topic_becomes_a_table_with_one_spec(deployment: Deployment) -> None:
+    from edupulse.lake.tables import LakeTable, json_rows  # noqa: PLC0415
+    from edupulse.log.base import Record  # noqa: PLC0415
+
+    log = deployment.log
+    log.ensure_topic("alerts", 2)
+    alerts = [{"tenant": "default", "learner": f"l{i}", "risk": i / 10, "rule": "inactive"} for i in range(10)]
+    records = [
+        Record(a["learner"].encode(), msgspec.json.encode(a), 1_790_000_000_000_000 + i) for i, a in enumerate(alerts)
+    ]
+    log.append("alerts", records)
+    spec = LakeTable("alerts", "alerts", json_rows, ("date",))
+    sink = LakeSink(log, spec, deployment.settings.lake_path)
+    assert sink.run_once(force=True) == 10
+    assert LakeSink(log, spec, deployment.settings.lake_path).run_once(force=True) == 0
+    table = DeltaTable(str(deployment.settings.lake_path / "alerts")).to_pyarrow_table().sort_by("learner")
+    assert table.column("risk").to_pylist() == [a["risk"] for a in sorted(alerts, key=lambda a: a["learner"])]
+    assert set(table.column("date").to_pylist()) == {"2026-09-21"}

@@ -2,7 +2,8 @@
 
 A table is fed by one log topic. Feature snapshots, predictions and alerts leave the
 stream runtime through the outbox onto topics of their own; each becomes a lake
-table with one line here, e.g. ``LakeTable("alerts", "alerts", json_rows)``.
+table with one line here, e.g. ``LakeTable("alerts", "alerts", json_rows, ("date",))``
+(``json_rows``: one column per field of the topic's JSON values).
 """
 
 from __future__ import annotations

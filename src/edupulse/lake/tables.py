@@ -30,6 +30,7 @@ __all__ = [
     "LakeTable",
     "events_from_arrow",
     "events_to_arrow",
+    "json_rows",
 ]
 
 
@@ -127,6 +128,23 @@ def events_to_arrow(records: Sequence[LogRecord], payloads: dict[tuple[int, int]
     return pa.table(columns, schema=EVENTS_SCHEMA)
 
 
+def json_rows(records: Sequence[LogRecord], payloads: dict[tuple[int, int], bytes]) -> pa.Table:
+    """Rows of a topic whose values are JSON objects (outbox topics: features, predictions, alerts).
+
+    Columns are the objects' fields, plus the log position and a ``date`` from the append
+    time; a field that appears later adds a column (the sink merges schemas).
+    """
+    rows = []
+    for rec in records:
+        row = msgspec.json.decode(rec.value)
+        if not isinstance(row, dict):
+            row = {"value": row}
+        row.update(log_partition=rec.partition, log_offset=rec.offset, log_time_us=rec.timestamp_us)
+        row["date"] = _day(rec.timestamp_us)
+        rows.append(row)
+    return pa.Table.from_pylist(rows)
+
+
 def events_from_arrow(table: pa.Table) -> list[LearningEvent]:
     """Events as processing sees them from the log (without their payload), from rows."""
     col = {name: table.column(name).to_pylist() for name in _EVENT_FIELDS if name != "result"}
@@ -157,9 +175,7 @@ def _results(column: pa.StructArray) -> list[Result | None]:
     """The result struct column as ``Result`` objects, field by field (faster than row dicts)."""
     score, success, completion, duration = (column.field(i).to_pylist() for i in range(4))
     valid = column.is_valid().to_pylist()
-    return [
-        Result(score[i], success[i], completion[i], duration[i]) if valid[i] else None for i in range(len(valid))
-    ]
+    return [Result(score[i], success[i], completion[i], duration[i]) if valid[i] else None for i in range(len(valid))]
 
 
 _EVENT_FIELDS = frozenset(LearningEvent.__struct_fields__) - {"payload"}
