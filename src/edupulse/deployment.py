@@ -182,9 +182,9 @@ class Deployment:
 
     @property
     def processing_alive(self) -> bool:
-        """True while a runtime runs: this process's thread, or a processor process."""
+        """True while a runtime runs (and its lake sink, if on): this process's threads, or a processor process."""
         if self._worker is not None:
-            return self._worker.is_alive()
+            return self._worker.is_alive() and (self.lake is None or self.lake.alive)
         return self._lock.held_elsewhere()
 
     def stop_processing(self) -> None:

@@ -146,17 +146,19 @@ def lake_vacuum(data_dir: Path | None, retention_hours: float | None) -> None:
 @lake.command("sync")
 @data_dir_option
 def lake_sync(data_dir: Path | None) -> None:
-    """Append whatever the lake does not hold yet, now (the processor does this continuously).
+    """Append whatever the lake does not hold yet, now (a running processor does this itself).
 
     \b
     Example:
       edupulse lake sync --data-dir ./edupulse-data
     """
-    from edupulse.deployment import LOG_FILE
+    from edupulse.deployment import LOG_FILE, ProcessLock
     from edupulse.lake.writer import LakeWriter
     from edupulse.log.sqlite import SqliteLog
 
     settings = _settings(data_dir=data_dir)
+    lock = ProcessLock(settings.data_dir)
+    lock.acquire()  # a running processor's sink already does this: one sink at a time
     log = SqliteLog(settings.data_dir / LOG_FILE)
     try:
         writer = LakeWriter(log, settings)
@@ -165,6 +167,7 @@ def lake_sync(data_dir: Path | None) -> None:
             total += rows
     finally:
         log.close()
+        lock.release()
     _emit({"rows_appended": total})
 
 

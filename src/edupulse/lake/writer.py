@@ -43,6 +43,11 @@ class LakeWriter:
     def run_once(self, *, force: bool = False) -> int:
         return sum(sink.run_once(force=force) for sink in self.sinks)
 
+    @property
+    def alive(self) -> bool:
+        """False once the thread stopped on an error (the processor is then restarted)."""
+        return self._thread is None or self._thread.is_alive()
+
     def start(self) -> None:
         def run() -> None:
             while not self._stop.is_set():
