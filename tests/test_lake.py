@@ -384,3 +384,11 @@ def test_an_outbox_topic_becomes_a_table_with_one_spec(deployment: Deployment) -
     table = DeltaTable(str(deployment.settings.lake_path / "alerts")).to_pyarrow_table().sort_by("learner")
     assert table.column("risk").to_pylist() == [a["risk"] for a in sorted(alerts, key=lambda a: a["learner"])]
     assert set(table.column("date").to_pylist()) == {"2026-09-21"}
+
+
+def test_a_query_running_too_long_is_stopped(lake_deployment: Deployment) -> None:
+    endless = "SELECT count(*) FROM range(100000000000) a WHERE a.range % 7 = 3"
+    started = time.monotonic()
+    with pytest.raises(SqlError, match=r"longer than 0\.5 s"):
+        query(lake_deployment.settings, endless, read_only=True, timeout_s=0.5)
+    assert time.monotonic() - started < 10

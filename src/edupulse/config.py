@@ -129,6 +129,10 @@ class LakeSettings(BaseModel):
         description="`lake vacuum` removes files no longer part of the table once they are older than this.",
     )
     sql_max_rows: int = Field(10_000, ge=1, description="Most rows the SQL API endpoint returns for one query.")
+    sql_timeout_s: float = Field(30.0, gt=0, description="The SQL API endpoint stops a query running longer than this.")
+    sql_memory_mib: int = Field(
+        1024, ge=64, description="Memory one query of the SQL API endpoint may use (DuckDB spills or fails above it)."
+    )
 
 
 class RetentionSettings(BaseModel):

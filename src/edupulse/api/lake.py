@@ -39,7 +39,14 @@ def sql(
         raise SqlError(f"the body must be {{'sql': 'SELECT ...', 'max_rows': N}}: {exc}") from None
     settings = request.app.state.deployment.settings
     limit = min(req.max_rows or settings.lake.sql_max_rows, settings.lake.sql_max_rows)
-    table = query(settings, req.sql, tenant=principal.tenant, read_only=True, max_rows=limit + 1)
+    table = query(
+        settings,
+        req.sql,
+        tenant=principal.tenant,
+        read_only=True,
+        max_rows=limit + 1,
+        timeout_s=settings.lake.sql_timeout_s,
+    )
     rows = table.slice(0, limit).to_pylist()
     out = {"columns": table.column_names, "rows": rows, "truncated": table.num_rows > limit}
     return Response(msgspec.json.encode(out), media_type="application/json")

@@ -10,6 +10,7 @@ files (``read_csv('/etc/passwd')``) or turn the setting back on.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Literal
 
@@ -52,7 +53,7 @@ def connect(settings: Settings, *, tenant: str | None = None, read_only: bool = 
     """An in-memory DuckDB with every lake table that exists registered under its name.
 
     With ``tenant`` the tables hold that tenant's rows only; with ``read_only`` file
-    access is off and locked.
+    access is off, memory is capped at ``lake.sql_memory_mib``, and both are locked.
     """
     con = duckdb.connect()
     for spec in TABLES:
@@ -64,18 +65,31 @@ def connect(settings: Settings, *, tenant: str | None = None, read_only: bool = 
             data = data.filter(pc.field("tenant") == tenant)
         con.register(spec.name, data)
     if read_only:
+        con.execute(f"SET memory_limit = '{int(settings.lake.sql_memory_mib)}MiB'")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     return con
 
 
 def query(
-    settings: Settings, sql: str, *, tenant: str | None = None, read_only: bool = False, max_rows: int | None = None
+    settings: Settings,
+    sql: str,
+    *,
+    tenant: str | None = None,
+    read_only: bool = False,
+    max_rows: int | None = None,
+    timeout_s: float | None = None,
 ) -> pa.Table:
-    """Run one query over the lake; read-only queries must be one SELECT."""
+    """Run one query over the lake; read-only queries must be one SELECT.
+
+    A query still running after ``timeout_s`` is interrupted (SqlError).
+    """
     if read_only:
         check_select(sql)
     con = connect(settings, tenant=tenant, read_only=read_only)
+    timer = threading.Timer(timeout_s, con.interrupt) if timeout_s else None
+    if timer is not None:
+        timer.start()
     try:
         relation = con.sql(sql)
         if relation is None:  # a statement without a result (the CLI runs any)
@@ -89,9 +103,13 @@ def query(
             if max_rows is not None and rows >= max_rows:
                 break
         table = pa.Table.from_batches(batches, schema=reader.schema)
+    except duckdb.InterruptException:
+        raise SqlError(f"the query ran longer than {timeout_s} s and was stopped; narrow it down") from None
     except duckdb.Error as exc:
         raise SqlError(f"the query failed: {exc}") from None
     finally:
+        if timer is not None:
+            timer.cancel()
         con.close()
     return table.slice(0, max_rows) if max_rows is not None else table
 
