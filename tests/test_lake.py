@@ -203,6 +203,9 @@ def test_sql_endpoint_is_admin_only_select_only_and_tenant_scoped(lake_deploymen
             assert answer.status_code == 400, (bad, answer.text)
             assert answer.json()["error"] == "bad_request"
         assert httpx.post(url, json={"query": "SELECT 1"}, headers=basic(admin)).status_code == 400
+        negative = httpx.post(url, json={"sql": "SELECT 1", "max_rows": -1}, headers=basic(admin))
+        assert negative.status_code == 400
+        assert "max_rows" in negative.json()["message"]
         forbidden = httpx.post(url, json={"sql": "SELECT 1"}, headers=basic(reader))
         assert forbidden.status_code == 403
         assert httpx.post(url, json={"sql": "SELECT 1"}).status_code == 401

@@ -21,8 +21,8 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 
 
 class SqlRequest(msgspec.Struct):
-    sql: str
-    max_rows: int | None = None
+    sql: Annotated[str, msgspec.Meta(min_length=1)]
+    max_rows: Annotated[int, msgspec.Meta(ge=1)] | None = None
 
 
 @router.post("/sql", summary="Run one read-only SELECT over the lake (DuckDB SQL); admin scope")
