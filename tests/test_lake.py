@@ -101,11 +101,11 @@ def test_a_sink_killed_at_any_moment_loses_nothing_and_duplicates_nothing(deploy
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == b"ready"
+    commits = settings.lake_path / "events" / "_delta_log"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (settings.lake_path / "events" / "_delta_log").is_dir():
-        time.sleep(0.01)
-    time.sleep(0.3)  # some commits in, the next one under way
-    proc.send_signal(signal.SIGKILL)
+    while time.monotonic() < deadline and len(list(commits.glob("*.json"))) < 3:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)  # three of its 30 commits in, the next one under way
     proc.wait(10)
     killed_at = len(_lake_positions(settings))
     assert 0 < killed_at < 6000, "the kill should land mid-way"
