@@ -51,6 +51,7 @@ bench: setup ## Run the benchmarks (see docs/benchmarks.md)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/lake.py
 	$(MAKE) services
 	$(BIN)/python bench/store_commit.py
 

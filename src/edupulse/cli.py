@@ -673,3 +673,10 @@ def train_risk(data_dir: Path | None, data: Path, seed: int) -> None:
     card = ModelCard("risk", models.version, {"seed": seed, "examples": models.examples, "source": str(data)})
     where = save_model(settings.data_dir / "models", card, models)
     _emit({"version": models.version, "path": str(where), "examples": models.examples})
+
+
+# The lake's commands live with the lake; they use the helpers above.
+from edupulse.lake import commands as _lake_commands  # noqa: E402
+
+for _command in _lake_commands.COMMANDS:
+    main.add_command(_command)

@@ -14,9 +14,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = [
     "IngestSettings",
     "KafkaSettings",
+    "LakeSettings",
     "LogSettings",
     "LrsSettings",
     "PostgresSettings",
+    "RetentionSettings",
     "RuntimeSettings",
     "Settings",
     "settings_env",
@@ -133,6 +135,40 @@ class PostgresSettings(BaseModel):
     )
 
 
+class LakeSettings(BaseModel):
+    """The lakehouse: Delta Lake tables that keep every event after the log has dropped it."""
+
+    enabled: bool = Field(
+        False, description="Run the lake sink beside the stream runtime, appending every event to Delta tables."
+    )
+    path: Path | None = Field(None, description="Directory of the Delta tables; unset: <data_dir>/lake.")
+    flush_records: int = Field(
+        50_000, ge=1, description="The sink commits to the lake once this many records are waiting."
+    )
+    flush_interval_s: float = Field(
+        10.0, gt=0, description="The sink also commits once the oldest waiting record has waited this long, in seconds."
+    )
+    vacuum_retention_hours: float = Field(
+        168.0,
+        ge=0,
+        description="`lake vacuum` removes files no longer part of the table once they are older than this.",
+    )
+    sql_max_rows: int = Field(10_000, ge=1, description="Most rows the SQL API endpoint returns for one query.")
+    sql_timeout_s: float = Field(30.0, gt=0, description="The SQL API endpoint stops a query running longer than this.")
+    sql_memory_mib: int = Field(
+        1024, ge=64, description="Memory one query of the SQL API endpoint may use (DuckDB spills or fails above it)."
+    )
+
+
+class RetentionSettings(BaseModel):
+    """How long each tenant's events are kept, in the log, the lake and the views."""
+
+    tenant_days: dict[str, float] = Field(
+        default_factory=dict,
+        description='Days of history kept per tenant, as JSON ({"acme": 365}); tenants not named keep everything.',
+    )
+
+
 class Settings(BaseSettings):
     """Everything edupulse can be told, with its default."""
 
@@ -159,6 +195,13 @@ class Settings(BaseSettings):
     lrs: LrsSettings = Field(default_factory=LrsSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
+    lake: LakeSettings = Field(default_factory=LakeSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+
+    @property
+    def lake_path(self) -> Path:
+        """Where the Delta tables are: ``lake.path``, or ``<data_dir>/lake``."""
+        return self.lake.path if self.lake.path is not None else self.data_dir / "lake"
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from edupulse.config import Settings
 from edupulse.doorbell import Doorbell
@@ -39,6 +39,9 @@ from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.base import Commit, StateStore
 from edupulse.stream.store.postgres import PostgresStore
 from edupulse.stream.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from edupulse.lake.writer import LakeWriter
 
 __all__ = ["Bell", "Deployment", "ProcessLock", "open_credentials"]
 
@@ -211,6 +214,7 @@ class Deployment:
         )
         self.store.setup([view for op in self.operators for view in op.views])
         self._worker: threading.Thread | None = None
+        self.lake: LakeWriter | None = None
         self._runtime: Runtime | None = None
         self._lock = None if self.scaleout else ProcessLock(data_dir)
         self._stopping = threading.Event()
@@ -246,6 +250,11 @@ class Deployment:
 
         self._worker = threading.Thread(target=guarded, name="stream-runtime", daemon=True)
         self._worker.start()
+        if self.settings.lake.enabled:  # the lake sink: a consumer of its own, in a thread beside the runtime
+            from edupulse.lake.writer import LakeWriter  # noqa: PLC0415 - pyarrow/deltalake load only when on
+
+            self.lake = LakeWriter(self.log, self.settings)
+            self.lake.start()
         if self.settings.log.retention_hours or self.settings.log.retention_records:
             self._maintenance = threading.Thread(target=self._retention_loop, name="log-retention", daemon=True)
             self._maintenance.start()
@@ -280,6 +289,9 @@ class Deployment:
         """Drop log records past the retention settings, never one not yet processed."""
         cfg = self.settings.log
         committed = self.store.committed_offsets(EVENTS_TOPIC)
+        if self.lake is not None:  # nor one the lake does not hold yet
+            for part, offset in self.lake.offsets(EVENTS_TOPIC).items():
+                committed[part] = min(offset, committed.get(part, 0))
         return self.log.apply_retention(
             EVENTS_TOPIC,
             max_age_us=int(cfg.retention_hours * 3_600_000_000) if cfg.retention_hours else None,
@@ -302,9 +314,9 @@ class Deployment:
 
     @property
     def processing_alive(self) -> bool:
-        """True while a runtime runs: this process's thread, or a processor process."""
+        """True while a runtime runs (and its lake sink, if on): this process's threads, or a processor process."""
         if self._worker is not None:
-            return self._worker.is_alive()
+            return self._worker.is_alive() and (self.lake is None or self.lake.alive)
         if self._lock is None:  # scale-out workers run elsewhere; their lag shows in the status
             return False
         return self._lock.held_elsewhere()
@@ -312,6 +324,9 @@ class Deployment:
     def stop_processing(self) -> None:
         """Stop the runtime thread after its current batch, and free the processing lock."""
         self._stopping.set()
+        if self.lake is not None:
+            self.lake.stop()
+            self.lake = None
         if self._runtime is not None:
             self._runtime.stop()
         if self._worker is not None:

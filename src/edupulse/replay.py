@@ -1,5 +1,9 @@
 """Rebuild all state from the log, at full speed, through the same operators.
 
+When the log's retention has dropped old records, and the lake holds them (its events
+table exists), the oldest part of each partition is read from the lake and the rest
+from the log, in offset order (``lake.source``).
+
 Partitions are independent (a learner's events never leave theirs), so a replay splits
 them over worker processes, one per core by default. Each worker rebuilds its
 partitions into a file of its own; the files are then merged into a new state file
@@ -22,15 +26,33 @@ from edupulse.config import Settings
 from edupulse.deployment import LOG_FILE, STATE_FILE, ProcessLock
 from edupulse.errors import TerminalError, TransientError
 from edupulse.insights import default_operators
+from edupulse.lake import EVENTS_TABLE
+from edupulse.log.base import EventLog
 from edupulse.log.sqlite import SqliteLog
 from edupulse.memory import peak_rss_mib
-from edupulse.ml.mastery_model import load_model
+from edupulse.stream.operator import Operator
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.sqlite import SqliteStore
 
-__all__ = ["ReplayReport", "replay"]
+__all__ = [
+    "OperatorChain",
+    "ReplayReport",
+    "build_state",
+    "open_replay_log",
+    "remove_state",
+    "replay",
+    "standard_operators",
+    "swap_in",
+]
 
 Progress = Callable[[int], None]
+# Makes the operator chain to rebuild with; a module-level function, so workers can receive it.
+OperatorChain = Callable[[Settings], Sequence[Operator]]
+
+
+def standard_operators(settings: Settings) -> Sequence[Operator]:
+    """The operator chain this code ships."""
+    return default_operators(allowed_lateness_us=settings.runtime.allowed_lateness_us)
 
 
 class ReplayReport(msgspec.Struct):
@@ -55,37 +77,80 @@ def replay(
     progress: Progress | None = None,
     total: Progress | None = None,
 ) -> ReplayReport:
-    """Rebuild ``state.db`` from every record still in the log."""
+    """Rebuild ``state.db`` from every record still in the log (and the lake)."""
     data_dir = settings.data_dir
     lock = ProcessLock(data_dir)
     lock.acquire()
     target = data_dir / STATE_FILE
     building = data_dir / (STATE_FILE + ".replay")
     try:
-        groups = _plan(settings, workers, total)
-        parts = [building.with_name(f"{building.name}.{i}") for i in range(len(groups))]
-        for path in (building, *parts):
-            _remove_db(path)
-        started = time.perf_counter()
-        results = _run(settings, groups, parts, progress)
-        _merge(settings, building, parts, previous=target)
-        seconds = time.perf_counter() - started
-        for suffix in ("-wal", "-shm"):  # a stale write-ahead log must never meet the new file
-            Path(f"{target}{suffix}").unlink(missing_ok=True)
-        os.replace(building, target)
+        report = build_state(settings, building, previous=target, workers=workers, progress=progress, total=total)
+        swap_in(building, target)
     finally:
-        for path in (building, *building.parent.glob(building.name + ".*")):
-            _remove_db(path)  # a failed replay leaves the old state as it was, and no debris
+        remove_state(building)  # a failed replay leaves the old state as it was, and no debris
         lock.release()
+    return report
+
+
+def build_state(
+    settings: Settings,
+    building: Path,
+    *,
+    previous: Path,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    total: Progress | None = None,
+    operators: OperatorChain = standard_operators,
+) -> ReplayReport:
+    """Build a new state file at ``building`` from the log, with change numbers continuing ``previous``'s."""
+    groups = _plan(settings, workers, total)
+    parts = [building.with_name(f"{building.name}.{i}") for i in range(len(groups))]
+    remove_state(building)
+    started = time.perf_counter()
+    try:
+        results = _run(settings, groups, parts, progress, operators)
+        _merge(settings, building, parts, previous=previous)
+    finally:
+        for path in parts:
+            _remove_db(path)
+    seconds = time.perf_counter() - started
     events = sum(r.events for r in results)
     peak = peak_rss_mib() + sum(r.peak_rss_mib for r in results if len(results) > 1)
     rate = events / seconds if seconds > 0 else 0.0
     return ReplayReport(events, round(seconds, 3), round(rate, 1), round(peak, 1), len(groups))
 
 
+def swap_in(building: Path, target: Path) -> None:
+    """Make a closed, built state file the state, in one atomic rename."""
+    for suffix in ("-wal", "-shm"):  # a stale write-ahead log must never meet the new file
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    os.replace(building, target)
+
+
+def remove_state(path: Path) -> None:
+    """Remove a state file being built, with its parts and write-ahead logs."""
+    for found in (path, *path.parent.glob(path.name + ".*")):
+        _remove_db(found)
+
+
+def open_replay_log(settings: Settings, partitions: Sequence[int] | None = None) -> EventLog:
+    """The log to replay: with a lake events table, its rows first, where the log has dropped them."""
+    log = SqliteLog(settings.data_dir / LOG_FILE)
+    table = settings.lake_path / EVENTS_TABLE
+    if not (table / "_delta_log").is_dir():
+        return log
+    from edupulse.lake.source import LakeBackedLog  # noqa: PLC0415 - pyarrow/deltalake load only with a lake
+
+    try:
+        return LakeBackedLog(log, table, EVENTS_TOPIC, partitions=partitions)
+    except BaseException:
+        log.close()
+        raise
+
+
 def _plan(settings: Settings, workers: int | None, total: Progress | None) -> list[list[int]]:
     """Partitions per worker: one worker per core, but never more than there is work for."""
-    log = SqliteLog(settings.data_dir / LOG_FILE)
+    log = open_replay_log(settings)
     try:
         ends = log.end_offsets(EVENTS_TOPIC)
         backlog = sum(ends) - sum(log.start_offsets(EVENTS_TOPIC))
@@ -103,13 +168,19 @@ def _plan(settings: Settings, workers: int | None, total: Progress | None) -> li
 MIN_EVENTS_PER_WORKER = 100_000  # below this, starting a process costs more than it saves
 
 
-def _run(settings: Settings, groups: list[list[int]], parts: list[Path], progress: Progress | None) -> list[_Part]:
+def _run(
+    settings: Settings,
+    groups: list[list[int]],
+    parts: list[Path],
+    progress: Progress | None,
+    operators: OperatorChain,
+) -> list[_Part]:
     if len(groups) == 1:
-        return [_rebuild(settings, groups[0], parts[0], progress)]
+        return [_rebuild(settings, groups[0], parts[0], progress, operators)]
     ctx = multiprocessing.get_context("spawn")  # no threads or open files cross into the workers
     messages: multiprocessing.Queue[tuple[str, int, object]] = ctx.Queue()
     workers = [
-        ctx.Process(target=_worker, args=(i, settings, group, part, messages), name=f"edupulse-replay-{i}")
+        ctx.Process(target=_worker, args=(i, settings, group, part, messages, operators), name=f"edupulse-replay-{i}")
         for i, (group, part) in enumerate(zip(groups, parts, strict=True))
     ]
     for proc in workers:
@@ -149,29 +220,29 @@ def _collect(
     return [results[i] for i in range(len(workers))]
 
 
-def _worker(
+def _worker(  # noqa: PLR0917 - a process target takes its arguments by position
     index: int,
     settings: Settings,
     partitions: list[int],
     path: Path,
     messages: multiprocessing.Queue[tuple[str, int, object]],
+    operators: OperatorChain,
 ) -> None:
     try:
-        part = _rebuild(settings, partitions, path, lambda n: messages.put(("progress", index, n)))
+        part = _rebuild(settings, partitions, path, lambda n: messages.put(("progress", index, n)), operators)
     except Exception as exc:  # the parent reports it; a traceback here would be lost
         messages.put(("error", index, f"{type(exc).__name__}: {exc}"))
         raise
     messages.put(("done", index, msgspec.to_builtins(part)))
 
 
-def _rebuild(settings: Settings, partitions: Sequence[int], path: Path, progress: Progress | None) -> _Part:
-    log = SqliteLog(settings.data_dir / LOG_FILE)
+def _rebuild(
+    settings: Settings, partitions: Sequence[int], path: Path, progress: Progress | None, operators: OperatorChain
+) -> _Part:
+    log = open_replay_log(settings, partitions)
     store = SqliteStore(path, serving=False)
     try:
-        operators = default_operators(
-            allowed_lateness_us=settings.runtime.allowed_lateness_us, mastery=load_model(settings.data_dir)
-        )
-        runtime = Runtime(log, store, operators, batch_size=settings.runtime.replay_batch_size)
+        runtime = Runtime(log, store, operators(settings), batch_size=settings.runtime.replay_batch_size)
         runtime.assign(partitions)
         stats = runtime.run_until_caught_up(progress, checkpoint_every_batch=False)
     finally:

@@ -369,6 +369,27 @@ class SqliteLog:
             logger.info("retention dropped %d records from topic %s", dropped, topic)
         return dropped
 
+    def delete_keys(self, topic: str, key_prefix: bytes, *, before_us: int) -> int:
+        """Delete the records (and payloads) whose key starts with ``key_prefix``, appended before ``before_us``.
+
+        Per-tenant retention uses this (keys start with the tenant). Offsets of other
+        records do not change; readers step over the gaps. Returns how many were deleted.
+        """
+        where = "topic=? AND substr(key, 1, ?)=? AND timestamp_us<?"
+        params = (topic, len(key_prefix), key_prefix, before_us)
+        conn = connect(self.path, synchronous="FULL")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(
+                f"DELETE FROM payloads WHERE id IN (SELECT payload_id FROM records WHERE {where})",  # noqa: S608
+                params,
+            )
+            deleted = int(conn.execute(f"DELETE FROM records WHERE {where}", params).rowcount)  # noqa: S608
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        return deleted
+
     def close(self) -> None:
         with self._state_lock:
             if self._closed:
