@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from edupulse.config import KafkaSettings, PostgresSettings
 from edupulse.errors import TransientError
@@ -114,3 +115,17 @@ def test_wait_wakes_on_an_append_through_another_handle(kafka_log: KafkaLog) -> 
     assert woke is True
     assert elapsed < 3.0
     assert [r.value for r in kafka_log.read(topic, 0, 0, 10)] == [b"v"]
+
+
+def test_a_topic_made_elsewhere_with_kafkas_retention_is_reported(
+    kafka_log: KafkaLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    topic = f"kafka-{uuid.uuid4().hex[:12]}"
+    admin = AdminClient({"bootstrap.servers": kafka_log.bootstrap_servers})
+    admin.create_topics([NewTopic(topic, 2, 1)])[topic].result(timeout=30)  # the broker's defaults
+    kafka_log.created_topics.append(topic)  # dropped after the session like the others
+
+    kafka_log.ensure_topic(topic, 2)
+
+    assert "retention.ms" in caplog.text
+    assert kafka_log.partitions(topic) == 2

@@ -36,7 +36,7 @@ from typing import Any
 
 import psycopg
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, OffsetSpec, ResourceType
 from psycopg import sql
 
 from edupulse.config import KafkaSettings, PostgresSettings
@@ -150,7 +150,24 @@ class KafkaLog:
             except KafkaException as exc:
                 if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                     raise
+                self._check_config(topic)
         self._await_metadata(topic)
+
+    def _check_config(self, topic: str) -> None:
+        """Warn if a topic made elsewhere lets Kafka drop or re-time records behind edupulse's back."""
+        resource = ConfigResource(ResourceType.TOPIC, topic)
+        [future] = self._admin.describe_configs([resource], request_timeout=_TIMEOUT_S).values()
+        found = {name: entry.value for name, entry in future.result(timeout=_TIMEOUT_S).items()}
+        wrong = {k: found.get(k) for k in ("retention.ms", "retention.bytes", "message.timestamp.type")}
+        wrong = {k: v for k, v in wrong.items() if v != _TOPIC_CONFIG[k]}
+        if wrong:
+            logger.warning(
+                "topic %s was not created by edupulse and has %s; edupulse expects %s (Kafka's own retention "
+                "would drop records the pipeline has not processed): change it with kafka-configs",
+                topic,
+                wrong,
+                {k: _TOPIC_CONFIG[k] for k in wrong},
+            )
 
     def _await_metadata(self, topic: str) -> None:
         """Wait until the brokers' metadata shows the topic with a leader for every partition."""
