@@ -129,3 +129,16 @@ def test_a_topic_made_elsewhere_with_kafkas_retention_is_reported(
 
     assert "retention.ms" in caplog.text
     assert kafka_log.partitions(topic) == 2
+
+
+def test_retention_never_drops_what_keep_from_protects(kafka_log: KafkaLog) -> None:
+    topic = f"kafka-{uuid.uuid4().hex[:12]}"
+    kafka_log.ensure_topic(topic, 1)
+    kafka_log.append(topic, [Record(b"k", b"v", i, payload=b"p") for i in range(10)])
+
+    dropped = kafka_log.apply_retention(topic, max_age_us=None, max_records=2, now_us=100, keep_from=[5])
+
+    assert dropped == 5
+    assert kafka_log.start_offsets(topic) == [5]
+    assert [r.offset for r in kafka_log.read(topic, 0, 0, 100)] == [5, 6, 7, 8, 9]
+    assert sorted(kafka_log.read_payloads(topic, 0, range(10))) == [5, 6, 7, 8, 9]
