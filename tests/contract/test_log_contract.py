@@ -387,12 +387,13 @@ def test_a_visible_record_always_has_its_payload(event_log: EventLog, topic: str
     thread = threading.Thread(target=writer)
     thread.start()
     checked, missing = 0, []
-    while not done.is_set() or checked < 1_000:
+    while True:
+        finished = done.is_set()  # before the read: a read after the last append sees everything
         visible = [r.offset for r in event_log.read(topic, 0, checked, 10_000)]
         payloads = event_log.read_payloads(topic, 0, visible)
         missing += [offset for offset in visible if offset not in payloads]
         checked += len(visible)
-        if done.is_set() and not visible:
+        if finished and not visible:
             break
     thread.join(timeout=30)
 
