@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-fast lint format bench clean
+.PHONY: help setup services demo test test-fast lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,8 +26,14 @@ setup: $(BIN)/edupulse ## Create .venv with the locked dependencies
 demo: setup ## Set up, then run a live simulated course on the embedded default
 	$(BIN)/edupulse demo
 
-test: setup ## Set up, then run the whole test suite (lint and types included)
-	$(BIN)/pytest
+# The real servers the scale-out tests use, each started by its own script (one line each).
+services: ## Start the test services (PostgreSQL from Debian packages, Kafka from Maven Central; idempotent)
+	bash scripts/services/postgres.sh up
+	bash scripts/services/kafka.sh up
+
+# With EDUPULSE_TEST_SERVICES=required a test whose service is missing fails instead of skipping.
+test: setup services ## Set up, start the services, then run the whole test suite (lint and types included)
+	EDUPULSE_TEST_SERVICES=required $(BIN)/pytest
 
 test-fast: setup ## Only the fast in-process tests
 	$(BIN)/pytest -m "not integration"
@@ -45,6 +51,8 @@ bench: setup ## Run the benchmarks (see docs/benchmarks.md)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/replay.py
+	$(MAKE) services
+	$(BIN)/python bench/store_commit.py
 
 clean: ## Remove the virtualenv, caches and demo data
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache edupulse-data

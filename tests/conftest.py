@@ -17,6 +17,7 @@ from edupulse.api.app import create_app
 from edupulse.config import Settings
 from edupulse.deployment import Deployment
 from edupulse.privacy.credentials import NewKey
+from tests.services import drop_scratch_schemas, drop_test_namespaces
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -90,9 +91,8 @@ def live_server(deployment: Deployment) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _drop_kafka_test_namespaces() -> Iterator[None]:
-    """Topics and index schemas the session's Kafka logs created go when it ends."""
+def _drop_test_namespaces() -> Iterator[None]:
+    """Test schemas and topics on the shared servers do not outlive the session."""
     yield
-    from tests.services import drop_test_namespaces  # noqa: PLC0415 - only sessions that used Kafka pay
-
+    drop_scratch_schemas()
     drop_test_namespaces()

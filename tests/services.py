@@ -1,17 +1,16 @@
-"""The real services the scale-out tests use, started by scripts/services/*.sh.
+"""The real services the scale-out tests use, started by ``scripts/services/*.sh``.
 
-A test that needs one calls ``kafka_servers()`` or ``postgres_dsn()``: if the service
-does not answer, the test is skipped with the command that starts it, or fails when
-``EDUPULSE_TEST_SERVICES=required`` (as in CI), so a missing service never passes silently.
+A test that needs a service which is not running is skipped with the command that
+starts it, unless ``EDUPULSE_TEST_SERVICES=required`` (as in CI and ``make test``):
+then it fails, so a broken service can never pass as a skip.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import warnings
-from functools import lru_cache
-from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -21,20 +20,74 @@ from psycopg import sql
 
 from edupulse.log.kafka import KafkaLog
 
-__all__ = ["drop_test_namespaces", "kafka_servers", "postgres_dsn", "track", "unavailable"]
+__all__ = [
+    "drop_scratch_schemas",
+    "drop_test_namespaces",
+    "kafka_servers",
+    "postgres_dsn",
+    "require_service",
+    "scratch_schema",
+    "track",
+]
 
+DEFAULT_POSTGRES_DSN = "postgresql://edupulse@127.0.0.1:55432/edupulse"
 DEFAULT_KAFKA = "127.0.0.1:59092"
-DEFAULT_POSTGRES = "postgresql://edupulse@127.0.0.1:55432/edupulse"
+_created: set[str] = set()
+_TRACKED: list[KafkaLog] = []
 
 
-def unavailable(message: str) -> None:
-    """Skip, or fail when the services are required."""
+def require_service(problem: str) -> None:
+    """Skip (or, when services are required, fail) the calling test, saying how to fix it."""
     if os.environ.get("EDUPULSE_TEST_SERVICES") == "required":
-        pytest.fail(f"{message} (EDUPULSE_TEST_SERVICES=required)")
-    pytest.skip(message)
+        pytest.fail(f"{problem} (EDUPULSE_TEST_SERVICES=required)")
+    pytest.skip(problem)
 
 
-@lru_cache(maxsize=8)
+# -- PostgreSQL ------------------------------------------------------------------------
+
+
+@functools.cache
+def _postgres_problem(dsn: str) -> str | None:
+    try:
+        psycopg.connect(dsn, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        return f"PostgreSQL is not reachable at {dsn} ({reason}): start it with scripts/services/postgres.sh up"
+    return None
+
+
+def postgres_dsn() -> str:
+    """The test server's DSN (``EDUPULSE_TEST_POSTGRES_DSN``), once it is known to answer."""
+    dsn = os.environ.get("EDUPULSE_TEST_POSTGRES_DSN", DEFAULT_POSTGRES_DSN)
+    problem = _postgres_problem(dsn)
+    if problem is not None:
+        require_service(problem)
+    return dsn
+
+
+def scratch_schema(name: str) -> str:
+    """A schema private to this test session: emptied the first time it is named."""
+    if name not in _created:
+        with psycopg.connect(postgres_dsn(), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+        _created.add(name)
+    return name
+
+
+def drop_scratch_schemas() -> None:
+    """Drop every schema ``scratch_schema`` handed out (at the end of the session)."""
+    if not _created:
+        return
+    with psycopg.connect(postgres_dsn(), autocommit=True) as conn:
+        for name in sorted(_created):
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+    _created.clear()
+
+
+# -- Kafka -----------------------------------------------------------------------------
+
+
+@functools.cache
 def _answers(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=2):
@@ -44,22 +97,12 @@ def _answers(host: str, port: int) -> bool:
 
 
 def kafka_servers() -> str:
+    """The test broker (``EDUPULSE_TEST_KAFKA``), once it is known to answer."""
     servers = os.environ.get("EDUPULSE_TEST_KAFKA", DEFAULT_KAFKA)
     host, _, port = servers.split(",")[0].rpartition(":")
     if not _answers(host, int(port)):
-        unavailable(f"Kafka is not running at {servers}; start it with scripts/services/kafka.sh up")
+        require_service(f"Kafka is not running at {servers}; start it with scripts/services/kafka.sh up")
     return servers
-
-
-def postgres_dsn() -> str:
-    dsn = os.environ.get("EDUPULSE_TEST_POSTGRES_DSN", DEFAULT_POSTGRES)
-    parts = urlsplit(dsn)
-    if not _answers(parts.hostname or "127.0.0.1", parts.port or 5432):
-        unavailable(f"PostgreSQL is not running at {dsn}; start it with scripts/services/postgres.sh up")
-    return dsn
-
-
-_TRACKED: list[KafkaLog] = []
 
 
 def track(log: KafkaLog) -> KafkaLog:

@@ -18,9 +18,8 @@ import msgspec
 
 from edupulse import __version__
 from edupulse.config import Settings
-from edupulse.deployment import AUTH_FILE
 from edupulse.errors import EdupulseError
-from edupulse.privacy.credentials import Credentials
+from edupulse.privacy.credentials import CredentialStore
 
 __all__ = ["main"]
 
@@ -53,9 +52,10 @@ port_option = option("--port", env="EDUPULSE_PORT", type=int, help="Port to list
 
 
 @contextmanager
-def _credentials(settings: Settings) -> Iterator[Credentials]:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    creds = Credentials(settings.data_dir / AUTH_FILE)
+def _credentials(settings: Settings) -> Iterator[CredentialStore]:
+    from edupulse.deployment import open_credentials
+
+    creds = open_credentials(settings)
     try:
         yield creds
     finally:

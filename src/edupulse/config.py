@@ -38,10 +38,23 @@ class RuntimeSettings(BaseModel):
     """The stream processing runtime."""
 
     live_batch_size: int = Field(256, ge=1, description="Records per micro-batch when live.")
+    live_max_batch_size: int = Field(
+        8192,
+        ge=1,
+        description="Largest live micro-batch: a partition with a backlog doubles its batch after each full one, "
+        "up to this; a caught-up partition goes back to live_batch_size.",
+    )
     replay_batch_size: int = Field(50_000, ge=1, description="Records per batch in replay.")
     idle_wait_ms: float = Field(50.0, gt=0, description="Longest sleep between polls of an idle log, in milliseconds.")
     allowed_lateness_hours: float = Field(
         48.0, ge=0, description="How far behind the watermark an event may arrive and still count in daily windows."
+    )
+    processor_niceness: int = Field(
+        5,
+        ge=0,
+        le=19,
+        description="Nice increment of the processor process `serve` starts beside the API: on a saturated "
+        "machine the API's ingest answers go first and processing catches up in larger batches.",
     )
     changes_kept: int = Field(
         100_000, ge=1000, description="View change records kept for server-sent-event resumption."
@@ -57,7 +70,7 @@ class IngestSettings(BaseModel):
     """The ingest API."""
 
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="Largest request body accepted, in bytes.")
-    max_batch: int = Field(10_000, ge=1, description="Most statements in one POST.")
+    max_batch: int = Field(10_000, ge=1, description="Most statements in one POST, or items in one Caliper envelope.")
     unknown_verbs: Literal["reject", "other"] = Field(
         "reject", description="What to do with a verb outside the vocabulary: reject with 400, or map to 'other'."
     )
@@ -89,6 +102,16 @@ class PostgresSettings(BaseModel):
         "postgresql://edupulse@127.0.0.1:5432/edupulse", description="libpq connection string of the database."
     )
     pool_size: int = Field(4, ge=1, le=256, description="Most connections one process keeps open.")
+    schema_name: str = Field(
+        "edupulse",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="Schema that holds edupulse's tables (state, views, outbox, offsets, credentials).",
+    )
+    synchronous_commit: bool = Field(
+        False,
+        description="Make each state commit wait for PostgreSQL's WAL flush. Off: a server crash may lose the "
+        "newest whole commits, which are recomputed from the log (as the embedded store's synchronous=NORMAL).",
+    )
 
 
 class Settings(BaseSettings):

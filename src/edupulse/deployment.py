@@ -1,7 +1,12 @@
 """The composition root: build the log, state store and runtime a configuration asks for.
 
-Only the embedded deployment exists so far: SQLite files under ``data_dir``. The
-scale-out deployment (Kafka and PostgreSQL) plugs in here, behind the same protocols.
+Two deployments, one code path (``settings.deployment``):
+
+- ``embedded``: SQLite files under ``data_dir``; one processor at a time, held by a
+  file lock; processes wake each other with doorbells.
+- ``scaleout``: Kafka for the log, PostgreSQL for state, views, offsets, the log's index
+  and credentials. Any number of worker processes join one consumer group and Kafka
+  assigns them the partitions; API processes are wakened by PostgreSQL notifications.
 """
 
 from __future__ import annotations
@@ -14,20 +19,25 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 from edupulse.config import Settings
 from edupulse.doorbell import Doorbell
 from edupulse.errors import ConfigError, EdupulseError
 from edupulse.insights import default_operators
 from edupulse.log.base import EventLog
+from edupulse.log.kafka import KafkaLog
 from edupulse.log.sqlite import SqliteLog
 from edupulse.lrs.statements import StatementIngest
-from edupulse.privacy.credentials import Credentials
+from edupulse.privacy.credentials import Credentials, CredentialStore
+from edupulse.privacy.credentials.postgres import PostgresCredentials
+from edupulse.stream.group import GroupWorker
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.base import Commit, StateStore
+from edupulse.stream.store.postgres import PostgresStore
 from edupulse.stream.store.sqlite import SqliteStore
 
-__all__ = ["Deployment", "ProcessLock"]
+__all__ = ["Bell", "Deployment", "ProcessLock", "open_credentials"]
 
 logger = logging.getLogger(__name__)
 
@@ -83,17 +93,109 @@ class ProcessLock:
             self._fd = None
 
 
+class Bell(Protocol):
+    """A cross-process wake-up: ``ring`` after a change, ``wait`` for one."""
+
+    def ring(self) -> None: ...
+
+    def wait(self, timeout_s: float) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class _Silent:
+    """A wake-up nobody needs to send: Kafka workers learn of appends from the log itself."""
+
+    def ring(self) -> None:
+        pass
+
+    def wait(self, timeout_s: float) -> bool:
+        time.sleep(timeout_s)
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+class _StoreChanges:
+    """Waits for commits of any worker through the store's notifications (PostgreSQL NOTIFY)."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self._store = store
+
+    def wait(self, timeout_s: float) -> bool:
+        return self._store.wait_for_changes(timeout_s)
+
+    def ring(self) -> None:
+        pass  # PostgreSQL notifies in the commit's own transaction
+
+    def close(self) -> None:
+        pass
+
+
+def open_credentials(settings: Settings) -> CredentialStore:
+    """The API keys of a deployment: a SQLite file under ``data_dir``, or PostgreSQL (scale-out)."""
+    if settings.deployment == "scaleout":
+        pg = settings.postgres
+        return PostgresCredentials(pg.dsn, schema=pg.schema_name, pool_size=min(2, pg.pool_size))
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Credentials(settings.data_dir / AUTH_FILE)
+
+
+def _scaleout_stores(settings: Settings) -> tuple[EventLog, PostgresStore, CredentialStore]:
+    """Kafka for the log (its id index and payloads in PostgreSQL), PostgreSQL for the rest."""
+    pg = settings.postgres
+    log = KafkaLog(
+        settings.kafka.bootstrap_servers,
+        pg.dsn,
+        schema=f"{pg.schema_name}_log",
+        replication_factor=settings.kafka.replication_factor,
+    )
+    try:
+        store = PostgresStore(
+            pg.dsn,
+            schema=pg.schema_name,
+            pool_size=pg.pool_size,
+            changes_kept=settings.runtime.changes_kept,
+            synchronous_commit=pg.synchronous_commit,
+        )
+        try:
+            credentials = open_credentials(settings)
+        except BaseException:
+            store.close()
+            raise
+    except BaseException:
+        log.close()
+        raise
+    return log, store, credentials
+
+
 class Deployment:
     """The stores and services of one configuration, opened together and closed together."""
 
     def __init__(self, settings: Settings, *, state_file: str = STATE_FILE) -> None:
         self.settings = settings
+        self.scaleout = settings.deployment == "scaleout"
         data_dir = settings.data_dir
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.log: EventLog = SqliteLog(data_dir / LOG_FILE)
+        self.log: EventLog
+        self.store: StateStore
+        self.credentials: CredentialStore
+        self.appended: Bell
+        self.committed: Bell
+        if self.scaleout:
+            self.log, store, self.credentials = _scaleout_stores(settings)
+            self.store = store
+            self.appended, self.committed = _Silent(), _StoreChanges(store)
+        else:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            self.log = SqliteLog(data_dir / LOG_FILE)
+            self.store = SqliteStore(data_dir / state_file, changes_kept=settings.runtime.changes_kept)
+            self.credentials = open_credentials(settings)
+            # Wake-ups across processes: API processes ring ``appended`` after each ingest,
+            # the processor rings ``committed`` after each commit.
+            self.appended = Doorbell(data_dir / "bells" / "appended")
+            self.committed = Doorbell(data_dir / "bells" / "committed")
         self.log.ensure_topic(EVENTS_TOPIC, settings.log.partitions)
-        self.store: StateStore = SqliteStore(data_dir / state_file, changes_kept=settings.runtime.changes_kept)
-        self.credentials = Credentials(data_dir / AUTH_FILE)
         self.ingest = StatementIngest(
             self.log, unknown_verbs=settings.ingest.unknown_verbs, max_batch=settings.ingest.max_batch
         )
@@ -101,40 +203,69 @@ class Deployment:
         self.store.setup([view for op in self.operators for view in op.views])
         self._worker: threading.Thread | None = None
         self._runtime: Runtime | None = None
-        self._lock = ProcessLock(data_dir)
+        self._lock = None if self.scaleout else ProcessLock(data_dir)
         self._stopping = threading.Event()
-        # Wake-ups across processes: API processes ring ``appended`` after each ingest,
-        # the processor rings ``committed`` after each commit.
-        self.appended = Doorbell(data_dir / "bells" / "appended")
-        self.committed = Doorbell(data_dir / "bells" / "committed")
 
     def runtime(self, *, batch_size: int | None = None, on_commit: CommitHook | None = None) -> Runtime:
         """A runtime over this deployment's log and store."""
-        size = batch_size or self.settings.runtime.live_batch_size
-        return Runtime(self.log, self.store, self.operators, batch_size=size, on_commit=on_commit)
+        cfg = self.settings.runtime
+        return Runtime(
+            self.log,
+            self.store,
+            self.operators,
+            batch_size=batch_size or cfg.live_batch_size,
+            max_batch_size=cfg.live_max_batch_size,
+            on_commit=on_commit,
+        )
 
     def start_processing(self) -> Runtime:
-        """Run the live runtime over every partition in a background thread."""
-        self._lock.acquire()
-        self._stopping.clear()  # a deployment may process again after stop_processing()
-        runtime = self.runtime(on_commit=lambda _: self.committed.ring())
-        runtime.assign_all()
-        idle = self.settings.runtime.idle_wait_ms / 1000
+        """Run the live runtime in a background thread.
 
-        def run() -> None:
+        Embedded: over every partition, holding the data directory's processing lock.
+        Scale-out: as a member of the Kafka consumer group, over the partitions Kafka
+        assigns to this process (and reassigns when workers join, leave or die).
+        """
+        self._stopping.clear()  # a deployment may process again after stop_processing()
+        run = self._group_member() if self.scaleout else self._all_partitions()
+
+        def guarded() -> None:
             try:
-                runtime.run_forever(idle, wait=self.appended.wait)
+                run()
             except Exception:
                 logger.exception("the stream runtime stopped on an error")
                 raise
 
-        self._runtime = runtime
-        self._worker = threading.Thread(target=run, name="stream-runtime", daemon=True)
+        self._worker = threading.Thread(target=guarded, name="stream-runtime", daemon=True)
         self._worker.start()
         if self.settings.log.retention_hours or self.settings.log.retention_records:
             self._maintenance = threading.Thread(target=self._retention_loop, name="log-retention", daemon=True)
             self._maintenance.start()
-        return runtime
+        assert self._runtime is not None  # noqa: S101 - both builders set it
+        return self._runtime
+
+    def _all_partitions(self) -> Callable[[], None]:
+        if self._lock is None:
+            raise ConfigError("the embedded runtime needs the data directory's processing lock")
+        self._lock.acquire()
+        runtime = self.runtime(on_commit=lambda _: self.committed.ring())
+        runtime.assign_all()
+        self._runtime = runtime
+        idle = self.settings.runtime.idle_wait_ms / 1000
+        return lambda: runtime.run_forever(idle, wait=self.appended.wait)
+
+    def _group_member(self) -> Callable[[], None]:
+        if not isinstance(self.log, KafkaLog):
+            raise ConfigError("consumer-group workers need the Kafka log (deployment=scaleout)")
+        member = GroupWorker(
+            self.log,
+            self.store,
+            self.operators,
+            group_id=self.settings.kafka.group_id,
+            batch_size=self.settings.runtime.live_batch_size,
+            session_timeout_ms=self.settings.kafka.session_timeout_ms,
+        )
+        self._runtime = member.runtime
+        return lambda: member.run(self._stopping)
 
     def apply_retention(self) -> int:
         """Drop log records past the retention settings, never one not yet processed."""
@@ -165,6 +296,8 @@ class Deployment:
         """True while a runtime runs: this process's thread, or a processor process."""
         if self._worker is not None:
             return self._worker.is_alive()
+        if self._lock is None:  # scale-out workers run elsewhere; their lag shows in the status
+            return False
         return self._lock.held_elsewhere()
 
     def stop_processing(self) -> None:
@@ -178,7 +311,8 @@ class Deployment:
                 logger.error("the stream runtime did not stop within 30 s; keeping the processing lock")
                 return
         self._runtime = self._worker = None
-        self._lock.release()
+        if self._lock is not None:
+            self._lock.release()
 
     def close(self) -> None:
         self.stop_processing()

@@ -12,6 +12,7 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "EdupulseError",
+    "FencedError",
     "ForbiddenError",
     "InvalidEventError",
     "NotFoundError",
@@ -30,6 +31,14 @@ class TransientError(EdupulseError):
     """Retrying the same operation later may succeed."""
 
     transient = True
+
+
+class FencedError(TransientError):
+    """A commit was refused because another worker committed the partition since this one read it.
+
+    The partition was reassigned (a rebalance, a stalled worker): the stale owner's batch
+    is dropped and its state restored from the store, so nothing is counted twice.
+    """
 
 
 class TerminalError(EdupulseError):

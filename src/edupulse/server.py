@@ -31,7 +31,14 @@ _RESTART_DELAY_S = 1.0
 
 
 def run_server(settings: Settings) -> None:
-    """Serve until interrupted; closes every store on the way out."""
+    """Serve until interrupted; closes every store on the way out.
+
+    Scale-out: the API only; ``edupulse worker`` processes do the processing.
+    """
+    if settings.deployment == "scaleout":
+        os.environ.update(settings_env(settings))
+        _serve_api(settings)
+        return
     if settings.workers == 1 and settings.processing == "thread":
         with Deployment(settings) as deployment:
             uvicorn.Server(_config(create_app(deployment, process=True), settings)).run()
@@ -60,22 +67,28 @@ def _run_processes(settings: Settings) -> None:
     supervisor.start()
     _await_processor(settings)
     try:
-        if settings.workers == 1:  # this process serves the API itself
-            with Deployment(settings) as deployment:
-                uvicorn.Server(_config(create_app(deployment, process=False), settings)).run()
-        else:
-            uvicorn.run(
-                "edupulse.server:worker_app",
-                factory=True,
-                workers=settings.workers,
-                host=settings.host,
-                port=settings.port,
-                log_level="warning",
-                access_log=False,
-            )
+        _serve_api(settings)
     finally:
         stop.set()
         supervisor.join(timeout=35)
+
+
+def _serve_api(settings: Settings) -> None:
+    """API processes only: this one, or ``settings.workers`` uvicorn workers."""
+    if settings.workers == 1:
+        with Deployment(settings) as deployment:
+            uvicorn.Server(_config(create_app(deployment, process=False), settings)).run()
+        return
+    os.environ[_PARENT_ENV] = str(os.getpid())
+    uvicorn.run(
+        "edupulse.server:worker_app",
+        factory=True,
+        workers=settings.workers,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 def _await_processor(settings: Settings, timeout_s: float = 30.0) -> None:
@@ -104,5 +117,8 @@ def _supervise(settings: Settings, stop: threading.Event) -> None:
 
 def _processor_main(settings: Settings, parent_pid: int) -> None:
     die_with_parent(parent_pid)
+    # When the machine is saturated, answering ingest requests (what clients wait on)
+    # goes first; processing takes the rest and catches up in larger batches.
+    os.nice(settings.runtime.processor_niceness)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     run_processor(settings)

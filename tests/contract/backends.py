@@ -7,7 +7,8 @@ backend (Kafka, PostgreSQL) derives a private namespace from it, or ignores it w
 test already uses unique names. A backend that needs a service which is not running
 should call ``pytest.skip`` with the command that starts it.
 
-Adding a backend is one more entry in ``LOG_BACKENDS`` or ``STORE_BACKENDS``.
+Adding a backend is one more entry in ``LOG_BACKENDS``, ``STORE_BACKENDS`` or
+``CREDENTIAL_BACKENDS``.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from typing import Generic, Protocol, TypeVar
 from edupulse.log.base import EventLog
 from edupulse.log.kafka import KafkaLog
 from edupulse.log.sqlite import SqliteLog
+from edupulse.privacy.credentials import CredentialStore, SqliteCredentials
+from edupulse.privacy.credentials.postgres import PostgresCredentials
 from edupulse.stream.store.base import StateStore
+from edupulse.stream.store.postgres import PostgresStore
 from edupulse.stream.store.sqlite import SqliteStore
-from tests.services import kafka_servers, postgres_dsn, track
+from tests.services import kafka_servers, postgres_dsn, scratch_schema, track
 
-__all__ = ["LOG_BACKENDS", "STORE_BACKENDS", "Handles"]
+__all__ = ["CREDENTIAL_BACKENDS", "LOG_BACKENDS", "STORE_BACKENDS", "Handles"]
 
 
 def _sqlite_log(place: Path) -> EventLog:
@@ -41,8 +45,29 @@ def _sqlite_store(place: Path) -> StateStore:
     return SqliteStore(place / "state.sqlite")
 
 
+def _schema(place: Path) -> str:
+    """A private schema per place: the first open of a place starts it empty."""
+    return scratch_schema("t_" + hashlib.blake2b(str(place.resolve()).encode(), digest_size=8).hexdigest())
+
+
+def _postgres_store(place: Path) -> StateStore:
+    return PostgresStore(postgres_dsn(), schema=_schema(place), pool_size=2)
+
+
+def _sqlite_credentials(place: Path) -> CredentialStore:
+    return SqliteCredentials(place / "auth.sqlite")
+
+
+def _postgres_credentials(place: Path) -> CredentialStore:
+    return PostgresCredentials(postgres_dsn(), schema=_schema(place), pool_size=1)
+
+
 LOG_BACKENDS: dict[str, Callable[[Path], EventLog]] = {"kafka": _kafka_log, "sqlite": _sqlite_log}
-STORE_BACKENDS: dict[str, Callable[[Path], StateStore]] = {"sqlite": _sqlite_store}
+STORE_BACKENDS: dict[str, Callable[[Path], StateStore]] = {"sqlite": _sqlite_store, "postgres": _postgres_store}
+CREDENTIAL_BACKENDS: dict[str, Callable[[Path], CredentialStore]] = {
+    "sqlite": _sqlite_credentials,
+    "postgres": _postgres_credentials,
+}
 
 
 class _Closable(Protocol):

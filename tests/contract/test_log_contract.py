@@ -388,7 +388,7 @@ def test_a_visible_record_always_has_its_payload(event_log: EventLog, topic: str
     thread.start()
     checked, missing = 0, []
     while True:
-        finished = done.is_set()  # before the read: a read after the last append sees everything
+        finished = done.is_set()  # sampled BEFORE the read: an empty read after it means the end
         visible = [r.offset for r in event_log.read(topic, 0, checked, 10_000)]
         payloads = event_log.read_payloads(topic, 0, visible)
         missing += [offset for offset in visible if offset not in payloads]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from edupulse.errors import EdupulseError, NotFoundError
+from edupulse.errors import EdupulseError, FencedError, NotFoundError
 from edupulse.stream.store.base import Commit, OutboxMessage, Row, StateStore, ViewSpec
 from tests.contract.backends import STORE_BACKENDS, Handles
 
@@ -236,6 +236,29 @@ def test_a_failed_commit_changes_nothing_and_the_store_stays_usable(store: State
     assert store.committed_offset("events", 0) == 11
     assert store.load_state("op1", 0) == {"a": b"1", "b": b"2", "c": b"3"}
     assert store.count("scores", {}) == 2
+
+
+def test_a_commit_from_a_stale_offset_is_fenced_and_changes_nothing(store: StateStore) -> None:
+    """Two workers that both think they own a partition: only the one building on what is
+    stored may commit; the other's batch is refused whole."""
+    store.commit(Commit("events", 0, 10, {("op1", "k"): b"a"}, {"scores": [score("c", "l1", 1)]}, from_offset=0))
+    store.commit(Commit("events", 1, 5, from_offset=0))  # another partition has its own offset
+    before = snapshot(store)
+    stale = Commit("events", 0, 20, {("op1", "k"): b"b"}, {"scores": [score("c", "l1", 2)]}, [message("x")])
+    for from_offset in (0, 5, 15):
+        stale.from_offset = from_offset
+        with pytest.raises(FencedError) as caught:
+            store.commit(stale)
+        assert caught.value.transient
+        assert snapshot(store) == before
+    stale.from_offset = 10  # the owner, building on the stored offset
+    store.commit(stale)
+    assert store.committed_offsets("events") == {0: 20, 1: 5}
+    assert store.load_state("op1", 0) == {"k": b"b"}
+    with pytest.raises(FencedError):  # a fresh partition starts from 0, nothing else
+        store.commit(Commit("events", 2, 3, from_offset=7))
+    store.commit(Commit("events", 2, 3, from_offset=0))
+    assert store.committed_offsets("events") == {0: 20, 1: 5, 2: 3}
 
 
 @pytest.mark.parametrize("case", ["unstorable view value after good rows", "unstorable outbox payload after good rows"])

@@ -315,6 +315,7 @@ def clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDUPULSE_")}
     env["EDUPULSE_RUNTIME__ALLOWED_LATENESS_HOURS"] = str(LATENESS_HOURS)
     env["EDUPULSE_RUNTIME__LIVE_BATCH_SIZE"] = str(LIVE_BATCH)
+    env["EDUPULSE_RUNTIME__LIVE_MAX_BATCH_SIZE"] = str(LIVE_BATCH)  # no adaptive growth: keep a backlog
     return env
 
 

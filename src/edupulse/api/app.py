@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from edupulse import __version__
-from edupulse.api import live, serving, xapi
+from edupulse.api import caliper, live, serving, xapi
 from edupulse.api.errors import install_error_handlers
 from edupulse.deployment import Deployment
 
@@ -42,6 +42,7 @@ def create_app(deployment: Deployment, *, process: bool = True) -> FastAPI:
     app.state.notifier = notifier
     install_error_handlers(app)
     app.include_router(xapi.router)
+    app.include_router(caliper.router)
     app.include_router(serving.router)
     app.include_router(live.router)
 

@@ -46,7 +46,8 @@ def _response(exc: EdupulseError) -> JSONResponse:
     problems = getattr(exc, "problems", None)
     if problems:
         body["problems"] = [{"index": p.index, "path": p.path, "message": p.message} for p in problems]
-    headers = {"WWW-Authenticate": 'Basic realm="edupulse"'} if status == 401 else None
+    challenge = getattr(exc, "challenge", 'Basic realm="edupulse"')
+    headers = {"WWW-Authenticate": challenge} if status == 401 else None
     if status == 503:
         headers = {"Retry-After": "1"}
     return JSONResponse(body, status_code=status, headers=headers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import msgspec
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -13,14 +13,21 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from edupulse.api.auth import require
-from edupulse.doorbell import Doorbell
 from edupulse.privacy.credentials import Principal
 from edupulse.stream.store.base import Change, StateStore
 
-__all__ = ["ChangeNotifier", "router"]
+__all__ = ["Bell", "ChangeNotifier", "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
 KEEPALIVE_S = 15.0
+
+
+class Bell(Protocol):
+    """What wakes the live streams: a ``Doorbell`` (embedded), or a waiter on the state
+    store's change notifications (scale-out: ``PostgresStore.wait_for_changes``)."""
+
+    def wait(self, timeout_s: float) -> bool:
+        """Block until a commit may have changed views, or the timeout; True if woken."""
 
 
 class ChangeNotifier:
@@ -34,7 +41,7 @@ class ChangeNotifier:
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
-    def watch(self, bell: Doorbell) -> threading.Thread:
+    def watch(self, bell: Bell) -> threading.Thread:
         """One thread per process listens for commits and fans them out to every stream."""
 
         def listen() -> None:

@@ -49,6 +49,7 @@ class Runtime:
         *,
         topic: str = EVENTS_TOPIC,
         batch_size: int = 256,
+        max_batch_size: int | None = None,
         on_commit: Callable[[Commit], None] | None = None,
     ) -> None:
         self.log = log
@@ -56,10 +57,14 @@ class Runtime:
         self.operators = list(operators)
         self.topic = topic
         self.batch_size = batch_size
+        self.max_batch_size = max(batch_size, max_batch_size or batch_size)
+        self._batch: dict[int, int] = {}
         self._on_commit = on_commit
         self._owned: set[int] = set()
         self._offsets: dict[int, int] = {}
+        self._committed: dict[int, int] = {}  # what the store holds: each commit builds on it
         self._dead_letters: dict[int, list[OutboxMessage]] = {}
+        self._unrestored: set[int] = set()  # owned, but the store could not be read to restore them
         self._stop = threading.Event()
         store.setup([view for op in self.operators for view in op.views])
 
@@ -71,7 +76,7 @@ class Runtime:
         for part in partitions:
             for op in self.operators:
                 op.restore(part, self.store.load_state(op.name, part))
-            self._offsets[part] = committed.get(part, 0)
+            self._offsets[part] = self._committed[part] = committed.get(part, 0)
             self._owned.add(part)
 
     def revoke(self, partitions: Sequence[int]) -> None:
@@ -79,7 +84,10 @@ class Runtime:
             for op in self.operators:
                 op.revoke(part)
             self._owned.discard(part)
+            self._unrestored.discard(part)
             self._offsets.pop(part, None)
+            self._committed.pop(part, None)
+            self._batch.pop(part, None)
 
     def assign_all(self) -> None:
         self.assign(range(self.log.partitions(self.topic)))
@@ -94,7 +102,9 @@ class Runtime:
         this to write each key once instead of once per batch.
         """
         offset = self._offsets[partition]
-        records = self.log.read(self.topic, partition, offset, self.batch_size)
+        size = self._batch.get(partition, self.batch_size)
+        records = self.log.read(self.topic, partition, offset, size)
+        self._batch[partition] = self._next_batch_size(size, len(records))
         if not records:
             return 0
         try:
@@ -109,9 +119,18 @@ class Runtime:
             raise
         return len(records)
 
+    def _next_batch_size(self, size: int, got: int) -> int:
+        """Adaptive batching: a full batch means a backlog, so read twice as many next time
+        (up to ``max_batch_size``): fewer, larger commits clear it with less work per
+        record. A short batch means the partition is caught up: back to the small size
+        that keeps live latency low."""
+        if got < size:
+            return self.batch_size
+        return min(size * 2, self.max_batch_size)
+
     def checkpoint(self, partition: int) -> None:
         """Commit the operators' changes, the outbox and the next offset in one transaction."""
-        commit = Commit(self.topic, partition, self._offsets[partition])
+        commit = Commit(self.topic, partition, self._offsets[partition], from_offset=self._committed[partition])
         commit.outbox.extend(self._dead_letters.pop(partition, []))
         try:
             for op in self.operators:
@@ -125,6 +144,7 @@ class Runtime:
         except BaseException:
             self._rollback(partition)
             raise
+        self._committed[partition] = commit.next_offset
         if self._on_commit is not None:
             self._on_commit(commit)
 
@@ -132,7 +152,19 @@ class Runtime:
         """Memory must never run ahead of the store: rebuild the partition from it."""
         self._dead_letters.pop(partition, None)
         self.revoke([partition])
-        self.assign([partition])
+        self._unrestored.add(partition)
+        self._restore()
+
+    def _restore(self) -> None:
+        """Restore dropped partitions, or keep them pending if the store cannot be read now.
+
+        A server that is restarting fails the commit and then the restore; the next pass
+        tries again, so a partition is never forgotten.
+        """
+        if self._unrestored:
+            pending = sorted(self._unrestored)
+            self.assign(pending)
+            self._unrestored.difference_update(pending)
 
     def _decode(self, records: list[LogRecord]) -> list[LearningEvent]:
         """Decode a batch; a record that cannot be decoded goes to the dead letters, not in a loop."""
@@ -155,6 +187,7 @@ class Runtime:
     def run_once(self) -> BatchStats:
         """One batch from every owned partition that has records."""
         stats = BatchStats()
+        self._restore()
         for part in sorted(self._owned):
             n = self.process_partition(part)
             if n:
@@ -171,6 +204,7 @@ class Runtime:
         is committed once, when it is caught up.
         """
         total = BatchStats()
+        self._restore()
         for part in sorted(self._owned):
             while n := self.process_partition(part, checkpoint=checkpoint_every_batch):
                 total.events += n
@@ -209,6 +243,6 @@ class Runtime:
         return not self._stop.is_set()
 
     def lag(self) -> dict[int, int]:
-        """Records not yet processed, per owned partition."""
+        """Records not yet processed, per owned partition (all of them while one awaits its restore)."""
         ends = self.log.end_offsets(self.topic)
-        return {p: ends[p] - self._offsets[p] for p in sorted(self._owned)}
+        return {p: ends[p] - self._offsets.get(p, 0) for p in sorted(self._owned | self._unrestored)}

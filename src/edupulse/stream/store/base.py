@@ -50,6 +50,11 @@ class Commit(msgspec.Struct):
     state: dict[tuple[str, str], bytes | None] = msgspec.field(default_factory=dict)
     views: dict[str, list[Row]] = msgspec.field(default_factory=dict)
     outbox: list[OutboxMessage] = msgspec.field(default_factory=list)
+    from_offset: int | None = None
+    """The committed offset this commit builds on. If given, the store applies the commit
+    only if the partition's stored offset is still this one (0: none stored) and raises
+    ``FencedError`` otherwise: a worker that lost the partition to another (a rebalance
+    while it stalled) can never overwrite the new owner's progress."""
 
 
 class Change(msgspec.Struct, frozen=True):
@@ -76,7 +81,11 @@ class StateStore(Protocol):
         """All keyed state an operator stored for a partition."""
 
     def commit(self, commit: Commit) -> None:
-        """Apply state, views, outbox and the next offset atomically."""
+        """Apply state, views, outbox and the next offset atomically.
+
+        Raises ``FencedError``, changing nothing, if ``commit.from_offset`` is given and
+        differs from the partition's stored offset.
+        """
 
     def get(self, view: str, key: Mapping[str, Any]) -> Row | None:
         """One view row by its full key."""

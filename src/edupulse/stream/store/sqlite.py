@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from edupulse.errors import ConfigError, NotFoundError, TerminalError, TransientError
+from edupulse.errors import ConfigError, FencedError, NotFoundError, TerminalError, TransientError
 from edupulse.stream.store.base import Change, Commit, OutboxMessage, Row, ViewSpec
 
 __all__ = ["SqliteStore"]
@@ -151,6 +151,8 @@ class SqliteStore:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         part = commit.partition
+        if commit.from_offset is not None:
+            self._fence(conn, commit)
         # Rows go in key order: B-tree inserts in order are several times cheaper than random ones.
         puts = sorted((op, part, key, value) for (op, key), value in commit.state.items() if value is not None)
         dels = [(op, part, key) for (op, key), value in commit.state.items() if value is None]
@@ -168,6 +170,18 @@ class SqliteStore:
         self._commits += 1
         if self._commits % 200 == 0:
             self._trim_changes()
+
+    @staticmethod
+    def _fence(conn: sqlite3.Connection, commit: Commit) -> None:
+        row = conn.execute(
+            "SELECT next_offset FROM offsets WHERE topic=? AND partition=?", (commit.topic, commit.partition)
+        ).fetchone()
+        stored = 0 if row is None else int(row[0])
+        if stored != commit.from_offset:
+            raise FencedError(
+                f"partition {commit.partition} of {commit.topic!r} was committed up to offset {stored} by another "
+                f"worker since this one read it from {commit.from_offset}; dropping this batch"
+            )
 
     def _upsert(self, conn: sqlite3.Connection, spec: ViewSpec, rows: list[Row]) -> None:
         if not rows:

@@ -2,6 +2,7 @@
 
 Secrets are 256 random bits, so a plain SHA-256 is enough to make the stored hash
 useless to a thief (there is nothing to guess); verification compares in constant time.
+Every backend shares this logic (``CachedCredentials``) and only stores rows.
 """
 
 from __future__ import annotations
@@ -9,17 +10,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import sqlite3
-import threading
 import time
-from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import msgspec
 
 from edupulse.errors import AuthError, ConfigError, ForbiddenError
 
-__all__ = ["Credentials", "NewKey", "Principal", "Scope"]
+__all__ = [
+    "ALL_SCOPES",
+    "CACHE_SECONDS",
+    "CachedCredentials",
+    "CredentialStore",
+    "KeyRow",
+    "NewKey",
+    "Principal",
+    "Scope",
+    "hash_secret",
+]
 
 Scope = Literal["ingest", "read", "admin"]
 ALL_SCOPES: tuple[Scope, ...] = ("ingest", "read", "admin")
@@ -49,27 +57,61 @@ class NewKey(msgspec.Struct, frozen=True):
     scopes: list[str]
 
 
-def _hash(secret: str) -> bytes:
+class KeyRow(msgspec.Struct, frozen=True):
+    """A stored credential as a backend keeps it."""
+
+    key: str
+    name: str
+    tenant: str
+    scopes: str  # space-separated, sorted
+    secret_hash: bytes
+    created_us: int
+
+
+class CredentialStore(Protocol):
+    """The credential seam. Backends: ``credentials.sqlite`` (embedded), ``credentials.postgres``."""
+
+    def create(self, name: str, *, tenant: str, scopes: tuple[str, ...] = ("ingest", "read")) -> NewKey:
+        """A new key and secret (the secret is shown only here)."""
+
+    def verify(self, key: str, secret: str) -> Principal:
+        """The principal of a key and secret, or AuthError."""
+
+    def revoke(self, key: str) -> bool:
+        """Revoke a key; False if it was unknown or already revoked."""
+
+    def list(self) -> list[dict[str, object]]:
+        """Every key (never a secret), oldest first."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+def hash_secret(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-class Credentials:
-    """The credential table, in ``auth.db`` under the data directory."""
+class CachedCredentials:
+    """Creation, verification with a short cache, revocation; subclasses store the rows."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS api_keys (key TEXT PRIMARY KEY, name TEXT NOT NULL, tenant TEXT NOT NULL,"
-            " scopes TEXT NOT NULL, secret_hash BLOB NOT NULL, created_us INTEGER NOT NULL,"
-            " revoked_us INTEGER)"
-        )
-        self._lock = threading.Lock()
+    def __init__(self) -> None:
         # Verified keys are remembered briefly, so a revocation by another process
         # takes effect within CACHE_SECONDS.
         self._cache: dict[tuple[str, bytes], tuple[Principal, float]] = {}
+
+    def _insert(self, row: KeyRow) -> None:
+        raise NotImplementedError
+
+    def _lookup(self, key: str) -> tuple[str, str, str, bytes] | None:
+        """Name, tenant, scopes and secret hash of a key that is not revoked."""
+        raise NotImplementedError
+
+    def _mark_revoked(self, key: str, now_us: int) -> bool:
+        raise NotImplementedError
+
+    def _rows(self) -> list[tuple[str, str, str, str, int, int | None]]:
+        """Key, name, tenant, scopes, created and revoked times, oldest first."""
+        raise NotImplementedError
 
     def create(self, name: str, *, tenant: str, scopes: tuple[str, ...] = ("ingest", "read")) -> NewKey:
         unknown = set(scopes) - set(ALL_SCOPES)
@@ -79,23 +121,16 @@ class Credentials:
             raise ConfigError("a key needs a non-empty --name")
         key = "ep_" + secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
-        with self._lock:
-            self._conn.execute(
-                "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                (key, name, tenant, " ".join(sorted(scopes)), _hash(secret), time.time_ns() // 1000),
-            )
+        self._insert(KeyRow(key, name, tenant, " ".join(sorted(scopes)), hash_secret(secret), time.time_ns() // 1000))
         return NewKey(key, secret, name, tenant, sorted(scopes))
 
     def verify(self, key: str, secret: str) -> Principal:
         """The principal of a key and secret, or AuthError."""
-        digest = _hash(secret)
+        digest = hash_secret(secret)
         cached = self._cache.get((key, digest))
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT name, tenant, scopes, secret_hash FROM api_keys WHERE key=? AND revoked_us IS NULL", (key,)
-            ).fetchone()
+        row = self._lookup(key)
         if row is None or not hmac.compare_digest(row[3], digest):
             raise AuthError("unknown key or wrong secret; create credentials with `edupulse keys create`")
         principal = Principal(key, row[0], row[1], frozenset(row[2].split()))
@@ -105,22 +140,12 @@ class Credentials:
         return principal
 
     def revoke(self, key: str) -> bool:
-        with self._lock:
-            changed = self._conn.execute(
-                "UPDATE api_keys SET revoked_us=? WHERE key=? AND revoked_us IS NULL", (time.time_ns() // 1000, key)
-            ).rowcount
+        changed = self._mark_revoked(key, time.time_ns() // 1000)
         self._cache = {k: v for k, v in self._cache.items() if k[0] != key}
-        return bool(changed)
+        return changed
 
     def list(self) -> list[dict[str, object]]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT key, name, tenant, scopes, created_us, revoked_us FROM api_keys ORDER BY created_us"
-            ).fetchall()
         return [
             {"key": k, "name": n, "tenant": t, "scopes": s.split(), "created_us": c, "revoked": r is not None}
-            for k, n, t, s, c, r in rows
+            for k, n, t, s, c, r in self._rows()
         ]
-
-    def close(self) -> None:
-        self._conn.close()
