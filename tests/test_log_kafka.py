@@ -15,7 +15,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from edupulse.config import KafkaSettings, PostgresSettings
-from edupulse.errors import TransientError
+from edupulse.errors import ConfigError, TransientError
 from edupulse.log.base import Record, partition_for
 from edupulse.log.kafka import KafkaLog
 from tests.conftest import free_port
@@ -34,9 +34,9 @@ def test_unreachable_brokers_are_a_transient_error_that_says_how_to_start_kafka(
         KafkaLog(f"127.0.0.1:{free_port()}", "postgresql://nobody@127.0.0.1:1/none", timeout_s=1.0)
 
 
-def test_unreachable_postgres_is_a_transient_error_that_says_how_to_start_it() -> None:
+def test_unreachable_postgres_is_an_error_that_says_how_to_start_it() -> None:
     servers = kafka_servers()
-    with pytest.raises(TransientError, match=r"scripts/services/postgres\.sh up"):
+    with pytest.raises(ConfigError, match=r"scripts/services/postgres\.sh up"):
         KafkaLog(servers, f"postgresql://edupulse@127.0.0.1:{free_port()}/edupulse")
 
 

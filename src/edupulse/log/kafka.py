@@ -45,8 +45,8 @@ from edupulse.log.base import Appended, LogRecord, Record, partition_for
 from edupulse.log.kafka_append import AppendPlan, plan_append
 from edupulse.log.kafka_errors import retriable, translated
 from edupulse.log.kafka_index import Conn, Index, create_schema
-from edupulse.log.kafka_pool import ConnectionPool
 from edupulse.log.kafka_reader import TS_HEADER, PartitionReader
+from edupulse.postgres import check_schema, open_pool
 
 __all__ = ["KafkaLog"]
 
@@ -80,14 +80,14 @@ class KafkaLog:
         self.bootstrap_servers = bootstrap_servers
         self.dsn = dsn
         self.replication_factor = replication_factor
-        self.schema = schema
+        self.schema = check_schema(schema)
         self.created_topics: list[str] = []  # by this handle, in order
         self._index = Index(schema)
         base = {"bootstrap.servers": bootstrap_servers, "client.id": client_id}
         self._admin = AdminClient(base)
         self._check_brokers(timeout_s)
-        self._pool = ConnectionPool(dsn, pool_size)
-        with self._pool.connection() as conn:
+        self._pool = open_pool(dsn, size=pool_size, name=f"kafka-log-{schema}", timeout_s=timeout_s)
+        with self._kafka_errors("create the log's index in PostgreSQL"), self._pool.connection() as conn:
             create_schema(conn, schema)
         self._producer = Producer(
             {
@@ -134,7 +134,7 @@ class KafkaLog:
             self._admin.list_topics(timeout=timeout_s)
 
     def _kafka_errors(self, doing: str) -> AbstractContextManager[None]:
-        return translated(self.bootstrap_servers, doing)
+        return translated(self.bootstrap_servers, self.dsn, doing)
 
     # -- topics ---------------------------------------------------------------------
 
@@ -330,7 +330,7 @@ class KafkaLog:
     def _listening(self) -> Conn:
         conn = self._listener
         if conn is None or conn.closed or conn.broken:
-            conn = self._listener = self._pool.connect()
+            conn = self._listener = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
             conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._index.channel)))
         return conn
 
@@ -403,3 +403,6 @@ class KafkaLog:
         with self._read_lock:
             self._reader.close()
         self._pool.close()
+        with self._listen_lock:
+            if self._listener is not None:
+                self._listener.close()
