@@ -445,3 +445,124 @@ def simulate(
     _emit(report)
     if report.rejected:
         sys.exit(1)
+
+
+assistments_data_option = option(
+    "--data",
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="ASSISTments-style data: a directory with train.csv and test.csv (user_id,skill_name,correct).",
+    env="EDUPULSE_ASSISTMENTS_DATA",
+)
+seed_option = option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of the EM restarts.", env="EDUPULSE_SEED"
+)
+
+
+split_option = option(
+    "--split",
+    type=click.Choice(["sequence", "user_id"]),
+    default="sequence",
+    show_default=True,
+    help="Learners are runs of user_id rows (the DKT files' user_id is a sequence length), or user_id as is.",
+    env="EDUPULSE_ASSISTMENTS_SPLIT",
+)
+
+
+@main.group()
+def evaluate() -> None:
+    """Score models offline on public data sets, reproducibly for a seed."""
+
+
+@evaluate.command("assistments")
+@assistments_data_option
+@seed_option
+@split_option
+@option("--json", "as_json", is_flag=True, help="Print JSON: an object with `auc` for each model.", env="EDUPULSE_JSON")
+def evaluate_assistments(data: Path, seed: int, split: str, as_json: bool) -> None:
+    """Knowledge tracing: fit BKT, BKT with forgetting and Elo on train.csv, AUC on test.csv.
+
+    \b
+    Example:
+      edupulse evaluate assistments --data ../shared/data/assistments2009 --json
+    """
+    from edupulse.ml.assistments import evaluate as run
+
+    report = run(data, seed=seed, split="user_id" if split == "user_id" else "sequence")
+    if as_json:
+        _emit(report)
+        return
+    click.echo(f"train {report.train_attempts} attempts, test {report.test_attempts} (split: {split})")
+    for name, score in (("bkt", report.bkt), ("bkt_forgetting", report.bkt_forgetting), ("elo", report.elo)):
+        click.echo(f"  {name:<15} AUC {score.auc:.4f}")
+
+
+@main.group()
+def train() -> None:
+    """Fit models from history and store them where the pipeline finds them."""
+
+
+@train.command("mastery")
+@data_dir_option
+@option(
+    "--data",
+    type=click.Path(exists=True, path_type=Path),
+    help="A CSV of graded attempts (user_id,skill_name,correct, in attempt order), or a directory with "
+    "train.csv (default: the graded attempts in the event log of the data directory).",
+    env="EDUPULSE_TRAIN_DATA",
+)
+@split_option
+@seed_option
+@option(
+    "--restarts",
+    type=click.IntRange(1, 32),
+    default=4,
+    show_default=True,
+    help="EM restarts.",
+    env="EDUPULSE_TRAIN_RESTARTS",
+)
+@option(
+    "--iterations",
+    type=click.IntRange(1, 1000),
+    default=60,
+    show_default=True,
+    help="Most EM iterations.",
+    env="EDUPULSE_TRAIN_ITERATIONS",
+)
+def train_mastery(
+    data_dir: Path | None, data: Path | None, split: str, seed: int, restarts: int, iterations: int
+) -> None:
+    """Fit BKT with forgetting per skill and Elo difficulties; store them for the mastery operator.
+
+    The model goes to DATA_DIR/models/mastery.json; `serve` and `replay` use it from their next start.
+
+    \b
+    Example:
+      edupulse train mastery --data ../shared/data/assistments2009 --data-dir ./edupulse-data
+      edupulse train mastery --data-dir ./edupulse-data     # from the attempts in the log
+    """
+    from edupulse.ml.bkt_fit import FitOptions
+    from edupulse.ml.mastery_model import save_model
+    from edupulse.ml.training import train as fit
+
+    settings = _settings(data_dir=data_dir)
+    attempts, source = _training_attempts(settings, data, split)
+    if not attempts:
+        raise click.UsageError(f"no graded attempts with skills in {source}; pass --data with a CSV of attempts")
+    model = fit(attempts, FitOptions(seed=seed, restarts=restarts, iterations=iterations), source=source)
+    path = save_model(model, settings.data_dir)
+    _emit({"model": str(path), "version": model.version, "skills": len(model.bkt), **model.trained_on})
+
+
+def _training_attempts(settings: Settings, data: Path | None, split: str) -> tuple[list[tuple[str, str, bool]], str]:
+    from edupulse.ml.assistments import load_attempts
+
+    if data is not None:
+        source = data / "train.csv" if data.is_dir() else data
+        return load_attempts(source, split="user_id" if split == "user_id" else "sequence"), str(source)
+    from edupulse.deployment import Deployment
+    from edupulse.ml.training import attempts_from_log
+    from edupulse.stream.runtime import EVENTS_TOPIC
+
+    with Deployment(settings) as deployment:
+        return attempts_from_log(deployment.log, EVENTS_TOPIC), f"the event log of {settings.data_dir}"

@@ -87,6 +87,11 @@ class KafkaSettings(BaseModel):
     bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka brokers, host:port[,host:port...].")
     group_id: str = Field("edupulse-workers", min_length=1, description="Consumer group the workers share.")
     replication_factor: int = Field(1, ge=1, description="Replicas of each partition of topics edupulse creates.")
+    topic_prefix: str = Field(
+        "",
+        pattern=r"^[A-Za-z0-9._-]*$",
+        description="Put before the name of every topic edupulse uses, so deployments can share a cluster.",
+    )
     session_timeout_ms: int = Field(
         10_000,
         ge=1_000,

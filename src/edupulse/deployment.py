@@ -29,6 +29,7 @@ from edupulse.log.base import EventLog
 from edupulse.log.kafka import KafkaLog
 from edupulse.log.sqlite import SqliteLog
 from edupulse.lrs.statements import StatementIngest
+from edupulse.ml.mastery_model import load_model
 from edupulse.privacy.credentials import Credentials, CredentialStore
 from edupulse.privacy.credentials.postgres import PostgresCredentials
 from edupulse.stream.group import GroupWorker
@@ -145,12 +146,7 @@ def open_credentials(settings: Settings) -> CredentialStore:
 def _scaleout_stores(settings: Settings) -> tuple[EventLog, PostgresStore, CredentialStore]:
     """Kafka for the log (its id index and payloads in PostgreSQL), PostgreSQL for the rest."""
     pg = settings.postgres
-    log = KafkaLog(
-        settings.kafka.bootstrap_servers,
-        pg.dsn,
-        schema=f"{pg.schema_name}_log",
-        replication_factor=settings.kafka.replication_factor,
-    )
+    log = KafkaLog.from_settings(settings.kafka, pg, schema=f"{pg.schema_name}_log")
     try:
         store = PostgresStore(
             pg.dsn,
@@ -199,7 +195,9 @@ class Deployment:
         self.ingest = StatementIngest(
             self.log, unknown_verbs=settings.ingest.unknown_verbs, max_batch=settings.ingest.max_batch
         )
-        self.operators = default_operators(allowed_lateness_us=settings.runtime.allowed_lateness_us)
+        self.operators = default_operators(
+            allowed_lateness_us=settings.runtime.allowed_lateness_us, mastery=load_model(data_dir)
+        )
         self.store.setup([view for op in self.operators for view in op.views])
         self._worker: threading.Thread | None = None
         self._runtime: Runtime | None = None

@@ -24,6 +24,7 @@ from edupulse.errors import TerminalError, TransientError
 from edupulse.insights import default_operators
 from edupulse.log.sqlite import SqliteLog
 from edupulse.memory import peak_rss_mib
+from edupulse.ml.mastery_model import load_model
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.sqlite import SqliteStore
 
@@ -167,7 +168,9 @@ def _rebuild(settings: Settings, partitions: Sequence[int], path: Path, progress
     log = SqliteLog(settings.data_dir / LOG_FILE)
     store = SqliteStore(path, serving=False)
     try:
-        operators = default_operators(allowed_lateness_us=settings.runtime.allowed_lateness_us)
+        operators = default_operators(
+            allowed_lateness_us=settings.runtime.allowed_lateness_us, mastery=load_model(settings.data_dir)
+        )
         runtime = Runtime(log, store, operators, batch_size=settings.runtime.replay_batch_size)
         runtime.assign(partitions)
         stats = runtime.run_until_caught_up(progress, checkpoint_every_batch=False)

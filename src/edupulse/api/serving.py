@@ -58,6 +58,16 @@ def learner(
     return queries.learner_metrics(request.app.state.deployment.store, principal.tenant, learner, course)
 
 
+@router.get("/learner/mastery", summary="A learner's mastery per skill: BKT P(known), Elo, attempts")
+def learner_mastery(
+    request: Request,
+    principal: Reader,
+    learner: Annotated[str, Query(min_length=1)],
+    skill: Annotated[str | None, Query(min_length=1)] = None,
+) -> list[dict[str, Any]]:
+    return queries.learner_mastery(request.app.state.deployment.store, principal.tenant, learner, skill)
+
+
 @router.get("/status", summary="Events, learners, courses, and per-partition log and committed offsets")
 def status(request: Request, principal: Reader) -> dict[str, Any]:
     return pipeline_status(request.app.state.deployment)

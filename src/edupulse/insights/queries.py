@@ -7,10 +7,11 @@ from typing import Any, Literal
 
 from edupulse.errors import NotFoundError
 from edupulse.insights.engagement import COURSE_VIEW, LEARNER_VIEW
+from edupulse.insights.mastery import MASTERY_VIEW
 from edupulse.insights.windows import DAY_US
 from edupulse.stream.store.base import Row, StateStore
 
-__all__ = ["course_learners", "course_summary", "learner_metrics", "list_courses"]
+__all__ = ["course_learners", "course_summary", "learner_mastery", "learner_metrics", "list_courses"]
 
 SortKey = Literal["last_seen", "events", "active_days", "mean_score", "attempts", "time_on_task"]
 _SORT_COLUMNS = {
@@ -107,4 +108,16 @@ def learner_metrics(store: StateStore, tenant: str, learner: str, course: str | 
     if not rows:
         scope = f" in course {course!r}" if course is not None else ""
         raise NotFoundError(f"no events for learner {learner!r}{scope}")
+    return rows
+
+
+def learner_mastery(store: StateStore, tenant: str, learner: str, skill: str | None = None) -> list[Row]:
+    """A learner's mastery of every skill they attempted (or of one), by skill."""
+    where = {"tenant": tenant, "learner": learner}
+    if skill is not None:
+        where["skill"] = skill
+    rows = store.select(MASTERY_VIEW.name, where, order_by="skill")
+    if not rows:
+        scope = f" on skill {skill!r}" if skill is not None else ""
+        raise NotFoundError(f"no graded attempts of learner {learner!r}{scope}")
     return rows

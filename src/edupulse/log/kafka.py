@@ -76,8 +76,10 @@ class KafkaLog:
         client_id: str = "edupulse",
         pool_size: int = 8,
         timeout_s: float = 10.0,
+        topic_prefix: str = "",
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
+        self.topic_prefix = topic_prefix
         self.dsn = dsn
         self.replication_factor = replication_factor
         self.schema = check_schema(schema)
@@ -124,8 +126,13 @@ class KafkaLog:
             postgres.dsn,
             replication_factor=kafka.replication_factor,
             pool_size=postgres.pool_size,
+            topic_prefix=kafka.topic_prefix,
             **kwargs,
         )
+
+    def physical(self, topic: str) -> str:
+        """The name a topic has on the brokers: ``topic_prefix`` + ``topic``."""
+        return self.topic_prefix + topic
 
     # -- connections and errors -----------------------------------------------------
 
@@ -139,6 +146,7 @@ class KafkaLog:
     # -- topics ---------------------------------------------------------------------
 
     def ensure_topic(self, topic: str, partitions: int) -> None:
+        topic = self.topic_prefix + topic
         if partitions < 1:
             raise ConfigError(f"topic {topic!r} needs at least one partition, got {partitions}")
         new = NewTopic(topic, partitions, self.replication_factor, config=_TOPIC_CONFIG)
@@ -174,13 +182,16 @@ class KafkaLog:
         for _ in range(200):
             try:
                 self._partitions.pop(topic, None)
-                self.partitions(topic)
+                self._partition_count(topic)
                 return
             except NotFoundError:
                 threading.Event().wait(0.05)
         raise TransientError(f"topic {topic!r} was created but its metadata did not appear")
 
     def partitions(self, topic: str) -> int:
+        return self._partition_count(self.topic_prefix + topic)
+
+    def _partition_count(self, topic: str) -> int:
         known = self._partitions.get(topic)
         if known is not None:
             return known
@@ -196,9 +207,10 @@ class KafkaLog:
     # -- writing --------------------------------------------------------------------
 
     def append(self, topic: str, records: Sequence[Record], *, atomic: bool = False) -> list[Appended]:
+        topic = self.topic_prefix + topic
         if not records:
             return []
-        n = self.partitions(topic)
+        n = self._partition_count(topic)
         with self._kafka_errors(f"append to topic {topic!r}"), self._pool.connection() as conn, conn.transaction():
             self._index.lock_partitions(conn, topic, (partition_for(r.key, n) for r in records))
             plan = plan_append(self._index, conn, topic, records)
@@ -271,6 +283,7 @@ class KafkaLog:
     # -- reading --------------------------------------------------------------------
 
     def read(self, topic: str, partition: int, offset: int, max_records: int) -> list[LogRecord]:
+        topic = self.topic_prefix + topic
         with self._read_lock, self._kafka_errors(f"read topic {topic!r}"):
             end = self._visible_end(topic, partition, offset)
             return self._reader.read(topic, partition, offset, max_records, end)
@@ -284,19 +297,22 @@ class KafkaLog:
         return ends.get(partition, 0)
 
     def read_payloads(self, topic: str, partition: int, offsets: Sequence[int]) -> dict[int, bytes]:
+        topic = self.topic_prefix + topic
         if not offsets:
             return {}
         with self._kafka_errors(f"read payloads of topic {topic!r}"), self._pool.connection() as conn:
             return self._index.payloads(conn, topic, partition, offsets)
 
     def end_offsets(self, topic: str) -> list[int]:
+        topic = self.topic_prefix + topic
         return self._offsets(topic, OffsetSpec.latest())
 
     def start_offsets(self, topic: str) -> list[int]:
+        topic = self.topic_prefix + topic
         return self._offsets(topic, OffsetSpec.earliest())
 
     def _offsets(self, topic: str, spec: OffsetSpec) -> list[int]:
-        n = self.partitions(topic)
+        n = self._partition_count(topic)
         wanted = {TopicPartition(topic, p): spec for p in range(n)}
         with self._kafka_errors(f"list the offsets of topic {topic!r}"):
             for attempt in range(_RETRIES):
@@ -336,6 +352,7 @@ class KafkaLog:
 
     def forget(self, topic: str, partitions: Sequence[int]) -> None:
         """Stop fetching partitions this process no longer reads (a worker lost them)."""
+        topic = self.topic_prefix + topic
         with self._read_lock, self._kafka_errors(f"release partitions of topic {topic!r}"):
             self._reader.forget(topic, list(partitions))
 
@@ -350,7 +367,8 @@ class KafkaLog:
         now_us: int,
         keep_from: Sequence[int] | None = None,
     ) -> int:
-        starts, ends = self.start_offsets(topic), self.end_offsets(topic)
+        topic = self.topic_prefix + topic
+        starts, ends = self._offsets(topic, OffsetSpec.earliest()), self._offsets(topic, OffsetSpec.latest())
         cuts: dict[int, int] = {}
         for part, end in enumerate(ends):
             first = end - max_records if max_records is not None else 0

@@ -18,20 +18,22 @@ from edupulse.postgres import translate
 
 __all__ = ["retriable", "translated"]
 
-# Codes a new topic returns for a moment, until its leaders are known everywhere.
+# Codes a new topic, or a broker that has just restarted, returns for a moment, until its
+# leaders and epochs are known everywhere.
 _SETTLING = {
     KafkaError.UNKNOWN_LEADER_EPOCH,
     KafkaError.FENCED_LEADER_EPOCH,
     KafkaError.OFFSET_NOT_AVAILABLE,
+    KafkaError.STALE_BROKER_EPOCH,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.NOT_COORDINATOR,
     KafkaError.LEADER_NOT_AVAILABLE,
     KafkaError.NOT_LEADER_FOR_PARTITION,
     KafkaError.UNKNOWN_TOPIC_OR_PART,
 }
 _TRANSIENT = {
     KafkaError._TRANSPORT,
-    KafkaError.FENCED_LEADER_EPOCH,
-    KafkaError.UNKNOWN_LEADER_EPOCH,
-    KafkaError.OFFSET_NOT_AVAILABLE,
     KafkaError._ALL_BROKERS_DOWN,
     KafkaError._TIMED_OUT,
     KafkaError._MSG_TIMED_OUT,
@@ -40,6 +42,7 @@ _TRANSIENT = {
     KafkaError.LEADER_NOT_AVAILABLE,
     KafkaError.NOT_ENOUGH_REPLICAS,
     KafkaError.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+    *(_SETTLING - {KafkaError.UNKNOWN_TOPIC_OR_PART}),
 }
 
 

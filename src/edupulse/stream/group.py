@@ -79,7 +79,10 @@ class GroupWorker:
         """Join the group and process until ``stop`` is set; then leave the group cleanly."""
         self.log.partitions(self.topic)  # NotFoundError now rather than an idle member later
         self._consumer.subscribe(
-            [self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke
+            [self.log.physical(self.topic)],
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_revoke,
         )
         try:
             while not stop.is_set():

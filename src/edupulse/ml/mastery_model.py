@@ -1,0 +1,76 @@
+"""The mastery model: fitted BKT parameters per skill and Elo difficulties, stored as JSON.
+
+``edupulse train mastery`` writes it to ``<data_dir>/models/mastery.json``; the mastery
+operator reads it when a deployment starts. Its ``version`` is a digest of its content,
+shown beside every mastery figure so each can be traced to the parameters behind it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import msgspec
+
+from edupulse.errors import ConfigError
+from edupulse.ml import elo
+from edupulse.ml.bkt import DEFAULT_PARAMS, BktParams
+
+__all__ = ["MODEL_FILE", "MasteryModel", "load_model", "model_path", "save_model"]
+
+MODEL_FILE = Path("models") / "mastery.json"
+FORMAT = 1
+
+
+class MasteryModel(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the mastery operator needs to trace knowledge."""
+
+    format: int = FORMAT
+    bkt: dict[str, BktParams] = msgspec.field(default_factory=dict)
+    bkt_fallback: BktParams = DEFAULT_PARAMS  # skills the model was not fitted on
+    elo: elo.EloParams = msgspec.field(default_factory=elo.EloParams)
+    trained_on: dict[str, object] = msgspec.field(default_factory=dict)  # what it was fitted from, and how
+
+    @property
+    def version(self) -> str:
+        """``defaults``, or a digest of the fitted parameters."""
+        if not self.bkt and not self.elo.difficulty:
+            return "defaults"
+        body = msgspec.json.encode([self.bkt, self.bkt_fallback, self.elo], order="sorted")
+        return "m1-" + hashlib.sha256(body).hexdigest()[:12]
+
+    def bkt_for(self, skill: str) -> BktParams:
+        return self.bkt.get(skill, self.bkt_fallback)
+
+
+def model_path(data_dir: Path) -> Path:
+    return data_dir / MODEL_FILE
+
+
+def save_model(model: MasteryModel, data_dir: Path) -> Path:
+    """Write the model atomically (a reader sees the old file or the new one)."""
+    path = model_path(data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(msgspec.json.format(msgspec.json.encode(model), indent=1))
+    os.replace(tmp, path)
+    return path
+
+
+def load_model(data_dir: Path) -> MasteryModel:
+    """The stored model, or the defaults if none was trained."""
+    path = model_path(data_dir)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return MasteryModel()
+    try:
+        model = msgspec.json.decode(raw, type=MasteryModel)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{path} is not a mastery model ({exc}); run `edupulse train mastery` again") from exc
+    except msgspec.DecodeError as exc:
+        raise ConfigError(f"{path} is not valid JSON ({exc}); run `edupulse train mastery` again") from exc
+    if model.format != FORMAT:
+        raise ConfigError(f"{path} has format {model.format}, this edupulse reads {FORMAT}; train it again")
+    return model
