@@ -10,9 +10,11 @@ from __future__ import annotations
 import functools
 import os
 import socket
+import warnings
 
 import psycopg
 import pytest
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from psycopg import sql
 
@@ -117,12 +119,15 @@ def drop_test_namespaces() -> None:
         by_servers.setdefault(log.bootstrap_servers, set()).update(log.created_topics)
         schemas.setdefault(log.dsn, set()).add(log.schema)
     _TRACKED.clear()
-    for servers, topics in by_servers.items():
-        if topics:
-            admin = AdminClient({"bootstrap.servers": servers})  # kept until the futures are done
-            for future in admin.delete_topics(sorted(topics), operation_timeout=30).values():
-                future.result(timeout=30)
-    for dsn, names in schemas.items():
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            for name in sorted(names):
-                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+    try:
+        for servers, topics in by_servers.items():
+            if topics:
+                admin = AdminClient({"bootstrap.servers": servers})  # kept until the futures are done
+                for future in admin.delete_topics(sorted(topics), operation_timeout=30).values():
+                    future.result(timeout=30)
+        for dsn, names in schemas.items():
+            with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+                for name in sorted(names):
+                    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+    except (KafkaException, psycopg.Error) as exc:  # a service stopped meanwhile: leftovers, not failures
+        warnings.warn(f"test topics or schemas were not dropped: {exc}", stacklevel=1)

@@ -12,9 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from edupulse.config import KafkaSettings, PostgresSettings
-from edupulse.errors import TransientError
+from edupulse.errors import ConfigError, TransientError
 from edupulse.log.base import Record, partition_for
 from edupulse.log.kafka import KafkaLog
 from tests.conftest import free_port
@@ -33,9 +34,9 @@ def test_unreachable_brokers_are_a_transient_error_that_says_how_to_start_kafka(
         KafkaLog(f"127.0.0.1:{free_port()}", "postgresql://nobody@127.0.0.1:1/none", timeout_s=1.0)
 
 
-def test_unreachable_postgres_is_a_transient_error_that_says_how_to_start_it() -> None:
+def test_unreachable_postgres_is_an_error_that_says_how_to_start_it() -> None:
     servers = kafka_servers()
-    with pytest.raises(TransientError, match=r"scripts/services/postgres\.sh up"):
+    with pytest.raises(ConfigError, match=r"scripts/services/postgres\.sh up"):
         KafkaLog(servers, f"postgresql://edupulse@127.0.0.1:{free_port()}/edupulse")
 
 
@@ -114,3 +115,30 @@ def test_wait_wakes_on_an_append_through_another_handle(kafka_log: KafkaLog) -> 
     assert woke is True
     assert elapsed < 3.0
     assert [r.value for r in kafka_log.read(topic, 0, 0, 10)] == [b"v"]
+
+
+def test_a_topic_made_elsewhere_with_kafkas_retention_is_reported(
+    kafka_log: KafkaLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    topic = f"kafka-{uuid.uuid4().hex[:12]}"
+    admin = AdminClient({"bootstrap.servers": kafka_log.bootstrap_servers})
+    admin.create_topics([NewTopic(topic, 2, 1)])[topic].result(timeout=30)  # the broker's defaults
+    kafka_log.created_topics.append(topic)  # dropped after the session like the others
+
+    kafka_log.ensure_topic(topic, 2)
+
+    assert "retention.ms" in caplog.text
+    assert kafka_log.partitions(topic) == 2
+
+
+def test_retention_never_drops_what_keep_from_protects(kafka_log: KafkaLog) -> None:
+    topic = f"kafka-{uuid.uuid4().hex[:12]}"
+    kafka_log.ensure_topic(topic, 1)
+    kafka_log.append(topic, [Record(b"k", b"v", i, payload=b"p") for i in range(10)])
+
+    dropped = kafka_log.apply_retention(topic, max_age_us=None, max_records=2, now_us=100, keep_from=[5])
+
+    assert dropped == 5
+    assert kafka_log.start_offsets(topic) == [5]
+    assert [r.offset for r in kafka_log.read(topic, 0, 0, 100)] == [5, 6, 7, 8, 9]
+    assert sorted(kafka_log.read_payloads(topic, 0, range(10))) == [5, 6, 7, 8, 9]

@@ -71,8 +71,12 @@ bootstrap() {
 </project>
 POM
     rm -rf "$LIBS"
-    mvn -q -B -Dstyle.color=never -f "$CACHE/pom.xml" dependency:copy-dependencies \
-        -DincludeScope=runtime -DoutputDirectory="$LIBS" >&2
+    if ! mvn -q -B -f "$CACHE/pom.xml" dependency:copy-dependencies \
+        -DincludeScope=runtime -DoutputDirectory="$LIBS" >"$CACHE/maven.log" 2>&1; then
+        cat "$CACHE/maven.log" >&2
+        echo "kafka: Maven Central could not supply Kafka $VERSION (see above)" >&2
+        exit 1
+    fi
     cat >"$CACHE/log4j2.properties" <<LOG
 status = warn
 appender.file.type = File

@@ -27,7 +27,7 @@ from edupulse.log.base import Record
 from edupulse.log.kafka import KafkaLog
 from edupulse.log.sqlite import SqliteLog
 from edupulse.lrs.statements import StatementIngest
-from edupulse.stream.group import run_group_worker
+from edupulse.stream.group import GroupWorker
 from edupulse.stream.runtime import Runtime
 from edupulse.stream.store.sqlite import SqliteStore
 from tests.services import kafka_servers, postgres_dsn, track
@@ -121,11 +121,8 @@ def test_a_single_group_worker_runs_every_partition(tmp_path: Path, kafka_log: t
     store = SqliteStore(tmp_path / "state.sqlite")
     stop = threading.Event()
     operators = default_operators(allowed_lateness_us=0)
-    worker = threading.Thread(
-        target=run_group_worker,
-        args=(log, store, operators),
-        kwargs={"topic": topic, "group_id": f"g-{topic}", "stop_event": stop, "batch_size": 50},
-    )
+    member = GroupWorker(log, store, operators, topic=topic, group_id=f"g-{topic}", batch_size=50)
+    worker = threading.Thread(target=member.run, args=(stop,))
     worker.start()
     try:
         ends = log.end_offsets(topic)
@@ -135,6 +132,8 @@ def test_a_single_group_worker_runs_every_partition(tmp_path: Path, kafka_log: t
         stop.set()
         worker.join(timeout=30)
     assert not worker.is_alive()
+    assert member.stray_messages == 0  # the membership consumer's partitions stayed paused
+    assert member.owned == set()  # it gave them all up when it left
     reference = _reference(log, topic, tmp_path, partitions=4)
     _assert_same_views(store, reference)
     store.close()

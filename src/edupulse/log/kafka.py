@@ -36,7 +36,7 @@ from typing import Any
 
 import psycopg
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, OffsetSpec, ResourceType
 from psycopg import sql
 
 from edupulse.config import KafkaSettings, PostgresSettings
@@ -45,8 +45,8 @@ from edupulse.log.base import Appended, LogRecord, Record, partition_for
 from edupulse.log.kafka_append import AppendPlan, plan_append
 from edupulse.log.kafka_errors import retriable, translated
 from edupulse.log.kafka_index import Conn, Index, create_schema
-from edupulse.log.kafka_pool import ConnectionPool
 from edupulse.log.kafka_reader import TS_HEADER, PartitionReader
+from edupulse.postgres import check_schema, open_pool
 
 __all__ = ["KafkaLog"]
 
@@ -82,14 +82,14 @@ class KafkaLog:
         self.topic_prefix = topic_prefix
         self.dsn = dsn
         self.replication_factor = replication_factor
-        self.schema = schema
+        self.schema = check_schema(schema)
         self.created_topics: list[str] = []  # by this handle, in order
         self._index = Index(schema)
         base = {"bootstrap.servers": bootstrap_servers, "client.id": client_id}
         self._admin = AdminClient(base)
         self._check_brokers(timeout_s)
-        self._pool = ConnectionPool(dsn, pool_size)
-        with self._pool.connection() as conn:
+        self._pool = open_pool(dsn, size=pool_size, name=f"kafka-log-{schema}", timeout_s=timeout_s)
+        with self._kafka_errors("create the log's index in PostgreSQL"), self._pool.connection() as conn:
             create_schema(conn, schema)
         self._producer = Producer(
             {
@@ -141,7 +141,7 @@ class KafkaLog:
             self._admin.list_topics(timeout=timeout_s)
 
     def _kafka_errors(self, doing: str) -> AbstractContextManager[None]:
-        return translated(self.bootstrap_servers, doing)
+        return translated(self.bootstrap_servers, self.dsn, doing)
 
     # -- topics ---------------------------------------------------------------------
 
@@ -158,7 +158,24 @@ class KafkaLog:
             except KafkaException as exc:
                 if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                     raise
+                self._check_config(topic)
         self._await_metadata(topic)
+
+    def _check_config(self, topic: str) -> None:
+        """Warn if a topic made elsewhere lets Kafka drop or re-time records behind edupulse's back."""
+        resource = ConfigResource(ResourceType.TOPIC, topic)
+        [future] = self._admin.describe_configs([resource], request_timeout=_TIMEOUT_S).values()
+        found = {name: entry.value for name, entry in future.result(timeout=_TIMEOUT_S).items()}
+        wrong = {k: found.get(k) for k in ("retention.ms", "retention.bytes", "message.timestamp.type")}
+        wrong = {k: v for k, v in wrong.items() if v != _TOPIC_CONFIG[k]}
+        if wrong:
+            logger.warning(
+                "topic %s was not created by edupulse and has %s; edupulse expects %s (Kafka's own retention "
+                "would drop records the pipeline has not processed): change it with kafka-configs",
+                topic,
+                wrong,
+                {k: _TOPIC_CONFIG[k] for k in wrong},
+            )
 
     def _await_metadata(self, topic: str) -> None:
         """Wait until the brokers' metadata shows the topic with a leader for every partition."""
@@ -329,7 +346,7 @@ class KafkaLog:
     def _listening(self) -> Conn:
         conn = self._listener
         if conn is None or conn.closed or conn.broken:
-            conn = self._listener = self._pool.connect()
+            conn = self._listener = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
             conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._index.channel)))
         return conn
 
@@ -404,3 +421,6 @@ class KafkaLog:
         with self._read_lock:
             self._reader.close()
         self._pool.close()
+        with self._listen_lock:
+            if self._listener is not None:
+                self._listener.close()

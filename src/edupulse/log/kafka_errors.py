@@ -1,6 +1,7 @@
 """Kafka's and PostgreSQL's errors, as edupulse's: transient ones are retried, the rest reported.
 
-Messages say what was being done and how to fix it (start the service, fix the setting).
+Messages say what was being done and how to fix it (start the service, fix the setting);
+PostgreSQL's errors are translated as every store translates them (``edupulse.postgres``).
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from contextlib import contextmanager
 
 import psycopg
 from confluent_kafka import KafkaError, KafkaException
+from psycopg_pool import PoolTimeout
 
 from edupulse.errors import NotFoundError, TerminalError, TransientError
+from edupulse.postgres import translate
 
 __all__ = ["retriable", "translated"]
 
@@ -20,6 +23,7 @@ __all__ = ["retriable", "translated"]
 _SETTLING = {
     KafkaError.UNKNOWN_LEADER_EPOCH,
     KafkaError.FENCED_LEADER_EPOCH,
+    KafkaError.OFFSET_NOT_AVAILABLE,
     KafkaError.STALE_BROKER_EPOCH,
     KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
     KafkaError.COORDINATOR_NOT_AVAILABLE,
@@ -65,13 +69,11 @@ def _from_kafka(exc: KafkaException, servers: str, doing: str) -> Exception:
 
 
 @contextmanager
-def translated(servers: str, doing: str) -> Iterator[None]:
+def translated(servers: str, dsn: str, doing: str) -> Iterator[None]:
     """Raise library errors of the block as edupulse errors saying what was being done."""
     try:
         yield
     except KafkaException as exc:
         raise _from_kafka(exc, servers, doing) from exc
-    except psycopg.OperationalError as exc:  # connection lost, server restarting, deadlock, serialization
-        raise TransientError(f"PostgreSQL failed while trying to {doing}: {exc}") from exc
-    except psycopg.Error as exc:
-        raise TerminalError(f"PostgreSQL refused to {doing}: {exc}") from exc
+    except (psycopg.Error, PoolTimeout) as exc:
+        raise translate(exc, doing, dsn) from exc

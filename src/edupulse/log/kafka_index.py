@@ -21,33 +21,38 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-__all__ = ["Conn", "IdRow", "Index", "create_schema"]
+from edupulse.postgres import Migration, migrate
+
+__all__ = ["MIGRATIONS", "Conn", "IdRow", "Index", "create_schema"]
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 IdRow = tuple[bytes | None, int, int]  # digest, partition, offset
 
-_TABLES = [
-    """CREATE TABLE IF NOT EXISTS {schema}.record_ids (
-        topic text NOT NULL, id text NOT NULL, digest bytea,
-        partition integer NOT NULL, "offset" bigint NOT NULL,
-        PRIMARY KEY (topic, id))""",
-    """CREATE TABLE IF NOT EXISTS {schema}.payloads (
-        topic text NOT NULL, partition integer NOT NULL, "offset" bigint NOT NULL, payload bytea NOT NULL,
-        PRIMARY KEY (topic, partition, "offset"))""",
-    """CREATE TABLE IF NOT EXISTS {schema}.partition_ends (
-        topic text NOT NULL, partition integer NOT NULL, next_offset bigint NOT NULL,
-        PRIMARY KEY (topic, partition))""",
+MIGRATIONS = [
+    Migration(
+        1,
+        "ids, payloads and committed ends",
+        """
+        CREATE TABLE IF NOT EXISTS {schema}.record_ids (
+            topic text NOT NULL, id text NOT NULL, digest bytea,
+            partition integer NOT NULL, "offset" bigint NOT NULL,
+            PRIMARY KEY (topic, id));
+        CREATE TABLE IF NOT EXISTS {schema}.payloads (
+            topic text NOT NULL, partition integer NOT NULL, "offset" bigint NOT NULL, payload bytea NOT NULL,
+            PRIMARY KEY (topic, partition, "offset"));
+        CREATE TABLE IF NOT EXISTS {schema}.partition_ends (
+            topic text NOT NULL, partition integer NOT NULL, next_offset bigint NOT NULL,
+            PRIMARY KEY (topic, partition));
+        """,
+    )
 ]
 
 
 def create_schema(conn: Conn, schema: str) -> None:
-    """Create the schema and its tables if missing; safe when several processes start at once."""
+    """Create or upgrade the index's tables; safe when several processes start at once."""
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"edupulse-log-schema:{schema}",))
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-        for table in _TABLES:
-            conn.execute(sql.SQL(table).format(schema=sql.Identifier(schema)))
+        migrate(conn, schema, "kafka-log", MIGRATIONS)
 
 
 class Index:

@@ -60,6 +60,7 @@ class GroupWorker:
         self.runtime = Runtime(log, store, operators, topic=topic, batch_size=batch_size)
         self.idle_wait_s = idle_wait_s
         self.owned: set[int] = set()
+        self.stray_messages = 0  # records the paused membership consumer delivered anyway (none expected)
         self._consumer = Consumer(
             {
                 "bootstrap.servers": log.bootstrap_servers,
@@ -115,7 +116,9 @@ class GroupWorker:
     def _poll(self, timeout_s: float) -> None:
         """Serve the group: rebalance callbacks run here. The paused partitions deliver no records."""
         msg = self._consumer.poll(timeout_s)
-        if msg is not None and msg.error() is not None:
+        if msg is not None and msg.error() is None:
+            self.stray_messages += 1
+        elif msg is not None:
             err: KafkaError = msg.error()
             if err.fatal():
                 raise TransientError(f"the consumer group member failed: {err.str()}") from KafkaException(err)
@@ -130,12 +133,14 @@ class GroupWorker:
             consumer.pause(partitions)
         self.runtime.assign(parts)
         self.owned.update(parts)
-        logger.info("assigned partitions %s of %s", parts, self.topic)
+        if parts:
+            logger.info("assigned partitions %s of %s", parts, self.topic)
 
     def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         parts = sorted(tp.partition for tp in partitions)
         self._release(parts)
-        logger.info("gave up partitions %s of %s", parts, self.topic)
+        if parts:
+            logger.info("gave up partitions %s of %s", parts, self.topic)
 
     def _release(self, parts: list[int]) -> None:
         self.runtime.revoke(parts)
