@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 import pyarrow as pa
 
-from edupulse.events.model import LearningEvent, Result, decode_events
+from edupulse.events.model import ExtensionValue, LearningEvent, Result, decode_events
 from edupulse.events.vocabulary import Verb
 from edupulse.lake import EVENTS_TABLE
 from edupulse.log.base import LogRecord
@@ -58,6 +58,7 @@ EVENTS_SCHEMA = pa.schema(
         ("source_format", pa.string()),
         ("mapping_version", pa.string()),
         ("schema_version", pa.int32()),
+        ("extensions", pa.string()),  # JSON (schema version 2); null when the event has none
         ("payload", pa.binary()),
         ("log_partition", pa.int32()),
         ("log_offset", pa.int64()),
@@ -81,6 +82,13 @@ class LakeTable(msgspec.Struct, frozen=True):
     convert: Converter
     partition_by: tuple[str, ...] = ()
     payloads: bool = False
+
+
+_json = msgspec.json.Encoder().encode
+
+
+def _unjson(text: str) -> dict[str, ExtensionValue]:
+    return msgspec.json.decode(text, type=dict[str, ExtensionValue])
 
 
 def _day(us: int) -> str:
@@ -119,6 +127,7 @@ def events_to_arrow(records: Sequence[LogRecord], payloads: dict[tuple[int, int]
         "source_format": [ev.source_format for ev in events],
         "mapping_version": [ev.mapping_version for ev in events],
         "schema_version": [ev.schema_version for ev in events],
+        "extensions": [None if ev.extensions is None else _json(ev.extensions).decode() for ev in events],
         "payload": [payloads.get((r.partition, r.offset)) for r in records],
         "log_partition": [r.partition for r in records],
         "log_offset": [r.offset for r in records],
@@ -147,7 +156,12 @@ def json_rows(records: Sequence[LogRecord], payloads: dict[tuple[int, int], byte
 
 def events_from_arrow(table: pa.Table) -> list[LearningEvent]:
     """Events as processing sees them from the log (without their payload), from rows."""
-    col = {name: table.column(name).to_pylist() for name in _EVENT_FIELDS if name != "result"}
+    absent: list[Any] = [None] * table.num_rows  # a column older tables lack (written before its schema version)
+    col = {
+        name: table.column(name).to_pylist() if name in table.column_names else absent
+        for name in _EVENT_FIELDS
+        if name != "result"
+    }
     results = _results(table.column("result").combine_chunks())
     verbs = {v: Verb(v) for v in set(col["verb"])}
     return [
@@ -166,6 +180,7 @@ def events_from_arrow(table: pa.Table) -> list[LearningEvent]:
             source_format=col["source_format"][i],
             mapping_version=col["mapping_version"][i],
             schema_version=col["schema_version"][i],
+            extensions=None if col["extensions"][i] is None else _unjson(col["extensions"][i]),
         )
         for i in range(table.num_rows)
     ]
