@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
 
+from edupulse import replay as replay_module
 from edupulse.cli import main
 from edupulse.config import Settings
 from edupulse.deployment import Deployment
@@ -108,9 +110,20 @@ def test_invalid_setting_from_the_environment_is_a_usage_error(tmp_path: Path) -
     assert "EDUPULSE_PORT" in result.output or "port" in result.output
 
 
-def test_replay_refuses_while_a_processor_runs(tmp_path: Path) -> None:
+def test_replay_refuses_while_a_processor_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replay_module, "STOPPING_GRACE_S", 0.3)
     with Deployment(Settings(data_dir=tmp_path)) as dep:
         dep.start_processing()
         result = CliRunner().invoke(main, ["replay", "--data-dir", str(tmp_path)])
     assert result.exit_code == 2
     assert "already processing" in result.output
+
+
+def test_replay_waits_for_a_processor_that_is_stopping(tmp_path: Path) -> None:
+    dep = Deployment(Settings(data_dir=tmp_path))
+    dep.start_processing()
+    stopper = threading.Timer(1.0, dep.close)  # a server shutting down as replay starts
+    stopper.start()
+    result = CliRunner().invoke(main, ["replay", "--data-dir", str(tmp_path)])
+    stopper.join()
+    assert result.exit_code == 0, result.output

@@ -55,6 +55,9 @@ AUTH_FILE = "auth.db"
 LRS_FILE = "lrs.db"
 LOCK_FILE = "processor.lock"
 RETENTION_INTERVAL_S = 60.0
+# Offline commands (replay, retention, lake sync) wait this long for a processor that is
+# stopping (a server just shut down) to let go of the data directory.
+STOPPING_GRACE_S = 15.0
 
 
 class ProcessLock:
@@ -64,11 +67,18 @@ class ProcessLock:
         self.path = data_dir / LOCK_FILE
         self._fd: int | None = None
 
-    def acquire(self) -> None:
+    def acquire(self, *, wait_s: float = 0.0) -> None:
+        """Take the lock; ``wait_s`` gives a processor that is stopping time to let go of it."""
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
             os.close(fd)
             raise ConfigError(
                 f"another edupulse process is already processing {self.path.parent}; "

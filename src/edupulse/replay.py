@@ -23,7 +23,7 @@ from pathlib import Path
 import msgspec
 
 from edupulse.config import Settings
-from edupulse.deployment import LOG_FILE, STATE_FILE, ProcessLock
+from edupulse.deployment import LOG_FILE, STATE_FILE, STOPPING_GRACE_S, ProcessLock
 from edupulse.errors import TerminalError, TransientError
 from edupulse.insights import default_operators
 from edupulse.lake import EVENTS_TABLE
@@ -80,7 +80,7 @@ def replay(
     """Rebuild ``state.db`` from every record still in the log (and the lake)."""
     data_dir = settings.data_dir
     lock = ProcessLock(data_dir)
-    lock.acquire()
+    lock.acquire(wait_s=STOPPING_GRACE_S)
     target = data_dir / STATE_FILE
     building = data_dir / (STATE_FILE + ".replay")
     try:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 
 from edupulse.config import Settings
-from edupulse.deployment import LOG_FILE, ProcessLock
+from edupulse.deployment import LOG_FILE, STOPPING_GRACE_S, ProcessLock
 from edupulse.lake.maintenance import DAY_US, RetentionReport, delete_tenant_rows
 from edupulse.log.sqlite import SqliteLog
 from edupulse.replay import ReplayReport, replay
@@ -33,7 +33,7 @@ def apply_tenant_retention(
     now = time.time_ns() // 1000 if now_us is None else now_us
     reports = []
     lock = ProcessLock(settings.data_dir)
-    lock.acquire()
+    lock.acquire(wait_s=STOPPING_GRACE_S)
     try:
         log = SqliteLog(settings.data_dir / LOG_FILE)
         try:

@@ -152,13 +152,13 @@ def lake_sync(data_dir: Path | None) -> None:
     Example:
       edupulse lake sync --data-dir ./edupulse-data
     """
-    from edupulse.deployment import LOG_FILE, ProcessLock
+    from edupulse.deployment import LOG_FILE, STOPPING_GRACE_S, ProcessLock
     from edupulse.lake.writer import LakeWriter
     from edupulse.log.sqlite import SqliteLog
 
     settings = _settings(data_dir=data_dir)
     lock = ProcessLock(settings.data_dir)
-    lock.acquire()  # a running processor's sink already does this: one sink at a time
+    lock.acquire(wait_s=STOPPING_GRACE_S)  # a running processor's sink already does this: one sink at a time
     log = SqliteLog(settings.data_dir / LOG_FILE)
     try:
         writer = LakeWriter(log, settings)
