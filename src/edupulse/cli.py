@@ -469,7 +469,7 @@ split_option = option(
 )
 
 
-IMPORT_FORMATS = ("oulad",)
+IMPORT_FORMATS = ("edx", "oulad", "xapi")
 
 
 @main.command("import")
@@ -483,14 +483,20 @@ def import_(data_dir: Path | None, format: str, paths: tuple[Path, ...], as_json
     Re-running resumes where the last run stopped; events already stored are not
     stored twice. Bad lines are counted and listed with their line numbers.
 
+    Formats: edx (Open edX tracking logs, with or without a syslog prefix), oulad (the
+    OULAD CSV tables), xapi (one xAPI statement per line; .gz files are read as such).
+
     \b
     Example:
       edupulse import oulad ../shared/data/oulad
+      edupulse import edx /var/log/tracking/tracking.log*
+      edupulse import xapi statements.ndjson.gz
     """
     from tqdm import tqdm
 
     from edupulse.deployment import Deployment
-    from edupulse.importers.base import run_import
+    from edupulse.importers.base import Importer, run_import
+    from edupulse.importers.lines import EdxImporter, XapiImporter
     from edupulse.importers.oulad import OuladImporter
 
     settings = _settings(data_dir=data_dir)
@@ -506,9 +512,15 @@ def import_(data_dir: Path | None, format: str, paths: tuple[Path, ...], as_json
         def advance(n: int) -> None:
             bar.update(n)
 
+        importers: dict[str, type[EdxImporter | OuladImporter | XapiImporter]] = {
+            "edx": EdxImporter,
+            "oulad": OuladImporter,
+            "xapi": XapiImporter,
+        }
+        importer: Importer = importers[format](tenant=settings.tenant)
         report = run_import(
             dep.log,
-            OuladImporter(tenant=settings.tenant),
+            importer,
             paths,
             checkpoint_dir=settings.data_dir / "imports",
             progress=advance,

@@ -18,6 +18,7 @@ and its mapping version is stamped on the event.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -39,9 +40,14 @@ MAX_REPORTED = 1000  # bad lines listed one by one; all of them are counted
 
 
 class Table(Protocol):
-    """One file of a format, ready to map its lines."""
+    """One file of a format, ready to map its lines.
+
+    ``has_header``: the first line names the columns (CSV) and goes to ``start``; without
+    one (JSON lines) ``start`` gets an empty string and every line is data.
+    """
 
     path: Path
+    has_header: bool
 
     def start(self, header: str) -> None:
         """Check the first line; raise InvalidEventError if the file is not this table."""
@@ -92,7 +98,7 @@ class _Checkpoints:
 
     def position(self, file: Path) -> tuple[int, int]:
         offset, line = self.done.get(str(file.resolve()), [0, 1])
-        if offset > file.stat().st_size:  # the file was replaced by a shorter one: start over
+        if file.suffix != ".gz" and offset > file.stat().st_size:  # replaced by a shorter file: start over
             return 0, 1
         return offset, line
 
@@ -138,13 +144,16 @@ def _import_table(
     offset, line = checkpoints.position(table.path)
     if offset:
         report.resumed[str(table.path)] = line
-    with table.path.open("rb") as file:
-        header = file.readline()
-        table.start(header.decode("utf-8-sig", errors="replace").strip())
-        if not offset:
-            offset, line = file.tell(), 2
-            if progress is not None:
-                progress(offset)
+    with _open(table.path) as file:
+        if table.has_header:
+            header = file.readline()
+            table.start(header.decode("utf-8-sig", errors="replace").strip())
+            if not offset:
+                offset, line = file.tell(), 2
+                if progress is not None:
+                    progress(offset)
+        else:
+            table.start("")
         file.seek(offset)
         records: list[Record] = []
         next_line = line
@@ -168,6 +177,13 @@ def _import_table(
         checkpoints.save(table.path, end, next_line)
         if progress is not None:
             progress(end - offset)
+
+
+def _open(path: Path) -> BinaryIO:
+    """The file's bytes; ``.gz`` files are read through gzip (offsets count uncompressed bytes)."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
 
 
 def _lines(file: BinaryIO, first: int) -> Iterator[tuple[int, str, int]]:

@@ -28,6 +28,8 @@ _REFERENCE = frozenset({"assessments", "courses", "vle"})
 class OuladTable:
     """One OULAD event table, mapped line by line."""
 
+    has_header = True
+
     def __init__(
         self, path: Path, name: str, *, tenant: str, assessments: Mapping[str, Assessment], sites: Mapping[str, str]
     ) -> None:
