@@ -332,6 +332,7 @@ def test_the_documented_example_queries_run(lake_deployment: Deployment) -> None
 def test_a_newer_event_model_adds_columns_and_older_rows_read_null(deployment: Deployment) -> None:
     from deltalake import CommitProperties, Transaction, write_deltalake  # noqa: PLC0415
 
+    from edupulse.events.model import SCHEMA_VERSION  # noqa: PLC0415
     from edupulse.lake.sink import app_id  # noqa: PLC0415
     from edupulse.lake.tables import events_to_arrow  # noqa: PLC0415
 
@@ -344,7 +345,9 @@ def test_a_newer_event_model_adds_columns_and_older_rows_read_null(deployment: D
     records = [r for p in range(4) for r in deployment.log.read(EVENTS_TOPIC, p, sink.offsets[p], 1000)]
     newer = events_to_arrow(records, {}).append_column("device", [["phone"] * len(records)])
     version = newer.schema.get_field_index("schema_version")
-    newer = newer.set_column(version, newer.schema.field(version), pa.array([2] * len(records), pa.int32()))
+    newer = newer.set_column(
+        version, newer.schema.field(version), pa.array([SCHEMA_VERSION + 1] * len(records), pa.int32())
+    )
     ends = deployment.log.end_offsets(EVENTS_TOPIC)
     txns = [Transaction(app_id(EVENTS_TOPIC, p), ends[p]) for p in range(4)]
     uri = str(settings.lake_path / "events")
@@ -364,8 +367,8 @@ def test_a_newer_event_model_adds_columns_and_older_rows_read_null(deployment: D
         "SELECT schema_version, count(*) AS n, count(device) AS with_device FROM events GROUP BY 1 ORDER BY 1",
     ).to_pylist()
     assert rows == [
-        {"schema_version": 1, "n": 400, "with_device": 0},
-        {"schema_version": 2, "n": 200, "with_device": 200},
+        {"schema_version": SCHEMA_VERSION, "n": 400, "with_device": 0},
+        {"schema_version": SCHEMA_VERSION + 1, "n": 200, "with_device": 200},
     ]
 
 

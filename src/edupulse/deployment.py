@@ -24,14 +24,13 @@ from typing import TYPE_CHECKING, Protocol
 from edupulse.config import Settings
 from edupulse.doorbell import Doorbell
 from edupulse.errors import ConfigError, EdupulseError
-from edupulse.insights import default_operators
+from edupulse.insights import standard_operators
 from edupulse.log.base import EventLog
 from edupulse.log.kafka import KafkaLog
 from edupulse.log.sqlite import SqliteLog
 from edupulse.lrs.service import Lrs
 from edupulse.lrs.statements import StatementIngest
 from edupulse.lrs.store.sqlite import SqliteLrsStore
-from edupulse.ml.mastery_model import load_model
 from edupulse.privacy.credentials import Credentials, CredentialStore
 from edupulse.privacy.credentials.postgres import PostgresCredentials
 from edupulse.stream.group import GroupWorker
@@ -219,9 +218,7 @@ class Deployment:
             unknown_verbs=settings.ingest.unknown_verbs,
             max_page=settings.lrs.max_page,
         )
-        self.operators = default_operators(
-            allowed_lateness_us=settings.runtime.allowed_lateness_us, mastery=load_model(data_dir)
-        )
+        self.operators = standard_operators(settings)
         self.store.setup([view for op in self.operators for view in op.views])
         self._worker: threading.Thread | None = None
         self.lake: LakeWriter | None = None

@@ -25,7 +25,7 @@ import msgspec
 from edupulse.config import Settings
 from edupulse.deployment import LOG_FILE, STATE_FILE, STOPPING_GRACE_S, ProcessLock
 from edupulse.errors import TerminalError, TransientError
-from edupulse.insights import default_operators
+from edupulse.insights import standard_operators
 from edupulse.lake import EVENTS_TABLE
 from edupulse.log.base import EventLog
 from edupulse.log.sqlite import SqliteLog
@@ -48,11 +48,6 @@ __all__ = [
 Progress = Callable[[int], None]
 # Makes the operator chain to rebuild with; a module-level function, so workers can receive it.
 OperatorChain = Callable[[Settings], Sequence[Operator]]
-
-
-def standard_operators(settings: Settings) -> Sequence[Operator]:
-    """The operator chain this code ships."""
-    return default_operators(allowed_lateness_us=settings.runtime.allowed_lateness_us)
 
 
 class ReplayReport(msgspec.Struct):
