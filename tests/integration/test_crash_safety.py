@@ -37,7 +37,7 @@ import httpx
 import pytest
 
 from edupulse.config import Settings
-from edupulse.deployment import Deployment
+from edupulse.deployment import Deployment, ProcessLock
 from edupulse.insights.engagement import COURSE_VIEW, LEARNER_VIEW
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -320,6 +320,16 @@ def clean_env() -> dict[str, str]:
     return env
 
 
+def wait_processor_gone(data_dir: Path, timeout_s: float = 120.0) -> None:
+    """The server's processor process outlives the server by as long as it takes to close its
+    stores (seconds on a loaded machine); replay needs the data directory to itself."""
+    lock = ProcessLock(data_dir)
+    deadline = time.monotonic() + timeout_s
+    while lock.held_elsewhere():
+        assert time.monotonic() < deadline, f"a processor still holds {data_dir} {timeout_s} s after the server stopped"
+        time.sleep(0.2)
+
+
 def run_cli(*args: str, timeout: float = 120) -> str:
     done = subprocess.run(cli(*args), env=clean_env(), capture_output=True, text=True, timeout=timeout, check=False)
     assert done.returncode == 0, f"edupulse {' '.join(args)} failed:\n{done.stderr}"
@@ -574,6 +584,7 @@ def test_kill_9_during_ingest_loses_nothing_and_counts_nothing_twice(tmp_path: P
         assert_row(row, expected_row(row["course"], row["learner"], want[(row["course"], row["learner"])]))
     assert len(live[0]) == len(want)
 
+    wait_processor_gone(data_dir)
     replayed = json.loads(run_cli("replay", "--data-dir", str(data_dir)))
     assert replayed["events"] == STATEMENTS
     again = stored_rows(data_dir)
