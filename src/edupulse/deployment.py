@@ -25,6 +25,7 @@ from edupulse.config import Settings
 from edupulse.doorbell import Doorbell
 from edupulse.errors import ConfigError, EdupulseError
 from edupulse.insights import default_operators
+from edupulse.insights.rule_file import configured_rules
 from edupulse.log.base import EventLog
 from edupulse.log.kafka import KafkaLog
 from edupulse.log.sqlite import SqliteLog
@@ -220,7 +221,9 @@ class Deployment:
             max_page=settings.lrs.max_page,
         )
         self.operators = default_operators(
-            allowed_lateness_us=settings.runtime.allowed_lateness_us, mastery=load_model(data_dir)
+            allowed_lateness_us=settings.runtime.allowed_lateness_us,
+            mastery=load_model(data_dir),
+            rules=configured_rules(settings.rules.path),
         )
         self.store.setup([view for op in self.operators for view in op.views])
         self._worker: threading.Thread | None = None

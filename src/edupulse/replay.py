@@ -26,6 +26,7 @@ from edupulse.config import Settings
 from edupulse.deployment import LOG_FILE, STATE_FILE, STOPPING_GRACE_S, ProcessLock
 from edupulse.errors import TerminalError, TransientError
 from edupulse.insights import default_operators
+from edupulse.insights.rule_file import configured_rules
 from edupulse.lake import EVENTS_TABLE
 from edupulse.log.base import EventLog
 from edupulse.log.sqlite import SqliteLog
@@ -52,7 +53,9 @@ OperatorChain = Callable[[Settings], Sequence[Operator]]
 
 def standard_operators(settings: Settings) -> Sequence[Operator]:
     """The operator chain this code ships."""
-    return default_operators(allowed_lateness_us=settings.runtime.allowed_lateness_us)
+    return default_operators(
+        allowed_lateness_us=settings.runtime.allowed_lateness_us, rules=configured_rules(settings.rules.path)
+    )
 
 
 class ReplayReport(msgspec.Struct):
