@@ -177,3 +177,40 @@ def test_alerts_and_outbox_are_the_same_live_and_in_replay(tmp_path: Path) -> No
     assert _alerts(replayed) == live
     assert sorted(m.idempotency_key for _, m in replayed.pending_outbox(1000)) == live_outbox
     replayed.close()
+
+
+def test_restored_state_raises_the_same_alerts(tmp_path: Path) -> None:
+    """Stopping after every request and restoring from the store changes nothing."""
+    requests = [
+        [attempt("ann", 0), viewed("bob", 0), viewed("cid", 1)],
+        [attempt("ann", 1), viewed("bob", 24 * 3)],
+        [attempt("ann", 2), viewed("bob", 24 * 8)],  # ann's third failure; cid quiet since hour 1
+        [viewed("cid", 24 * 9), viewed("bob", 24 * 17)],  # cid back; then everyone quiet again but bob
+    ]
+    (tmp_path / "one").mkdir()
+    reference = _run(tmp_path / "one", requests, partitions=1)
+    expected = _alerts(reference)
+    reference.close()
+    # ann: three failures, then quiet; cid: quiet twice (back on day 9); bob: quiet from day 8 to 17.
+    assert sorted((a["rule"], a["learner"]) for a in expected) == [
+        ("gone-quiet", learner_key("ann")),
+        ("gone-quiet", learner_key("bob")),
+        ("gone-quiet", learner_key("cid")),
+        ("gone-quiet", learner_key("cid")),
+        ("struggling", learner_key("ann")),
+    ]
+
+    data = tmp_path / "restarted"
+    data.mkdir()
+    log = SqliteLog(data / LOG_FILE)
+    log.ensure_topic(EVENTS_TOPIC, 1)
+    store = SqliteStore(data / STATE_FILE)
+    ingest = StatementIngest(log)
+    for request in requests:  # a new runtime, restored from the store, for every request
+        ingest.ingest(json.dumps(request).encode(), tenant="t")
+        runtime = Runtime(log, store, default_operators(allowed_lateness_us=0, rules=parse_rules(RULES)), batch_size=2)
+        runtime.assign_all()
+        runtime.run_until_caught_up()
+    assert _alerts(store) == expected
+    store.close()
+    log.close()

@@ -74,6 +74,9 @@ def alert_id(rule: str, tenant: str, learner: str, course: str, window_start_us:
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
+_FAILURE_VERBS = ATTEMPT_VERBS | {Verb.FAILED}
+
+
 def is_failure(ev: LearningEvent) -> bool:
     """A failed attempt: the verb ``failed``, or an attempt whose result says unsuccessful."""
     if ev.verb == Verb.FAILED:
@@ -88,7 +91,7 @@ class _Partition:
         self.learners: dict[str, LearnerRules] = {}
         self.max_seen = -(2**62)
         self.queue: list[tuple[int, str, str, int]] = []  # deadline, learner key, course, inactive rule index
-        self.scheduled: set[tuple[str, str, int]] = set()
+        self.scheduled: dict[tuple[str, str], int] = {}  # learner key, course -> bit i: rule i has a deadline queued
         self.dirty: set[str] = set()
         self.alerts: list[Row] = []
         self.outbox: list[OutboxMessage] = []
@@ -105,6 +108,7 @@ class RulesOperator:
         self.lateness_us = allowed_lateness_us
         self.failed_rules = ruleset.failed_attempts
         self.inactive_rules = ruleset.inactive
+        self._full_mask = (1 << len(self.inactive_rules)) - 1
         self.keep_us = max((r.window_us for r in self.failed_rules), default=0)
         self._parts: dict[int, _Partition] = {}
 
@@ -126,21 +130,29 @@ class RulesOperator:
         self._parts.pop(partition, None)
 
     def process(self, partition: int, events: Sequence[LearningEvent]) -> None:
+        # Runs once per event: locals, and the helpers only when a rule may be concerned.
         part = self._parts[partition]
+        learners, dirty, scheduled = part.learners, part.dirty, part.scheduled
+        full = self._full_mask
+        failures = bool(self.failed_rules)
         for ev in events:
-            if ev.event_time_us > part.max_seen:
-                part.max_seen = ev.event_time_us
-                self._expire(part)
+            t = ev.event_time_us
+            if t > part.max_seen:
+                part.max_seen = t
+                if part.queue:
+                    self._expire(part)
             lkey = ev.tenant + _SEP + ev.learner
-            state = part.learners.get(lkey)
+            state = learners.get(lkey)
             if state is None:
-                state = part.learners[lkey] = LearnerRules()
-            part.dirty.add(lkey)
+                state = learners[lkey] = LearnerRules()
+            dirty.add(lkey)
             course = ev.course or ""
-            if ev.event_time_us > state.last_seen.get(course, -(2**62)):
-                state.last_seen[course] = ev.event_time_us
-                self._schedule(part, lkey, course)
-            if self.failed_rules and is_failure(ev):
+            seen = state.last_seen
+            if t > seen.get(course, -(2**62)):
+                seen[course] = t
+                if full and scheduled.get((lkey, course), 0) != full:
+                    self._schedule(part, lkey, course)
+            if failures and ev.verb in _FAILURE_VERBS and is_failure(ev):
                 self._failure(part, ev, state, course)
 
     def flush(self, partition: int) -> Flush:
@@ -190,10 +202,12 @@ class RulesOperator:
     def _schedule(self, part: _Partition, lkey: str, course: str) -> None:
         """Make sure every inactive rule has a deadline queued for this learner and course."""
         last = part.learners[lkey].last_seen[course]
+        mask = part.scheduled.get((lkey, course), 0)
         for i, rule in enumerate(self.inactive_rules):
-            if (lkey, course, i) not in part.scheduled:
-                part.scheduled.add((lkey, course, i))
+            if not mask & (1 << i):
+                mask |= 1 << i
                 heapq.heappush(part.queue, (last + rule.quiet_us, lkey, course, i))
+        part.scheduled[(lkey, course)] = mask
 
     def _expire(self, part: _Partition) -> None:
         """Alert every learner whose deadline the watermark has passed."""
@@ -207,7 +221,9 @@ class RulesOperator:
             if last + rule.quiet_us > watermark:  # active since: wait for the new deadline
                 heapq.heappush(queue, (last + rule.quiet_us, lkey, course, i))
                 continue
-            part.scheduled.discard((lkey, course, i))
+            remaining = part.scheduled.pop((lkey, course), 0) & ~(1 << i)
+            if remaining:
+                part.scheduled[(lkey, course)] = remaining
             done_key = rule.name + _SEP + course
             if state.quiet_done.get(done_key) == last:
                 continue
