@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from edupulse.alerts import AlertLedger, WebhookSender, sign, verify
 from edupulse.alerts.webhook import SIGNATURE_HEADER
+from edupulse.config import Settings
 from edupulse.stream.outbox import OutboxRelay
 from edupulse.stream.store.base import Commit, OutboxMessage
 from edupulse.stream.store.sqlite import SqliteStore
@@ -135,3 +137,9 @@ def test_topics_without_a_sender_stay_pending(store: SqliteStore, ledger: AlertL
     relay = OutboxRelay(store, ledger, {}, max_attempts=1, backoff_s=1)
     assert relay.run_once() == relay.run_once()
     assert [m for _, m in store.pending_outbox(10)] == [other]
+
+
+def test_webhook_url_must_be_http() -> None:
+    with pytest.raises(ValidationError, match=r"rules\.webhook_url"):
+        Settings(rules={"webhook_url": "ftp://example.edu/hook"})
+    assert Settings(rules={"webhook_url": "https://example.edu/hook"}).rules.webhook_url == "https://example.edu/hook"

@@ -175,7 +175,9 @@ class RulesSettings(BaseModel):
     path: Path | None = Field(
         None, description="YAML file of intervention rules (docs/interventions.md); unset: no rules, no alerts."
     )
-    webhook_url: str | None = Field(None, description="Where alerts with a `webhook` action are POSTed.")
+    webhook_url: str | None = Field(
+        None, pattern=r"^https?://[^\s]+$", description="Where alerts with a `webhook` action are POSTed (http/https)."
+    )
     webhook_secret: SecretStr | None = Field(
         None, description="Key of the HMAC-SHA256 signature sent with every webhook (`X-Edupulse-Signature`)."
     )
