@@ -214,3 +214,13 @@ def test_restored_state_raises_the_same_alerts(tmp_path: Path) -> None:
     assert _alerts(store) == expected
     store.close()
     log.close()
+
+
+def test_failures_arriving_out_of_order_complete_a_window(tmp_path: Path) -> None:
+    # The log holds hour 5 first, then hours 0 and 1: the third arrival completes 0..5.
+    store = _run(tmp_path, [[attempt("ann", 5)], [attempt("ann", 0)], [attempt("ann", 1)]], partitions=1)
+    (alert,) = _alerts(store)
+    assert alert["opened_us"] == int((START + timedelta(hours=5)).timestamp() * 1_000_000)
+    start_us = int(START.timestamp() * 1_000_000)
+    assert alert["id"] == alert_id("struggling", "t", learner_key("ann"), COURSE, start_us)
+    store.close()

@@ -18,6 +18,7 @@ so re-processing a batch or replaying the log never delivers an alert twice.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import heapq
 import json
@@ -174,14 +175,13 @@ class RulesOperator:
         for skill in dict.fromkeys(ev.skills or (ev.object_id,)):
             for rule in self.failed_rules:
                 fkey = _SEP.join((rule.name, course, skill))
-                times = [x for x in state.failures.get(fkey, ()) if x >= t - self.keep_us]
-                times.append(t)
-                in_window = [x for x in times if t - rule.window_us <= x <= t]
-                if len(in_window) >= rule.count and self._cooled(state, rule, course, t):
-                    start = min(in_window)
+                times = sorted([*state.failures.get(fkey, ()), t])
+                times = times[bisect.bisect_left(times, times[-1] - self.keep_us) :]
+                window = _window_with(times, t, rule.count, rule.window_us)
+                if window is not None and self._cooled(state, rule, course, window[-1]):
                     reason = (
-                        f"{len(in_window)} failed attempts on skill {skill!r} within {rule.within_hours:g} h "
-                        f"(from {_iso(start)} to {_iso(t)})"
+                        f"{len(window)} failed attempts on skill {skill!r} within {rule.within_hours:g} h "
+                        f"(from {_iso(window[0])} to {_iso(window[-1])})"
                     )
                     self._raise(
                         part,
@@ -190,11 +190,11 @@ class RulesOperator:
                         tenant=ev.tenant,
                         learner=ev.learner,
                         course=course,
-                        window_start=start,
-                        opened=t,
+                        window_start=window[0],
+                        opened=window[-1],
                         reason=reason,
                     )
-                    times = []
+                    times = []  # counting starts over
                 state.failures[fkey] = times
 
     # -- inactivity ---------------------------------------------------------------------
@@ -282,6 +282,21 @@ class RulesOperator:
         for action in rule.actions:
             topic = WEBHOOK_TOPIC if action == "webhook" else f"alerts.{action}"
             part.outbox.append(OutboxMessage(topic, aid, payload, f"{aid}:{action}"))
+
+
+def _window_with(times: list[int], t: int, count: int, width_us: int) -> list[int] | None:
+    """The earliest ``count`` sorted failure times spanning at most ``width_us`` that include ``t``.
+
+    Events may arrive out of event-time order: a late failure can complete a window
+    that ends after it.
+    """
+    for i in range(len(times) - count + 1):
+        first, last = times[i], times[i + count - 1]
+        if first > t:
+            break
+        if last >= t and last - first <= width_us:
+            return times[i : i + count]
+    return None
 
 
 def _iso(time_us: int) -> str:
