@@ -22,6 +22,8 @@ from edupulse.deployment import LOG_FILE, STATE_FILE
 from edupulse.insights import default_operators
 from edupulse.insights.engagement import COURSE_VIEW, LEARNER_VIEW
 from edupulse.insights.features import FeatureState
+from edupulse.insights.rule_file import parse_rules
+from edupulse.insights.rules import ALERTS_VIEW
 from edupulse.log.sqlite import SqliteLog
 from edupulse.lrs.statements import StatementIngest
 from edupulse.replay import replay
@@ -30,6 +32,12 @@ from edupulse.stream.store.sqlite import SqliteStore
 from tests.statements import START, learner_key, random_statements, statement
 
 _decode_features = msgspec.msgpack.Decoder(FeatureState).decode
+# Intervention rules run in the chain too: their alerts must match as well.
+RULES = """
+rules:
+  - {name: failing, when: failed_attempts, count: 2, within_hours: 12, cooldown_hours: 24, actions: [webhook]}
+  - {name: quiet, when: inactive, days: 2, actions: [webhook]}
+"""
 LATENESS_US = 6 * 3_600_000_000  # six hours, so that the examples produce late events
 
 event = st.builds(
@@ -67,7 +75,11 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _rows(store: SqliteStore) -> dict[str, list[dict[str, Any]]]:
-    rows = {view.name: store.select(view.name, {}, order_by=view.key[-1]) for view in (LEARNER_VIEW, COURSE_VIEW)}
+    rows = {
+        view.name: store.select(view.name, {}, order_by=view.key[-1])
+        for view in (LEARNER_VIEW, COURSE_VIEW, ALERTS_VIEW)
+    }
+    rows["outbox"] = sorted((m.idempotency_key, m.payload) for _, m in store.pending_outbox(100_000))
     # The features operator serves no view: its keyed state is what must match.
     states = [store.load_state("features", p) for p in range(3)]
     rows["features"] = [{k: _decode_features(v) for k, v in part.items()} for part in states]
@@ -78,7 +90,8 @@ def _live(data_dir: Path, scenario: dict[str, Any]) -> dict[str, list[dict[str, 
     log = SqliteLog(data_dir / LOG_FILE)
     log.ensure_topic(EVENTS_TOPIC, 3)
     store = SqliteStore(data_dir / STATE_FILE)
-    ops = default_operators(allowed_lateness_us=LATENESS_US)
+    (data_dir / "rules.yaml").write_text(RULES)
+    ops = default_operators(allowed_lateness_us=LATENESS_US, rules=parse_rules(RULES))
     runtime = Runtime(log, store, ops, batch_size=scenario["live_batch"])
     runtime.assign_all()
     ingest = StatementIngest(log)
@@ -101,6 +114,7 @@ def test_live_state_equals_replayed_state(scenario: dict[str, Any]) -> None:
         config = Settings(
             data_dir=data_dir,
             runtime={"replay_batch_size": scenario["replay_batch"], "allowed_lateness_hours": 6},
+            rules={"path": data_dir / "rules.yaml"},
         )
         report = replay(config)
         store = SqliteStore(data_dir / STATE_FILE)
@@ -128,10 +142,11 @@ def test_parallel_replay_equals_live_and_keeps_change_numbers(tmp_path: Path) ->
         "live_batch": 37,
     }
     live = _live(tmp_path, scenario)
+    assert {a["rule"] for a in live[ALERTS_VIEW.name]} == {"failing", "quiet"}
     before = SqliteStore(tmp_path / STATE_FILE)
     last_change = before.last_change()
     before.close()
-    config = Settings(data_dir=tmp_path, runtime={"allowed_lateness_hours": 6})
+    config = Settings(data_dir=tmp_path, runtime={"allowed_lateness_hours": 6}, rules={"path": tmp_path / "rules.yaml"})
     report = replay(config, workers=3)
     assert report.workers == 3
     assert report.events == 2000

@@ -16,6 +16,8 @@ from psycopg import sql
 from edupulse.errors import ConfigError, TerminalError, TransientError
 from edupulse.insights import default_operators
 from edupulse.insights.engagement import COURSE_VIEW, LEARNER_VIEW
+from edupulse.insights.rule_file import parse_rules
+from edupulse.insights.rules import ALERTS_VIEW
 from edupulse.log.sqlite import SqliteLog
 from edupulse.lrs.statements import StatementIngest
 from edupulse.postgres import translate
@@ -176,7 +178,11 @@ def test_workers_owning_different_partitions_share_one_schema(schema: str, tmp_p
     log.ensure_topic(EVENTS_TOPIC, 4)
     StatementIngest(log).ingest(json.dumps(random_statements(400, seed=9)).encode(), tenant="t")
     stores = [PostgresStore(postgres_dsn(), schema=schema, pool_size=1) for _ in range(2)]
-    runtimes = [Runtime(log, s, default_operators(allowed_lateness_us=0), batch_size=16) for s in stores]
+    rules = parse_rules(  # the intervention rules too: alerts and their outbox messages
+        "rules:\n  - {name: struggling, when: failed_attempts, count: 2, within_hours: 48, actions: [webhook]}"
+        "\n  - {name: gone-quiet, when: inactive, days: 3, actions: [webhook]}"
+    )
+    runtimes = [Runtime(log, s, default_operators(allowed_lateness_us=0, rules=rules), batch_size=16) for s in stores]
     runtimes[0].assign([0, 2])
     runtimes[1].assign([1, 3])
     threads = [threading.Thread(target=r.run_until_caught_up) for r in runtimes]
@@ -185,13 +191,18 @@ def test_workers_owning_different_partitions_share_one_schema(schema: str, tmp_p
     for thread in threads:
         thread.join(60)
     reference_store = SqliteStore(tmp_path / "reference.db")
-    reference = Runtime(log, reference_store, default_operators(allowed_lateness_us=0), batch_size=1000)
+    reference = Runtime(log, reference_store, default_operators(allowed_lateness_us=0, rules=rules), batch_size=1000)
     reference.assign_all()
     reference.run_until_caught_up()
 
     for view in (LEARNER_VIEW.name, COURSE_VIEW.name):
         expected = reference_store.select(view, {}, order_by="course")
         assert stores[0].select(view, {}, order_by="course") == expected
+    alerts = reference_store.select(ALERTS_VIEW.name, {}, order_by="id")
+    assert {a["rule"] for a in alerts} == {"struggling", "gone-quiet"}
+    assert stores[0].select(ALERTS_VIEW.name, {}, order_by="id") == alerts
+    outbox = sorted(m.idempotency_key for _, m in reference_store.pending_outbox(100_000))
+    assert sorted(m.idempotency_key for _, m in stores[1].pending_outbox(100_000)) == outbox
     assert stores[1].committed_offsets(EVENTS_TOPIC) == reference_store.committed_offsets(EVENTS_TOPIC)
     seqs = [c.seq for c in stores[0].changes_since(0, 100_000)]
     assert seqs == list(range(1, len(seqs) + 1))

@@ -692,3 +692,9 @@ from edupulse.lake import commands as _lake_commands  # noqa: E402
 
 for _command in _lake_commands.COMMANDS:
     main.add_command(_command)
+
+# The alert commands live with the alerts.
+from edupulse.alerts import commands as _alert_commands  # noqa: E402
+
+for _command in _alert_commands.COMMANDS:
+    main.add_command(_command)

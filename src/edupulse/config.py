@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -169,6 +169,23 @@ class RetentionSettings(BaseModel):
     )
 
 
+class RulesSettings(BaseModel):
+    """Intervention rules over live state, and the delivery of their alerts."""
+
+    path: Path | None = Field(
+        None, description="YAML file of intervention rules (docs/interventions.md); unset: no rules, no alerts."
+    )
+    webhook_url: str | None = Field(
+        None, pattern=r"^https?://[^\s]+$", description="Where alerts with a `webhook` action are POSTed (http/https)."
+    )
+    webhook_secret: SecretStr | None = Field(
+        None, description="Key of the HMAC-SHA256 signature sent with every webhook (`X-Edupulse-Signature`)."
+    )
+    max_attempts: int = Field(6, ge=1, description="Delivery attempts of one webhook before it is dead-lettered.")
+    backoff_s: float = Field(1.0, gt=0, description="Wait before the first retry; it doubles after each failure.")
+    timeout_s: float = Field(10.0, gt=0, description="Longest wait for a webhook receiver to answer.")
+
+
 class Settings(BaseSettings):
     """Everything edupulse can be told, with its default."""
 
@@ -197,6 +214,7 @@ class Settings(BaseSettings):
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
     lake: LakeSettings = Field(default_factory=LakeSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    rules: RulesSettings = Field(default_factory=RulesSettings)
 
     @property
     def lake_path(self) -> Path:
@@ -213,6 +231,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
             value = getattr(model, name)
             if isinstance(value, BaseModel):
                 walk(value, f"{prefix}{name.upper()}__")
+            elif isinstance(value, SecretStr):
+                env[f"{prefix}{name.upper()}"] = value.get_secret_value()
             elif value is not None:
                 env[f"{prefix}{name.upper()}"] = str(value)
 

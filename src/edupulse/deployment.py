@@ -21,10 +21,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
+from edupulse.alerts import AlertLedger, WebhookSender
 from edupulse.config import Settings
 from edupulse.doorbell import Doorbell
 from edupulse.errors import ConfigError, EdupulseError
 from edupulse.insights import standard_operators
+from edupulse.insights.rules import WEBHOOK_TOPIC
 from edupulse.log.base import EventLog
 from edupulse.log.kafka import KafkaLog
 from edupulse.log.sqlite import SqliteLog
@@ -34,6 +36,7 @@ from edupulse.lrs.store.sqlite import SqliteLrsStore
 from edupulse.privacy.credentials import Credentials, CredentialStore
 from edupulse.privacy.credentials.postgres import PostgresCredentials
 from edupulse.stream.group import GroupWorker
+from edupulse.stream.outbox import OutboxRelay
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.base import Commit, StateStore
 from edupulse.stream.store.postgres import PostgresStore
@@ -52,11 +55,13 @@ LOG_FILE = "log.db"
 STATE_FILE = "state.db"
 AUTH_FILE = "auth.db"
 LRS_FILE = "lrs.db"
+ALERTS_FILE = "alerts.db"
 LOCK_FILE = "processor.lock"
 RETENTION_INTERVAL_S = 60.0
 # Offline commands (replay, retention, lake sync) wait this long for a processor that is
 # stopping (a server just shut down) to let go of the data directory.
 STOPPING_GRACE_S = 15.0
+RELAY_INTERVAL_S = 0.5  # how often the outbox relay looks for alerts to deliver
 
 
 class ProcessLock:
@@ -220,6 +225,8 @@ class Deployment:
         )
         self.operators = standard_operators(settings)
         self.store.setup([view for op in self.operators for view in op.views])
+        self.alerts = AlertLedger(data_dir / ALERTS_FILE)
+        self.relay: OutboxRelay | None = None
         self._worker: threading.Thread | None = None
         self.lake: LakeWriter | None = None
         self._runtime: Runtime | None = None
@@ -262,11 +269,25 @@ class Deployment:
 
             self.lake = LakeWriter(self.log, self.settings)
             self.lake.start()
+        self.relay = self._start_relay()
         if self.settings.log.retention_hours or self.settings.log.retention_records:
             self._maintenance = threading.Thread(target=self._retention_loop, name="log-retention", daemon=True)
             self._maintenance.start()
         assert self._runtime is not None  # noqa: S101 - both builders set it
         return self._runtime
+
+    def _start_relay(self) -> OutboxRelay | None:
+        """Deliver alert webhooks from the outbox, if rules and a webhook URL are configured."""
+        cfg = self.settings.rules
+        if cfg.path is None or cfg.webhook_url is None:
+            return None
+        secret = cfg.webhook_secret.get_secret_value() if cfg.webhook_secret is not None else None
+        sender = WebhookSender(cfg.webhook_url, secret=secret, timeout_s=cfg.timeout_s)
+        relay = OutboxRelay(
+            self.store, self.alerts, {WEBHOOK_TOPIC: sender}, max_attempts=cfg.max_attempts, backoff_s=cfg.backoff_s
+        )
+        relay.start(RELAY_INTERVAL_S)
+        return relay
 
     def _all_partitions(self) -> Callable[[], None]:
         if self._lock is None:
@@ -331,6 +352,9 @@ class Deployment:
     def stop_processing(self) -> None:
         """Stop the runtime thread after its current batch, and free the processing lock."""
         self._stopping.set()
+        if self.relay is not None:
+            self.relay.stop()
+            self.relay = None
         if self.lake is not None:
             self.lake.stop()
             self.lake = None
@@ -353,6 +377,7 @@ class Deployment:
         self.store.close()
         self.credentials.close()
         self.lrs.close()
+        self.alerts.close()
 
     def __enter__(self) -> Deployment:
         return self

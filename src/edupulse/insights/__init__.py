@@ -4,24 +4,47 @@ from edupulse.config import Settings
 from edupulse.insights.engagement import EngagementOperator
 from edupulse.insights.features import FeatureOperator
 from edupulse.insights.mastery import MasteryOperator
+from edupulse.insights.rule_file import RuleSet, configured_rules
+from edupulse.insights.rules import RulesOperator
 from edupulse.ml.mastery_model import MasteryModel, load_model
 from edupulse.stream.operator import Operator
 
-__all__ = ["EngagementOperator", "FeatureOperator", "MasteryOperator", "default_operators", "standard_operators"]
+__all__ = [
+    "EngagementOperator",
+    "FeatureOperator",
+    "MasteryOperator",
+    "RulesOperator",
+    "default_operators",
+    "standard_operators",
+]
 
 
-def default_operators(*, allowed_lateness_us: int, mastery: MasteryModel | None = None) -> list[Operator]:
+def default_operators(
+    *, allowed_lateness_us: int, mastery: MasteryModel | None = None, rules: RuleSet | None = None
+) -> list[Operator]:
     """The operator chain every deployment runs, in order.
 
     ``mastery`` is the stored mastery model (``ml.mastery_model.load_model``); None
-    traces knowledge with default parameters.
+    traces knowledge with default parameters. ``rules``: the intervention rules
+    (``insights.rule_file.load_rules``); None (or no rules) adds no operator, so
+    deployments without rules pay nothing for them.
     """
-    return [EngagementOperator(allowed_lateness_us=allowed_lateness_us), MasteryOperator(mastery), FeatureOperator()]
+    ops: list[Operator] = [
+        EngagementOperator(allowed_lateness_us=allowed_lateness_us),
+        MasteryOperator(mastery),
+        FeatureOperator(),
+    ]
+    if rules is not None and rules.rules:
+        ops.append(RulesOperator(rules, allowed_lateness_us=allowed_lateness_us))
+    return ops
 
 
 def standard_operators(settings: Settings) -> list[Operator]:
     """The chain this code ships, as a deployment configures it: live, replay and blue/green
-    all build it here, with the mastery model stored under the data directory (if any)."""
+    all build it here, with the mastery model stored under the data directory (if any) and
+    the rules file (if one is set)."""
     return default_operators(
-        allowed_lateness_us=settings.runtime.allowed_lateness_us, mastery=load_model(settings.data_dir)
+        allowed_lateness_us=settings.runtime.allowed_lateness_us,
+        mastery=load_model(settings.data_dir),
+        rules=configured_rules(settings.rules.path),
     )

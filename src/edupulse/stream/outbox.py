@@ -1,0 +1,139 @@
+"""The outbox relay: deliver what operators committed, at least once, with backoff.
+
+Operators put side effects (alert webhooks) in the outbox in the same transaction as
+their state, so nothing is announced that the state does not hold. This relay reads
+the pending messages in order, hands each to the sender of its topic, and records the
+outcome in the alert ledger by idempotency key:
+
+* success: ``delivered``; the message leaves the pending outbox.
+* failure: ``retrying`` until ``backoff_s * 2**(attempts - 1)`` has passed, then tried
+  again; after ``max_attempts`` failures: ``dead`` (a dead letter, listed by the API),
+  and it leaves the pending outbox.
+
+A message already delivered or dead in the ledger is never sent again, even when a
+replay rebuilt the outbox. A crash between a send and its record can repeat a send:
+receivers dedupe on the ``Idempotency-Key`` header.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from typing import Protocol
+
+import msgspec
+
+from edupulse.alerts.ledger import AlertLedger, Delivery
+from edupulse.errors import EdupulseError
+from edupulse.stream.store.base import OutboxMessage, StateStore
+
+__all__ = ["OutboxRelay", "RelayStats", "Sender"]
+
+logger = logging.getLogger(__name__)
+
+
+class Sender(Protocol):
+    """Delivers messages of one outbox topic; raises an ``EdupulseError`` on failure."""
+
+    def send(self, message: OutboxMessage) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class RelayStats(msgspec.Struct):
+    """What one pass over the pending outbox did."""
+
+    delivered: int = 0
+    retrying: int = 0
+    dead: int = 0
+    skipped: int = 0
+
+
+class OutboxRelay:
+    """Delivers pending outbox messages of the topics it has senders for."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        ledger: AlertLedger,
+        senders: Mapping[str, Sender],
+        *,
+        max_attempts: int,
+        backoff_s: float,
+        page: int = 1000,
+    ) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.senders = dict(senders)
+        self.max_attempts = max_attempts
+        self.backoff_us = int(backoff_s * 1_000_000)
+        self.page = page
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> RelayStats:
+        """One pass over the pending outbox."""
+        stats = RelayStats()
+        done: list[int] = []
+        for seq, message in self.store.pending_outbox(self.page):
+            sender = self.senders.get(message.topic)
+            if sender is None:
+                continue
+            before = self.ledger.delivery(message.idempotency_key)
+            if before is not None and before.status != "retrying":
+                done.append(seq)  # delivered (or dead) before a replay rebuilt the outbox
+                stats.skipped += 1
+            elif before is not None and before.next_attempt_us > time.time_ns() // 1000:
+                stats.skipped += 1
+            elif self._attempt(sender, message, before):
+                done.append(seq)
+                stats.delivered += 1
+            elif (after := self.ledger.delivery(message.idempotency_key)) is not None and after.status == "dead":
+                done.append(seq)
+                stats.dead += 1
+            else:
+                stats.retrying += 1
+        self.store.mark_delivered(done)
+        return stats
+
+    def _attempt(self, sender: Sender, message: OutboxMessage, before: Delivery | None) -> bool:
+        key, topic = message.idempotency_key, message.topic
+        try:
+            sender.send(message)
+        except EdupulseError as exc:
+            attempts = (before.attempts if before else 0) + 1
+            if attempts >= self.max_attempts:
+                logger.warning("dead-lettering %s after %d attempts: %s", key, attempts, exc)
+                self.ledger.record_attempt(key, topic, status="dead", error=str(exc))
+            else:
+                wait_us = self.backoff_us * 2 ** (attempts - 1)
+                due = time.time_ns() // 1000 + wait_us
+                self.ledger.record_attempt(key, topic, status="retrying", error=str(exc), next_attempt_us=due)
+            return False
+        self.ledger.record_attempt(key, topic, status="delivered")
+        return True
+
+    # -- the relay thread ---------------------------------------------------------------
+
+    def start(self, interval_s: float) -> None:
+        """Relay in a background thread every ``interval_s`` until ``stop``."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, args=(interval_s,), name="outbox-relay", daemon=True)
+        self._thread.start()
+
+    def _loop(self, interval_s: float) -> None:
+        while not self._stop.wait(interval_s):
+            try:
+                self.run_once()
+            except EdupulseError:
+                logger.exception("the outbox relay pass failed; retrying in %.1f s", interval_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        for sender in self.senders.values():
+            sender.close()
