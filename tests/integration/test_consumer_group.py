@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from edupulse.errors import FencedError
 from edupulse.insights import default_operators
 from edupulse.insights.engagement import COURSE_VIEW, LEARNER_VIEW
 from edupulse.log.base import Record
@@ -183,3 +184,54 @@ def test_a_group_of_workers_survives_a_killed_member(tmp_path: Path, kafka_log: 
     _assert_same_views(store, reference)
     store.close()
     reference.close()
+
+
+@pytest.mark.integration
+def test_a_stalled_worker_cannot_commit_after_its_partition_moved(
+    tmp_path: Path, kafka_log: tuple[KafkaLog, str, str]
+) -> None:
+    """Worker A holds a processed batch and stops polling; the group gives its partition to
+    B, which commits. A's late commit of the batch is refused and nothing is counted twice."""
+    log, schema, dsn = kafka_log
+    topic = f"fence-{uuid.uuid4().hex[:12]}"
+    log.ensure_topic(topic, 1)
+    StatementIngest(log, topic=topic).ingest(json.dumps(random_statements(800, seed=11)).encode(), tenant="t")
+    end = log.end_offsets(topic)[0]
+    store_a, store_b = SqliteStore(tmp_path / "state.sqlite"), SqliteStore(tmp_path / "state.sqlite")
+    log_b = track(KafkaLog(log.bootstrap_servers, dsn, schema=schema))  # each worker process has its own
+    options = {"topic": topic, "group_id": f"g-{topic}", "batch_size": 100, "session_timeout_ms": 6_000}
+    stale = GroupWorker(log, store_a, default_operators(allowed_lateness_us=0), max_poll_interval_ms=6_000, **options)
+    fresh = GroupWorker(log_b, store_b, default_operators(allowed_lateness_us=0), **options)
+    never, stop = threading.Event(), threading.Event()
+    stale.join()
+    _wait_until(lambda: stale.step(never) >= 0 and stale.owned == {0}, 30, "worker A was given the partition")
+    assert stale.runtime.process_partition(0, checkpoint=False) > 0  # A holds a batch in memory ... and stalls
+    held_from = store_a.committed_offset(topic, 0)
+    assert held_from < end
+
+    def run_fresh() -> None:
+        fresh.join()
+        try:
+            while not stop.is_set():
+                fresh.step(stop)
+        finally:
+            fresh.leave()
+
+    worker_b = threading.Thread(target=run_fresh)
+    worker_b.start()
+    try:
+        _wait_until(lambda: store_b.committed_offset(topic, 0) == end, 60, "worker B took over and caught up")
+        with pytest.raises(FencedError):
+            stale.runtime.checkpoint(0)  # A wakes up and commits what it held: refused
+        _wait_until(lambda: stale.step(never) >= 0 and not stale.owned, 30, "worker A learnt it lost the partition")
+    finally:
+        stop.set()
+        worker_b.join(timeout=30)
+        stale.leave()
+        log_b.close()
+    assert not worker_b.is_alive()
+    assert store_a.committed_offset(topic, 0) == end
+    reference = _reference(log, topic, tmp_path, partitions=1)
+    _assert_same_views(store_a, reference)  # A's batch was counted once, by B
+    for store in (store_a, store_b, reference):
+        store.close()
