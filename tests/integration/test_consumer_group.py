@@ -49,9 +49,9 @@ class Group:
         ]
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
 
-    def start(self, n: int) -> None:
+    def start(self, n: int, *options: str) -> None:
         journal = self.tmp / f"worker-{n}.journal"
-        cmd = [sys.executable, "-m", "tests.integration.group_worker", *self.args, "--journal", str(journal)]
+        cmd = [sys.executable, "-m", "tests.integration.group_worker", *self.args, "--journal", str(journal), *options]
         self.procs[n] = subprocess.Popen(cmd)
 
     def assigned(self, n: int) -> set[int]:
@@ -235,3 +235,36 @@ def test_a_stalled_worker_cannot_commit_after_its_partition_moved(
     _assert_same_views(store_a, reference)  # A's batch was counted once, by B
     for store in (store_a, store_b, reference):
         store.close()
+
+
+@pytest.mark.integration
+def test_a_static_member_restarted_after_kill_9_takes_its_partitions_back_at_once(
+    tmp_path: Path, kafka_log: tuple[KafkaLog, str, str]
+) -> None:
+    """With ``instance_id`` a killed worker started again under its id gets its partitions
+    back without waiting out the (here 45 s) session timeout, and the others keep theirs."""
+    log, schema, dsn = kafka_log
+    topic = f"it-static-{uuid.uuid4().hex[:12]}"
+    log.ensure_topic(topic, PARTITIONS)
+    group = Group(tmp_path, log.bootstrap_servers, dsn, schema, topic)
+    slot = lambda n: ("--instance-id", f"slot-{n}", "--session-timeout-ms", "45000")  # noqa: E731
+    try:
+        for n in range(2):
+            group.start(n, *slot(n))
+        _wait_until(lambda: group.assigned(0) | group.assigned(1) == set(range(PARTITIONS)), 60, "both joined")
+        _wait_until(lambda: group.assigned(0) and group.assigned(1), 60, "both were given partitions")
+        time.sleep(1)
+        before = {n: group.assigned(n) for n in range(2)}
+        (tmp_path / "worker-1.journal").rename(tmp_path / "worker-1.before")
+        group.procs[0].send_signal(signal.SIGKILL)
+        group.procs[0].wait(timeout=10)
+        (tmp_path / "worker-0.journal").rename(tmp_path / "worker-0.before")
+        began = time.monotonic()
+        group.start(0, *slot(0))
+        _wait_until(lambda: group.assigned(0), 20, "the restarted worker got partitions before the session timeout")
+        took = time.monotonic() - began
+    finally:
+        group.stop_all()
+    assert took < 20, took
+    assert group.assigned(0) == before[0]  # the same partitions, back at once
+    assert not group.assigned(1)  # the other member was not rebalanced
