@@ -263,7 +263,8 @@ def test_kill_9_workers_ten_times_while_200000_events_arrive(
 
 
 def service(script: str, action: str) -> None:
-    subprocess.run(["bash", str(SCRIPTS / script), action], check=True, timeout=180, capture_output=True)
+    done = subprocess.run(["bash", str(SCRIPTS / script), action], check=False, timeout=180, capture_output=True)
+    assert done.returncode == 0, f"{script} {action} failed:\n{done.stderr.decode()[-2000:]}"
 
 
 def test_a_broker_restart_and_a_postgresql_restart_lose_nothing(
