@@ -96,6 +96,21 @@ def test_reads_go_on_back_and_forward_as_the_runtime_asks(kafka_log: KafkaLog) -
     assert [r.value for r in kafka_log.read(topic, 0, 0, 100)] == [str(i).encode() for i in range(50)]
 
 
+def test_a_read_larger_than_a_partition_buffer_returns_every_record_at_once(kafka_log: KafkaLog) -> None:
+    """Replay and a worker with a backlog read 8,000 to 50,000 records at a time: the buffer
+    that pauses a partition at a few thousand records must not cut such a read short."""
+    topic = f"kafka-{uuid.uuid4().hex[:12]}"
+    kafka_log.ensure_topic(topic, 1)
+    kafka_log.append(topic, [Record(b"k", str(i).encode(), i) for i in range(12_000)])
+    assert len(kafka_log.read(topic, 0, 0, 100)) == 100  # the partition is fetched, and its buffer fills
+    time.sleep(0.5)
+
+    began = time.monotonic()
+    records = kafka_log.read(topic, 0, 100, 20_000)
+    assert [r.offset for r in records] == list(range(100, 12_000))
+    assert time.monotonic() - began < 5.0  # not the read's 10 s deadline
+
+
 def test_wait_wakes_on_an_append_through_another_handle(kafka_log: KafkaLog) -> None:
     """A worker process sleeps in wait() until another process (here: another handle) appends."""
     topic = f"kafka-{uuid.uuid4().hex[:12]}"

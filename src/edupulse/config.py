@@ -114,6 +114,14 @@ class KafkaSettings(BaseModel):
         le=300_000,
         description="How long a silent worker stays in the group before Kafka gives its partitions to the others.",
     )
+    instance_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=249,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="A static group member name for this worker (its slot, e.g. worker-1; unique in the group): a "
+        "worker restarted under the same name takes its partitions back at once, without a rebalance.",
+    )
 
 
 class PostgresSettings(BaseModel):

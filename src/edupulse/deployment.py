@@ -308,7 +308,9 @@ class Deployment:
             self.operators,
             group_id=self.settings.kafka.group_id,
             batch_size=self.settings.runtime.live_batch_size,
+            max_batch_size=self.settings.runtime.live_max_batch_size,
             session_timeout_ms=self.settings.kafka.session_timeout_ms,
+            instance_id=self.settings.kafka.instance_id,
         )
         self._runtime = member.runtime
         return lambda: member.run(self._stopping)

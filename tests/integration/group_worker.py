@@ -33,6 +33,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     for name in ("servers", "dsn", "schema", "topic", "group", "store", "journal"):
         parser.add_argument(f"--{name}", required=True)
+    parser.add_argument("--instance-id", default=None)
+    parser.add_argument("--session-timeout-ms", type=int, default=6_000)
     args = parser.parse_args()
     group_log = logging.getLogger("edupulse.stream.group")
     group_log.setLevel(logging.INFO)
@@ -50,7 +52,8 @@ def main() -> None:
             group_id=args.group,
             stop_event=stop,
             batch_size=64,
-            session_timeout_ms=6_000,
+            session_timeout_ms=args.session_timeout_ms,
+            instance_id=args.instance_id,
         )
     finally:
         store.close()

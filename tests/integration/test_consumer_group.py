@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from edupulse.errors import FencedError
 from edupulse.insights import default_operators
 from edupulse.insights.engagement import COURSE_VIEW, LEARNER_VIEW
 from edupulse.log.base import Record
@@ -48,9 +49,9 @@ class Group:
         ]
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
 
-    def start(self, n: int) -> None:
+    def start(self, n: int, *options: str) -> None:
         journal = self.tmp / f"worker-{n}.journal"
-        cmd = [sys.executable, "-m", "tests.integration.group_worker", *self.args, "--journal", str(journal)]
+        cmd = [sys.executable, "-m", "tests.integration.group_worker", *self.args, "--journal", str(journal), *options]
         self.procs[n] = subprocess.Popen(cmd)
 
     def assigned(self, n: int) -> set[int]:
@@ -60,6 +61,15 @@ class Group:
         return {
             int(p) for line in lines if line.startswith("assigned") for p in re.findall(r"\d+", line.split("of")[0])
         }
+
+    def owns(self, n: int) -> set[int]:
+        """The partitions worker ``n`` holds now, from its journal (assigned, minus given up)."""
+        path = self.tmp / f"worker-{n}.journal"
+        held: set[int] = set()
+        for line in path.read_text().splitlines() if path.exists() else []:
+            parts = {int(p) for p in re.findall(r"\d+", line.split("of")[0])}
+            held = held | parts if line.startswith("assigned") else held - parts
+        return held
 
     def stop_all(self) -> None:
         for proc in self.procs.values():
@@ -183,3 +193,86 @@ def test_a_group_of_workers_survives_a_killed_member(tmp_path: Path, kafka_log: 
     _assert_same_views(store, reference)
     store.close()
     reference.close()
+
+
+@pytest.mark.integration
+def test_a_stalled_worker_cannot_commit_after_its_partition_moved(
+    tmp_path: Path, kafka_log: tuple[KafkaLog, str, str]
+) -> None:
+    """Worker A holds a processed batch and stops polling; the group gives its partition to
+    B, which commits. A's late commit of the batch is refused and nothing is counted twice."""
+    log, schema, dsn = kafka_log
+    topic = f"fence-{uuid.uuid4().hex[:12]}"
+    log.ensure_topic(topic, 1)
+    StatementIngest(log, topic=topic).ingest(json.dumps(random_statements(800, seed=11)).encode(), tenant="t")
+    end = log.end_offsets(topic)[0]
+    store_a, store_b = SqliteStore(tmp_path / "state.sqlite"), SqliteStore(tmp_path / "state.sqlite")
+    log_b = track(KafkaLog(log.bootstrap_servers, dsn, schema=schema))  # each worker process has its own
+    options = {"topic": topic, "group_id": f"g-{topic}", "batch_size": 100, "session_timeout_ms": 6_000}
+    stale = GroupWorker(log, store_a, default_operators(allowed_lateness_us=0), max_poll_interval_ms=6_000, **options)
+    fresh = GroupWorker(log_b, store_b, default_operators(allowed_lateness_us=0), **options)
+    never, stop = threading.Event(), threading.Event()
+    stale.join()
+    _wait_until(lambda: stale.step(never) >= 0 and stale.owned == {0}, 30, "worker A was given the partition")
+    assert stale.runtime.process_partition(0, checkpoint=False) > 0  # A holds a batch in memory ... and stalls
+    held_from = store_a.committed_offset(topic, 0)
+    assert held_from < end
+
+    def run_fresh() -> None:
+        fresh.join()
+        try:
+            while not stop.is_set():
+                fresh.step(stop)
+        finally:
+            fresh.leave()
+
+    worker_b = threading.Thread(target=run_fresh)
+    worker_b.start()
+    try:
+        _wait_until(lambda: store_b.committed_offset(topic, 0) == end, 60, "worker B took over and caught up")
+        with pytest.raises(FencedError):
+            stale.runtime.checkpoint(0)  # A wakes up and commits what it held: refused
+        _wait_until(lambda: stale.step(never) >= 0 and not stale.owned, 30, "worker A learnt it lost the partition")
+    finally:
+        stop.set()
+        worker_b.join(timeout=30)
+        stale.leave()
+        log_b.close()
+    assert not worker_b.is_alive()
+    assert store_a.committed_offset(topic, 0) == end
+    reference = _reference(log, topic, tmp_path, partitions=1)
+    _assert_same_views(store_a, reference)  # A's batch was counted once, by B
+    for store in (store_a, store_b, reference):
+        store.close()
+
+
+@pytest.mark.integration
+def test_a_static_member_restarted_after_kill_9_takes_its_partitions_back_at_once(
+    tmp_path: Path, kafka_log: tuple[KafkaLog, str, str]
+) -> None:
+    """With ``instance_id`` a killed worker started again under its id gets its partitions
+    back without waiting out the (here 45 s) session timeout, and the others keep theirs."""
+    log, schema, dsn = kafka_log
+    topic = f"it-static-{uuid.uuid4().hex[:12]}"
+    log.ensure_topic(topic, PARTITIONS)
+    group = Group(tmp_path, log.bootstrap_servers, dsn, schema, topic)
+    slot = lambda n: ("--instance-id", f"slot-{n}", "--session-timeout-ms", "45000")  # noqa: E731
+    try:
+        for n in range(2):
+            group.start(n, *slot(n))
+        settled = lambda: group.owns(0) and group.owns(1) and group.owns(0) | group.owns(1) == set(range(PARTITIONS))  # noqa: E731
+        _wait_until(lambda: settled() and not group.owns(0) & group.owns(1), 60, "both were given partitions")
+        before = {n: group.owns(n) for n in range(2)}
+        (tmp_path / "worker-1.journal").rename(tmp_path / "worker-1.before")
+        group.procs[0].send_signal(signal.SIGKILL)
+        group.procs[0].wait(timeout=10)
+        (tmp_path / "worker-0.journal").rename(tmp_path / "worker-0.before")
+        began = time.monotonic()
+        group.start(0, *slot(0))
+        _wait_until(lambda: group.assigned(0), 20, "the restarted worker got partitions before the session timeout")
+        took = time.monotonic() - began
+    finally:
+        group.stop_all()
+    assert took < 20, took
+    assert group.assigned(0) == before[0]  # the same partitions, back at once
+    assert not group.assigned(1)  # the other member was not rebalanced

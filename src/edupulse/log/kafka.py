@@ -324,7 +324,21 @@ class KafkaLog:
                     if attempt == _RETRIES - 1 or not retriable(exc):
                         raise
                     threading.Event().wait(0.05)
+                    self._refresh_metadata(topic)
         raise AssertionError("unreachable")
+
+    def _refresh_metadata(self, topic: str) -> None:
+        """Ask the brokers for the topic's leaders and epochs again.
+
+        The admin client sends offset requests with the leader epochs it cached; after a
+        broker restart the broker refuses them as fenced, and librdkafka would learn the
+        new epochs only at its periodic refresh (``topic.metadata.refresh.interval.ms``,
+        5 minutes): until then every offset request, so the pipeline status, fails.
+        """
+        try:
+            self._admin.list_topics(topic=topic, timeout=_TIMEOUT_S)
+        except KafkaException as exc:  # the brokers are still away: the next attempt says so
+            logger.debug("refreshing the metadata of %s failed: %s", topic, exc)
 
     def wait(self, timeout_s: float) -> bool:
         """Block until an append, by any process, may have committed since the last wait.

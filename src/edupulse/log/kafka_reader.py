@@ -40,6 +40,7 @@ class _Buffer:
     records: deque[LogRecord] = field(default_factory=deque)
     next_offset: int = 0
     paused: bool = False
+    limit: int = _BUFFER_LIMIT  # fetched records held before the partition is paused
 
 
 class PartitionReader:
@@ -55,10 +56,17 @@ class PartitionReader:
             return []
         buf = self._position(topic, partition, offset)
         wanted = min(max_records, end - offset)
+        # A read may want more than a buffer holds: let it fill up to the wanted count,
+        # or the partition would stay paused and the read wait out its deadline.
+        buf.limit = max(_BUFFER_LIMIT, wanted)
+        self._resume(topic, partition, buf)
         deadline = time.monotonic() + 10.0
-        while not self._ready(buf, wanted, end) and time.monotonic() < deadline:
-            if not self._fetch() and self._emptied_below(topic, partition, end):
-                break
+        try:
+            while not self._ready(buf, wanted, end) and time.monotonic() < deadline:
+                if not self._fetch() and self._emptied_below(topic, partition, end):
+                    break
+        finally:
+            buf.limit = _BUFFER_LIMIT
         return self._take(topic, partition, buf, max_records, end)
 
     def forget(self, topic: str, partitions: list[int]) -> None:
@@ -131,12 +139,12 @@ class PartitionReader:
         value, key = msg.value(), msg.key()
         buf.records.append(LogRecord(part, offset, key or b"", value or b"", timestamp_us_of(msg)))
         buf.next_offset = offset + 1
-        if len(buf.records) >= _BUFFER_LIMIT and not buf.paused:
+        if len(buf.records) >= buf.limit and not buf.paused:
             self._consumer.pause([TopicPartition(topic, part)])
             buf.paused = True
 
     def _resume(self, topic: str, partition: int, buf: _Buffer) -> None:
-        if buf.paused and len(buf.records) < _BUFFER_LIMIT // 2:
+        if buf.paused and len(buf.records) < buf.limit // 2:
             self._consumer.resume([TopicPartition(topic, partition)])
             buf.paused = False
 

@@ -13,11 +13,16 @@ run inside ``poll``, which the loop calls between micro-batches, so a revocation
 comes after the current batch was committed. An idle worker sleeps in ``EventLog.wait``,
 which wakes on the PostgreSQL notification every append sends, whichever process made it.
 A worker that dies is noticed by the coordinator after ``session_timeout_ms``, and its
-partitions move to the others.
+partitions move to the others. A worker given an ``instance_id`` is a static member
+(KIP-345): started again under the same id within the session timeout, it takes its
+partitions back at once, without a rebalance of the others.
 
-Known limit: a worker that stalls longer than the session timeout (but does not die)
-could still commit one batch after its partitions moved; a store that fences stale
-owners would close that window.
+A worker that stalls (no poll for ``max_poll_interval_ms``, or cut off from the brokers
+past the session timeout) loses its partitions while it may still hold a processed
+batch. It cannot commit it: every commit names the offset it builds on
+(``Commit.from_offset``), and the store refuses it with ``FencedError`` once the new
+owner has committed, so nothing is counted twice. The stale worker drops the batch,
+restores from the store, and learns of the revocation at its next poll.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
-from edupulse.errors import EdupulseError, TransientError
+from edupulse.errors import EdupulseError, FencedError, TransientError
 from edupulse.log.kafka import KafkaLog
 from edupulse.stream.operator import Operator
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
@@ -38,6 +43,24 @@ from edupulse.stream.store.base import StateStore
 __all__ = ["GroupWorker", "run_group_worker"]
 
 logger = logging.getLogger(__name__)
+
+
+def _membership_config(servers: str, group_id: str, session_timeout_ms: int, instance_id: str | None) -> dict[str, Any]:
+    """The membership consumer's settings; with ``instance_id``, a static member (KIP-345)."""
+    config: dict[str, Any] = {
+        "bootstrap.servers": servers,
+        "group.id": group_id,
+        "client.id": f"edupulse-worker-{group_id}",
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "partition.assignment.strategy": "cooperative-sticky",
+        "session.timeout.ms": session_timeout_ms,
+        "heartbeat.interval.ms": max(session_timeout_ms // 6, 100),
+        "allow.auto.create.topics": False,
+    }
+    if instance_id:
+        config["group.instance.id"] = instance_id
+    return config
 
 
 class GroupWorker:
@@ -52,31 +75,33 @@ class GroupWorker:
         topic: str = EVENTS_TOPIC,
         group_id: str,
         batch_size: int = 256,
+        max_batch_size: int | None = None,
         session_timeout_ms: int = 10_000,
+        max_poll_interval_ms: int = 300_000,
+        instance_id: str | None = None,
         idle_wait_s: float = 0.1,
     ) -> None:
         self.log = log
         self.topic = topic
-        self.runtime = Runtime(log, store, operators, topic=topic, batch_size=batch_size)
+        self.runtime = Runtime(log, store, operators, topic=topic, batch_size=batch_size, max_batch_size=max_batch_size)
         self.idle_wait_s = idle_wait_s
         self.owned: set[int] = set()
         self.stray_messages = 0  # records the paused membership consumer delivered anyway (none expected)
-        self._consumer = Consumer(
-            {
-                "bootstrap.servers": log.bootstrap_servers,
-                "group.id": group_id,
-                "client.id": f"edupulse-worker-{group_id}",
-                "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
-                "partition.assignment.strategy": "cooperative-sticky",
-                "session.timeout.ms": session_timeout_ms,
-                "heartbeat.interval.ms": max(session_timeout_ms // 6, 100),
-                "allow.auto.create.topics": False,
-            }
-        )
+        config = _membership_config(log.bootstrap_servers, group_id, session_timeout_ms, instance_id)
+        config["max.poll.interval.ms"] = max(max_poll_interval_ms, session_timeout_ms)
+        self._consumer = Consumer(config)
 
     def run(self, stop: threading.Event) -> None:
         """Join the group and process until ``stop`` is set; then leave the group cleanly."""
+        self.join()
+        try:
+            while not stop.is_set():
+                self.step(stop)
+        finally:
+            self.leave()
+
+    def join(self) -> None:
+        """Subscribe to the topic; the partitions come with the next polls."""
         self.log.partitions(self.topic)  # NotFoundError now rather than an idle member later
         self._consumer.subscribe(
             [self.log.physical(self.topic)],
@@ -84,14 +109,19 @@ class GroupWorker:
             on_revoke=self._on_revoke,
             on_lost=self._on_revoke,
         )
-        try:
-            while not stop.is_set():
-                self._poll(0)
-                if not self._process_once(stop):
-                    self._idle()
-        finally:
-            self._consumer.close()  # leaves the group: the others take the partitions at once
-            self._release(sorted(self.owned))
+
+    def step(self, stop: threading.Event) -> int:
+        """Serve the group, then process one batch of each owned partition (or idle a moment)."""
+        self._poll(0)
+        events = self._process_once(stop)
+        if not events:
+            self._idle()
+        return events
+
+    def leave(self) -> None:
+        """Leave the group (a dynamic member's partitions go to the others at once) and drop them."""
+        self._consumer.close()
+        self._release(sorted(self.owned))
 
     def _idle(self) -> None:
         """Nothing to do: sleep until an append is announced (or ``idle_wait_s``, to serve the group)."""
@@ -106,6 +136,9 @@ class GroupWorker:
     def _process_once(self, stop: threading.Event) -> int:
         try:
             return self.runtime.run_once().events
+        except FencedError as exc:  # the group gave a partition to another worker: its revocation follows
+            logger.info("a commit was refused, another worker owns the partition now: %s", exc)
+            return 0
         except EdupulseError as exc:
             if not exc.transient:
                 raise
@@ -158,7 +191,9 @@ def run_group_worker(
     group_id: str,
     stop_event: threading.Event,
     batch_size: int = 256,
+    max_batch_size: int | None = None,
     session_timeout_ms: int = 10_000,
+    instance_id: str | None = None,
 ) -> None:
     """Run one group worker until ``stop_event`` is set (the CLI's ``worker`` command calls this)."""
     worker = GroupWorker(
@@ -168,6 +203,8 @@ def run_group_worker(
         topic=topic,
         group_id=group_id,
         batch_size=batch_size,
+        max_batch_size=max_batch_size,
         session_timeout_ms=session_timeout_ms,
+        instance_id=instance_id,
     )
     worker.run(stop_event)
