@@ -59,8 +59,8 @@ def main() -> None:
     parser.add_argument("--read-batch", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=200, help="append-then-read rounds")
     args = parser.parse_args()
-    servers = os.environ.get("EDUPULSE_TEST_KAFKA", "127.0.0.1:59092")
-    dsn = os.environ.get("EDUPULSE_TEST_POSTGRES_DSN", "postgresql://edupulse@127.0.0.1:55432/edupulse")
+    servers = os.environ.get("EDUPULSE_TEST_KAFKA", "127.0.0.1:19092")
+    dsn = os.environ.get("EDUPULSE_TEST_POSTGRES_DSN", "postgresql://edupulse@127.0.0.1:15432/edupulse")
     run = uuid.uuid4().hex[:10]
     log = KafkaLog(servers, dsn, schema=f"bench_{run}")
     topic = f"bench-{run}"

@@ -72,8 +72,8 @@ PARTITIONS = 12
 LATENESS_HOURS = 48
 SESSION_TIMEOUT_MS = 6_000
 SAMPLE_S = 0.2
-KAFKA = os.environ.get("EDUPULSE_TEST_KAFKA", "127.0.0.1:59092")
-POSTGRES = os.environ.get("EDUPULSE_TEST_POSTGRES_DSN", "postgresql://edupulse@127.0.0.1:55432/edupulse")
+KAFKA = os.environ.get("EDUPULSE_TEST_KAFKA", "127.0.0.1:19092")
+POSTGRES = os.environ.get("EDUPULSE_TEST_POSTGRES_DSN", "postgresql://edupulse@127.0.0.1:15432/edupulse")
 
 
 # -- the scale-out deployment of one run ------------------------------------------------

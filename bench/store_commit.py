@@ -43,7 +43,7 @@ from edupulse.stream.store.postgres import PostgresStore
 from edupulse.stream.store.sqlite import SqliteStore
 from replay import build_fixture
 
-DSN = os.environ.get("EDUPULSE_TEST_POSTGRES_DSN", "postgresql://edupulse@127.0.0.1:55432/edupulse")
+DSN = os.environ.get("EDUPULSE_TEST_POSTGRES_DSN", "postgresql://edupulse@127.0.0.1:15432/edupulse")
 SCHEMA = "bench_store_commit"
 MODES = {"live": 256, "replay": 50_000}
 

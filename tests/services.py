@@ -30,8 +30,8 @@ __all__ = [
     "track",
 ]
 
-DEFAULT_POSTGRES_DSN = "postgresql://edupulse@127.0.0.1:55432/edupulse"
-DEFAULT_KAFKA = "127.0.0.1:59092"
+DEFAULT_POSTGRES_DSN = "postgresql://edupulse@127.0.0.1:15432/edupulse"
+DEFAULT_KAFKA = "127.0.0.1:19092"
 _created: set[str] = set()
 _TRACKED: list[KafkaLog] = []
 

@@ -9,13 +9,15 @@
 #
 # Kafka comes from its Maven Central artifacts (org.apache.kafka:kafka_2.13 and its runtime
 # dependencies), resolved with Maven into ~/.cache/edupulse/kafka/<version>/libs and run with
-# the machine's java: one combined broker+controller on 127.0.0.1:${EDUPULSE_KAFKA_PORT:-59092}
+# the machine's java: one combined broker+controller on 127.0.0.1:${EDUPULSE_KAFKA_PORT:-19092}
 # (controller on the next port). Its data and log live in
 # ${EDUPULSE_SERVICES_DIR:-/var/tmp/edupulse-services}/kafka, never in the repository.
 set -euo pipefail
 
 VERSION=4.1.1
-PORT=${EDUPULSE_KAFKA_PORT:-59092}
+# Below the kernel's ephemeral port range (32768-60999 by default): there, a client that keeps
+# reconnecting to a stopped broker can connect to itself on the broker's port and hold it.
+PORT=${EDUPULSE_KAFKA_PORT:-19092}
 CONTROLLER_PORT=$((PORT + 1))
 CACHE=${EDUPULSE_CACHE_DIR:-$HOME/.cache/edupulse}/kafka/$VERSION
 LIBS=$CACHE/libs
@@ -128,7 +130,13 @@ PROPS
 }
 
 running() {
-    [[ -s $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+    if [[ -s $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then return 0; fi
+    # A broker this script started but whose pid file was lost (or overwritten by a start
+    # that failed): find it by its configuration file, and track it again.
+    local pid
+    pid=$(pgrep -f "kafka.Kafka $CONF" | head -n 1 || true)
+    [[ -n $pid ]] || return 1
+    echo "$pid" >"$PIDFILE"
 }
 
 answers() {
@@ -149,7 +157,7 @@ up() {
         : >"$ROOT/broker.log"
         nohup java -Xms128m -Xmx"$HEAP" -XX:+UseG1GC -Djava.awt.headless=true \
             -Dlog4j2.configurationFile="$CACHE/log4j2.properties" -Dkafka.logs.dir="$ROOT" \
-            -cp "$LIBS/*" kafka.Kafka "$CONF" >>"$LOGFILE" 2>&1 </dev/null &
+            -cp "$LIBS/*" kafka.Kafka "$CONF" >>"$LOGFILE" 2>&1 </dev/null 9>&- &
         echo $! >"$PIDFILE"
     fi
     for _ in $(seq 1 120); do
@@ -178,6 +186,11 @@ down() {
     kill -KILL "$pid" 2>/dev/null || true
     rm -f "$PIDFILE"
 }
+
+# One start or stop at a time: test suites running side by side may all call up/down.
+mkdir -p "$ROOT"
+exec 9>"$ROOT/.lock"
+flock 9
 
 case ${1:-} in
     bootstrap) bootstrap ;;

@@ -6,12 +6,12 @@
 #   scripts/services/postgres.sh status  exit 0 if it answers
 #   scripts/services/postgres.sh dsn     print its connection string
 #
-# It listens on 127.0.0.1:${EDUPULSE_PG_PORT:-55432} with trust auth for the role "edupulse"
+# It listens on 127.0.0.1:${EDUPULSE_PG_PORT:-15432} with trust auth for the role "edupulse"
 # and keeps its files in ${EDUPULSE_SERVICES_DIR:-/var/tmp/edupulse-services}/postgres, never
 # in the repository. As root, the server runs as the Debian "postgres" user.
 set -euo pipefail
 
-PORT=${EDUPULSE_PG_PORT:-55432}
+PORT=${EDUPULSE_PG_PORT:-15432}
 ROOT=${EDUPULSE_SERVICES_DIR:-/var/tmp/edupulse-services}/postgres
 DATA=$ROOT/data
 SOCK=$ROOT/run
@@ -58,7 +58,10 @@ synchronous_commit = on
 CONF
     fi
     as_owner mkdir -p "$SOCK"
-    as_owner "$BIN/pg_ctl" -D "$DATA" -l "$LOGFILE" -w -t 60 start >/dev/null
+    # Port and socket on the command line win over the file written at init (the port moved
+    # below the kernel's ephemeral range, 32768-60999, where a client retrying a stopped
+    # server can connect to itself and take the port).
+    as_owner "$BIN/pg_ctl" -D "$DATA" -l "$LOGFILE" -w -t 60 -o "-p $PORT -k $SOCK" start >/dev/null
     if ! as_owner "$BIN/psql" -h 127.0.0.1 -p "$PORT" -U edupulse -d postgres -tAc \
         "SELECT 1 FROM pg_database WHERE datname = 'edupulse'" | grep -q 1; then
         as_owner "$BIN/createdb" -h 127.0.0.1 -p "$PORT" -U edupulse edupulse
