@@ -15,7 +15,7 @@ from edupulse.events.model import encode_event
 from edupulse.events.vocabulary import Verb
 from edupulse.events.xapi import Statement, digest, to_event, verb_of
 from edupulse.log.base import Record
-from edupulse.lrs.index import VOIDED_VERB, activities_of, agents_of
+from edupulse.lrs.index import VOIDED_VERB
 from edupulse.lrs.store.base import NewStatement
 
 __all__ = ["Prepared", "iso_time", "prepare"]
@@ -98,8 +98,6 @@ def _new_statement(stmt: dict[str, Any], stored_us: int) -> NewStatement:
         body=_encode(stmt),
         verb=verb,
         registration=registration.lower() if registration else None,
-        agents=tuple(agents_of(stmt)),
-        activities=tuple(activities_of(stmt)),
         voids=voids,
         target=target,
         attachments=tuple(a["sha2"] for a in stmt.get("attachments") or ()),

@@ -28,15 +28,17 @@ DocumentKind = Literal["state", "activity_profile", "agent_profile"]
 
 
 class NewStatement(msgspec.Struct, frozen=True, gc=False):
-    """A completed statement to store, with what its query indexes need."""
+    """A completed statement to store, with what its query columns need.
+
+    Its agents and activities the store derives from ``body`` itself (``index.agents_of``,
+    ``index.activities_of``), when it indexes them.
+    """
 
     id: str
     stored_us: int
     body: bytes  # the statement as JSON, with id, stored, authority and version
     verb: str
     registration: str | None
-    agents: tuple[tuple[str, bool], ...]  # (agent key, direct: actor/object rather than related)
-    activities: tuple[tuple[str, bool], ...]  # (activity id, direct: the object rather than related)
     voids: str | None = None  # the id this statement voids, if it is a voiding statement
     target: str | None = None  # the id its object refers to, if the object is a StatementRef
     attachments: tuple[str, ...] = ()  # sha2 of each attachment

@@ -3,24 +3,34 @@
 Statements are numbered by ``seq`` in the order they are stored, which is the order of
 ``stored`` times; pages and ``more`` cursors are ranges of ``seq``. Agents and activities
 of a statement are indexed in tables of their own, flagged ``direct`` (actor/object)
-or related (authority, instructor, team, context activities, sub-statement).
+or related (authority, instructor, team, context activities, sub-statement); those
+indexes are derived from the stored statements after the write (``sqlite_index``), and
+brought up to date before any query that uses them.
 Voiding is kept apart (``voids``), so a voiding statement that arrives before its
 target still voids it.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from edupulse.errors import TransientError
 from edupulse.lrs.store.base import Document, DocumentKey, NewStatement, StatementQuery, StoredStatement
+from edupulse.lrs.store.sqlite_index import INDEX_SCHEMA, index_pending, index_some, start_index_state
 from edupulse.lrs.store.sqlite_schema import SCHEMA
 
 __all__ = ["SqliteLrsStore"]
+
+logger = logging.getLogger(__name__)
+_INDEX_CHUNK = 2_000  # statements indexed per transaction (the lock is released between them)
+_INDEX_POLL_S = 0.25  # how often the background indexer looks for work
+_INDEX_IDLE_S = 0.2  # it waits for writes to pause this long, to stay off their path
 
 _VOIDED = "EXISTS (SELECT 1 FROM voids v WHERE v.tenant = s.tenant AND v.target = s.id)"
 _COLUMNS = f"s.seq, s.id, s.stored_us, s.body, {_VOIDED}"
@@ -35,8 +45,13 @@ class SqliteLrsStore:
         self._db.execute("PRAGMA page_size=16384")  # new files: fewer, fuller pages per statement body
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self._db.executescript(SCHEMA + INDEX_SCHEMA)
+        start_index_state(self._db)
         self._lock = threading.Lock()
+        self._last_put = 0.0
+        self._closing = threading.Event()
+        self._indexer = threading.Thread(target=self._index_when_idle, name="lrs-indexer", daemon=True)
+        self._indexer.start()
 
     def _run(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         with self._lock:
@@ -46,6 +61,7 @@ class SqliteLrsStore:
                 raise TransientError(f"the LRS store is busy: {exc}") from exc
 
     def put(self, tenant: str, statements: Sequence[NewStatement]) -> None:
+        self._last_put = time.monotonic()
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -61,6 +77,7 @@ class SqliteLrsStore:
         """Insert the statements not stored yet, numbered from the next ``seq``, in a few statements of SQL.
 
         The id is the idempotency key: a stored id is ignored (its seq is then never used).
+        Their agent and activity rows come later (``sqlite_index``).
         """
         by_id: dict[str, NewStatement] = {}
         for stmt in statements:
@@ -76,20 +93,43 @@ class SqliteLrsStore:
             "VALUES (?,?,?,?,?,?,?,?)",
             rows,
         )
-        seqs = list(range(first, first + len(fresh)))
-        if cur.rowcount != len(rows):  # some were stored already: index only the new ones
+        voiding = [(seq, s.voids) for seq, s in enumerate(fresh, start=first) if s.voids is not None]
+        if voiding and cur.rowcount != len(rows):  # some were stored already: only the new ones void
             stored = {r[0] for r in self._db.execute("SELECT seq FROM statements WHERE seq >= ?", (first,))}
-            seqs = [seq for seq in seqs if seq in stored]
-        agents, activities, voids = [], [], []
-        for seq in seqs:
-            stmt = fresh[seq - first]
-            agents += [(a, seq, d) for a, d in set(stmt.agents)]
-            activities += [(a, seq, d) for a, d in set(stmt.activities)]
-            if stmt.voids is not None:
-                voids.append((tenant, stmt.voids))
-        self._db.executemany("INSERT OR IGNORE INTO statement_agents VALUES (?,?,?)", agents)
-        self._db.executemany("INSERT OR IGNORE INTO statement_activities VALUES (?,?,?)", activities)
-        self._db.executemany("INSERT OR IGNORE INTO voids VALUES (?,?)", voids)
+            voiding = [(seq, target) for seq, target in voiding if seq in stored]
+        self._db.executemany("INSERT OR IGNORE INTO voids VALUES (?,?)", [(tenant, t) for _, t in voiding])
+
+    def index(self) -> None:
+        """Bring the agent and activity indexes up to the newest stored statement."""
+        while self._index_chunk():
+            pass
+
+    def _index_chunk(self) -> bool:
+        """Index one chunk in a transaction of its own; whether there may be more."""
+        with self._lock:
+            if not index_pending(self._db):
+                return False
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                done = index_some(self._db, _INDEX_CHUNK)
+                self._db.execute("COMMIT")
+            except BaseException as exc:
+                self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise TransientError(f"the LRS store is busy: {exc}") from exc
+                raise
+            return done == _INDEX_CHUNK
+
+    def _index_when_idle(self) -> None:
+        """The background indexer: a chunk at a time, once writes have paused."""
+        while not self._closing.wait(_INDEX_POLL_S):
+            while time.monotonic() - self._last_put >= _INDEX_IDLE_S and not self._closing.is_set():
+                try:
+                    if not self._index_chunk():
+                        break
+                except (TransientError, sqlite3.Error) as exc:  # a query will index, or the next round
+                    logger.warning("indexing the LRS store failed, will retry: %s", exc)
+                    break
 
     def get(self, tenant: str, statement_id: str) -> StoredStatement | None:
         rows = self._run(f"SELECT {_COLUMNS} FROM statements s WHERE s.tenant = ? AND s.id = ?", (tenant, statement_id))  # noqa: S608 - only constant SQL is interpolated
@@ -104,6 +144,8 @@ class SqliteLrsStore:
         return bool(rows)
 
     def query(self, tenant: str, query: StatementQuery) -> list[StoredStatement]:
+        if query.agent is not None or query.activity is not None:
+            self.index()  # every statement stored so far is found by its agents and activities
         where: list[str] = [f"s.tenant = ? AND NOT {_VOIDED}"]
         args: list[Any] = [tenant]
         matches, match_args = _filters("s", query)
@@ -179,6 +221,9 @@ class SqliteLrsStore:
         self._run(f"DELETE FROM documents WHERE {where}", args)  # noqa: S608 - only constant SQL is interpolated
 
     def close(self) -> None:
+        self._closing.set()
+        if self._indexer is not threading.current_thread():
+            self._indexer.join(timeout=30)
         with self._lock:
             self._db.close()
 
