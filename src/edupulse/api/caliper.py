@@ -16,8 +16,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from edupulse.api.auth import require_bearer
-from edupulse.api.errors import PayloadTooLarge
-from edupulse.errors import InvalidEventError
+from edupulse.api.body import read_limited
 from edupulse.events.caliper import UnsupportedDataVersion
 from edupulse.lrs.caliper import CaliperIngest
 from edupulse.privacy.credentials import Principal
@@ -25,23 +24,6 @@ from edupulse.privacy.credentials import Principal
 __all__ = ["router"]
 
 router = APIRouter(tags=["Caliper"])
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing anything over ``limit`` bytes without reading it all."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the body has {declared} bytes; the limit is {limit} (split the envelope)")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body is over the limit of {limit} bytes (split the envelope)")
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    if not body.strip():
-        raise InvalidEventError("the body is empty; send a Caliper envelope (sensor, sendTime, dataVersion, data)")
-    return body
 
 
 def _error(status: int, code: str, message: str) -> Response:
@@ -72,7 +54,8 @@ async def post_envelope(
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         return _error(415, "unsupported_media_type", f"Content-Type must be application/json, got {content_type!r}")
-    body = await read_body(request, settings.max_body_bytes)
+    empty = "the body is empty; send a Caliper envelope (sensor, sendTime, dataVersion, data)"
+    body = await read_limited(request, settings.max_body_bytes, unit="envelope", empty=empty)
     policy = batch_policy or settings.batch_policy
     ingest = CaliperIngest(deployment.log, max_batch=settings.max_batch)
     try:

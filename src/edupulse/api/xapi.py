@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from edupulse.api.auth import require
-from edupulse.api.errors import PayloadTooLarge
+from edupulse.api.body import read_limited
 from edupulse.api.routing import get_and_head
 from edupulse.errors import InvalidEventError
 from edupulse.lrs.multipart import build_multipart, parse_multipart
@@ -31,19 +31,8 @@ KEYS_HOME = "https://edupulse.dev/keys"
 
 async def read_body(request: Request, limit: int, *, allow_empty: bool = False) -> bytes:
     """The request body, refusing anything over ``limit`` bytes without reading it all."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the body has {declared} bytes; the limit is {limit} (split the batch)")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body is over the limit of {limit} bytes (split the batch)")
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    if not allow_empty and not body.strip():
-        raise InvalidEventError("the body is empty; send one xAPI statement or a JSON array of them")
-    return body
+    empty = None if allow_empty else "the body is empty; send one xAPI statement or a JSON array of them"
+    return await read_limited(request, limit, unit="batch", empty=empty)
 
 
 def authority_of(principal: Principal) -> dict[str, Any]:

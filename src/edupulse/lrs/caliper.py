@@ -21,19 +21,12 @@ from edupulse.errors import ConflictError, InvalidEventError
 from edupulse.events.caliper import decode_envelope, digest, event_uuid, to_event
 from edupulse.events.model import encode_event
 from edupulse.log.base import EventLog, Record
+from edupulse.lrs.statements import Problem
 from edupulse.stream.runtime import EVENTS_TOPIC
 
 __all__ = ["CaliperIngest", "CaliperReport", "EnvelopeRejected", "Problem"]
 
 BatchPolicy = Literal["atomic", "partial"]
-
-
-class Problem(msgspec.Struct, frozen=True):
-    """What is wrong with one item of an envelope's data."""
-
-    index: int
-    path: str
-    message: str
 
 
 class CaliperReport(msgspec.Struct):
