@@ -34,9 +34,13 @@ def die_with_parent(parent_pid: int) -> None:
 def run_processor(settings: Settings, stop: threading.Event | None = None) -> None:
     """Process the log live until SIGTERM, SIGINT or ``stop``; raise if the runtime fails."""
     stop = stop or threading.Event()
+    signalled: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        # No locks here: Event.set takes one, and a second signal arriving while the first
+        # handler holds it (SIGTERM from the dying parent, then from the supervisor)
+        # deadlocked the process, which then kept the processing lock forever.
+        signalled.append(signum)
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, on_signal)
@@ -44,6 +48,6 @@ def run_processor(settings: Settings, stop: threading.Event | None = None) -> No
     with Deployment(settings) as deployment:
         deployment.start_processing()
         logger.info("processing %s", settings.data_dir)
-        while not stop.wait(0.5):
+        while not signalled and not stop.wait(0.5):
             if not deployment.processing_alive:
                 raise TransientError("the stream runtime stopped; see the log above for why")
