@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -62,6 +63,36 @@ def test_a_record_in_kafka_whose_append_did_not_commit_is_not_read(kafka_log: Ka
     assert [r.value for r in kafka_log.read(topic, 0, 0, 100)] == [b"committed"]
     assert kafka_log.read(topic, 0, 1, 100) == []
     assert kafka_log.read_payloads(topic, 0, [0, 1]) == {first.offset: b"p"}
+
+
+def test_an_append_retried_after_a_crash_past_kafka_is_read_once(kafka_log: KafkaLog) -> None:
+    """PostgreSQL fails after Kafka acknowledged an append; the caller retries: one copy is readable."""
+    topic = f"kafka-{uuid.uuid4().hex[:12]}"
+    kafka_log.ensure_topic(topic, 1)
+    kafka_log.append(topic, [Record(b"k", b"before", 1, id="a")])
+    batch = [Record(b"k", b"retried-1", 2, id="b"), Record(b"k", b"retried-2", 3, id="c")]
+    place = kafka_log._index.place_ids
+
+    def crash(*args: object) -> None:
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    kafka_log._index.place_ids = crash  # type: ignore[method-assign]
+    with pytest.raises(TransientError):
+        kafka_log.append(topic, batch)
+    kafka_log._index.place_ids = place  # type: ignore[method-assign]
+    assert kafka_log.end_offsets(topic) == [3]  # Kafka holds the orphaned copies
+
+    retried = kafka_log.append(topic, batch)
+    assert [(a.status, a.offset) for a in retried] == [("appended", 3), ("appended", 4)]
+    kafka_log.append(topic, [Record(b"k", b"after", 4, id="d")])
+
+    reader = track(KafkaLog(kafka_servers(), postgres_dsn(), schema=kafka_log.schema))
+    try:
+        seen = [(r.offset, r.value) for r in reader.read(topic, 0, 0, 100)]
+        assert seen == [(0, b"before"), (3, b"retried-1"), (4, b"retried-2"), (5, b"after")]
+        assert [r.value for r in reader.read(topic, 0, 1, 1)] == [b"retried-1"]  # reads on past orphans
+    finally:
+        reader.close()
 
 
 def test_reading_past_the_end_returns_at_once(kafka_log: KafkaLog) -> None:

@@ -12,12 +12,14 @@ payloads, advance the committed ends, NOTIFY, commit. ``read`` returns only reco
 below the committed end, so no reader sees a record before its payload and id are
 stored; ``wait`` listens for the notifications, so it wakes on any process's appends.
 
-The one crash window: if the process dies, or PostgreSQL fails, after Kafka acknowledged
-the records but before the transaction committed, the records stay in Kafka while their
-ids are not stored, and the caller got no answer. Its retry appends them again, and
-once a later append commits past them they are readable too: the event is then in the
-log twice (at-least-once). Exactly-once would need Kafka transactions, whose control
-records would break the contiguous offsets every backend promises.
+If the process dies, or PostgreSQL fails, after Kafka acknowledged the records but
+before the transaction committed, the records stay in Kafka while their ids are not
+stored, and the caller got no answer; its retry appends them again. The next append to
+the partition (holding its lock) finds the offsets between the old committed end and
+its own records that it did not place, and records them as orphans in the same
+transaction that moves the end past them; readers skip them. So an event is readable
+once, whatever crashed (``tests/test_log_kafka.py``), and offsets keep their meaning:
+a partition's offsets are increasing, with a gap where an orphan was.
 
 Retention uses Kafka's own ``deleteRecords``; topics are created with time and size
 retention off, so only ``apply_retention`` drops records. Ids are kept for good, as in
@@ -27,6 +29,7 @@ microsecond timestamp in a header.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 import time
@@ -114,6 +117,7 @@ class KafkaLog:
         )
         self._partitions: dict[str, int] = {}
         self._visible: dict[str, dict[int, int]] = {}
+        self._orphans: dict[str, dict[int, list[tuple[int, int]]]] = {}
         self._read_lock = threading.Lock()
         self._listen_lock = threading.Lock()
         self._listener: Conn | None = None
@@ -278,6 +282,7 @@ class KafkaLog:
             ends[part] = max(ends.get(part, 0), off + 1)
         self._index.place_ids(conn, topic, plan.placed_ids(positions))
         self._index.add_payloads(conn, topic, plan.payload_rows(positions))
+        self._index.add_orphans(conn, topic, _unplaced(self._index.committed_ends(conn, topic), positions))
         self._index.advance(conn, topic, ends)
 
     # -- reading --------------------------------------------------------------------
@@ -285,15 +290,27 @@ class KafkaLog:
     def read(self, topic: str, partition: int, offset: int, max_records: int) -> list[LogRecord]:
         topic = self.topic_prefix + topic
         with self._read_lock, self._kafka_errors(f"read topic {topic!r}"):
-            end = self._visible_end(topic, partition, offset)
-            return self._reader.read(topic, partition, offset, max_records, end)
+            while True:
+                end = self._visible_end(topic, partition, offset)
+                records = self._reader.read(topic, partition, offset, max_records, end)
+                orphans = self._orphans.get(topic, {}).get(partition)
+                if not orphans or not records:
+                    return records
+                kept = [r for r in records if not _within(orphans, r.offset)]
+                if kept:
+                    return kept
+                offset = records[-1].offset + 1  # nothing but orphans: read on past them
 
     def _visible_end(self, topic: str, partition: int, offset: int) -> int:
-        """The committed end of a partition, asked again only once a read reaches the one known."""
+        """The committed end of a partition, asked again only once a read reaches the one known.
+
+        The orphans are asked after the ends, so they cover every offset below the ends.
+        """
         ends = self._visible.get(topic, {})
         if offset >= ends.get(partition, 0):
             with self._pool.connection() as conn:
                 ends = self._visible[topic] = self._index.committed_ends(conn, topic)
+                self._orphans[topic] = self._index.orphans(conn, topic)
         return ends.get(partition, 0)
 
     def read_payloads(self, topic: str, partition: int, offsets: Sequence[int]) -> dict[int, bytes]:
@@ -438,3 +455,25 @@ class KafkaLog:
         with self._listen_lock:
             if self._listener is not None:
                 self._listener.close()
+
+
+def _unplaced(ends: dict[int, int], positions: Sequence[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """(partition, first, next) ranges between each partition's committed end and the last of
+    ``positions`` that ``positions`` do not hold: what appends that never committed left in Kafka."""
+    placed: dict[int, list[int]] = {}
+    for part, off in positions:
+        placed.setdefault(part, []).append(off)
+    out = []
+    for part, offsets in sorted(placed.items()):
+        at = ends.get(part, 0)
+        for off in sorted(offsets):
+            if off > at:
+                out.append((part, at, off))
+            at = max(at, off + 1)
+    return out
+
+
+def _within(ranges: Sequence[tuple[int, int]], offset: int) -> bool:
+    """True if ``offset`` falls in one of the sorted ``[first, next)`` ranges."""
+    i = bisect.bisect_right(ranges, (offset, 2**63)) - 1
+    return i >= 0 and ranges[i][0] <= offset < ranges[i][1]
