@@ -95,6 +95,32 @@ def test_an_append_retried_after_a_crash_past_kafka_is_read_once(kafka_log: Kafk
         reader.close()
 
 
+def test_concurrent_appends_share_transactions_and_store_each_id_once(kafka_log: KafkaLog) -> None:
+    topic = f"kafka-{uuid.uuid4().hex[:12]}"
+    kafka_log.ensure_topic(topic, 4)
+    answers: dict[int, list[tuple[str, int, int]]] = {}
+
+    def send(n: int) -> None:  # every caller also repeats one id all the others send
+        records = [Record(f"l{n}-{i}".encode(), f"{n}-{i}".encode(), 1, id=f"{n}-{i}") for i in range(50)]
+        records.append(Record(b"shared", b"shared", 1, id="shared"))
+        answers[n] = [(a.status, a.partition, a.offset) for a in kafka_log.append(topic, records)]
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+
+    assert sorted(answers) == list(range(8))
+    shared = [a[-1] for a in answers.values()]
+    assert len({pos[1:] for pos in shared}) == 1  # every caller points at the one stored copy
+    assert sorted(status for status, _, _ in shared) == ["appended"] + ["duplicate"] * 7
+    positions = [pos[1:] for a in answers.values() for pos in a[:-1]]
+    assert len(set(positions)) == 8 * 50 and all(s == "appended" for a in answers.values() for s, _, _ in a[:-1])
+    stored = [r for p in range(4) for r in kafka_log.read(topic, p, 0, 1000)]
+    assert len(stored) == 8 * 50 + 1
+
+
 def test_reading_past_the_end_returns_at_once(kafka_log: KafkaLog) -> None:
     topic = f"kafka-{uuid.uuid4().hex[:12]}"
     kafka_log.ensure_topic(topic, 2)

@@ -5,7 +5,8 @@ into the partition ``partition_for`` computes, so a key lands where the embedded
 puts it. What Kafka cannot do alone lives in PostgreSQL (``kafka_index.py``): refusing a
 repeated id, keeping payloads beside records, and the committed end of each partition.
 
-An append runs in one PostgreSQL transaction: lock the partitions it touches, claim its
+An append runs in one PostgreSQL transaction (appends that other threads make meanwhile
+wait and then share the next one, ``log/group_commit.py``): lock the partitions it touches, claim its
 new ids (a concurrent append of the same id waits on the unique index, then sees it),
 produce the new records and wait for their delivery reports, store their positions and
 payloads, advance the committed ends, NOTIFY, commit. ``read`` returns only records
@@ -45,6 +46,7 @@ from psycopg import sql
 from edupulse.config import KafkaSettings, PostgresSettings
 from edupulse.errors import ConfigError, NotFoundError, TransientError
 from edupulse.log.base import Appended, LogRecord, Record, partition_for
+from edupulse.log.group_commit import GroupCommit
 from edupulse.log.kafka_append import AppendPlan, plan_append
 from edupulse.log.kafka_errors import retriable, translated
 from edupulse.log.kafka_index import Conn, Index, create_schema
@@ -122,6 +124,9 @@ class KafkaLog:
         self._listen_lock = threading.Lock()
         self._listener: Conn | None = None
         self._closed = False
+        # Appends of concurrent threads (an API's requests) share one transaction: each
+        # append locks every partition it touches, so alone they would queue one by one.
+        self._grouped: GroupCommit[Record, Appended] = GroupCommit(self._append)
 
     @classmethod
     def from_settings(cls, kafka: KafkaSettings, postgres: PostgresSettings, **kwargs: Any) -> KafkaLog:
@@ -214,6 +219,11 @@ class KafkaLog:
         topic = self.topic_prefix + topic
         if not records:
             return []
+        if atomic:  # all or nothing for this caller alone: never grouped with others
+            return self._append(topic, records, atomic=True)
+        return self._grouped(topic, records)
+
+    def _append(self, topic: str, records: Sequence[Record], *, atomic: bool = False) -> list[Appended]:
         n = self._partition_count(topic)
         with self._kafka_errors(f"append to topic {topic!r}"), self._pool.connection() as conn, conn.transaction():
             self._index.lock_partitions(conn, topic, (partition_for(r.key, n) for r in records))
