@@ -115,6 +115,29 @@ def test_a_partition_whose_restore_failed_is_restored_later_not_forgotten(log: S
     assert _rows(store) == _rows(ref_store)
 
 
+def test_partitions_assigned_while_the_store_is_down_are_restored_once_it_is_back(
+    log: SqliteLog, tmp_path: Path
+) -> None:
+    """A group worker given partitions during a database restart (the assign callback) keeps them."""
+    StatementIngest(log).ingest(json.dumps(random_statements(100, seed=4)).encode(), tenant="t")
+    store = UnreachableStore(tmp_path / "down.db")
+    store.fail_at = -1  # no commit fails: the store is only away while the partitions are assigned
+    runtime = Runtime(log, store, default_operators(allowed_lateness_us=0), batch_size=5)
+    store.down = True
+    with pytest.raises(TransientError):
+        runtime.assign_all()
+    runtime.restore_later(range(log.partitions(EVENTS_TOPIC)))
+    assert sum(runtime.lag().values()) > 0  # owned, waiting
+    with pytest.raises(TransientError):
+        runtime.run_once()
+    store.down = False
+    runtime.run_until_caught_up()
+    assert sum(runtime.lag().values()) == 0
+    reference, ref_store = _runtime(log, tmp_path / "ref.db", batch=1000)
+    reference.run_until_caught_up()
+    assert _rows(store) == _rows(ref_store)
+
+
 def test_an_undecodable_record_is_dead_lettered_and_processing_goes_on(log: SqliteLog, tmp_path: Path) -> None:
     StatementIngest(log).ingest(json.dumps(random_statements(10, seed=5, learners=1)).encode(), tenant="t")
     (poison,) = log.append(EVENTS_TOPIC, [Record(b"t\x1faccount:https://example.edu|learner-0", b"\xc1junk", 0)])

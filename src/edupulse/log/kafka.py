@@ -31,6 +31,7 @@ microsecond timestamp in a header.
 from __future__ import annotations
 
 import bisect
+import concurrent.futures
 import logging
 import threading
 import time
@@ -66,6 +67,7 @@ _TOPIC_CONFIG = {  # only apply_retention drops records; any event time is accep
     "message.timestamp.before.max.ms": str(2**63 - 1),
 }
 _RETRIES = 40
+_OFFSETS_TIMEOUT_S = 5.0  # one attempt at listing offsets; a retry asks for fresh metadata first
 
 
 class KafkaLog:
@@ -344,11 +346,15 @@ class KafkaLog:
         with self._kafka_errors(f"list the offsets of topic {topic!r}"):
             for attempt in range(_RETRIES):
                 try:
-                    futures = self._admin.list_offsets(wanted, request_timeout=_TIMEOUT_S)
-                    found = {tp.partition: int(f.result(timeout=_TIMEOUT_S).offset) for tp, f in futures.items()}
+                    futures = self._admin.list_offsets(wanted, request_timeout=_OFFSETS_TIMEOUT_S)
+                    found = {
+                        tp.partition: int(f.result(timeout=_OFFSETS_TIMEOUT_S + 1).offset) for tp, f in futures.items()
+                    }
                     return [found[p] for p in range(n)]
-                except KafkaException as exc:  # a new topic's leaders settle within moments
-                    if attempt == _RETRIES - 1 or not retriable(exc):
+                except (KafkaException, concurrent.futures.TimeoutError) as exc:
+                    # A new topic's leaders settle within moments; after a broker restart a
+                    # request sent to a stale leader may go unanswered until the metadata is asked again.
+                    if attempt == _RETRIES - 1 or (isinstance(exc, KafkaException) and not retriable(exc)):
                         raise
                     threading.Event().wait(0.05)
                     self._refresh_metadata(topic)
