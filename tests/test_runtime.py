@@ -39,7 +39,7 @@ def _rows(store: SqliteStore) -> list[dict[str, object]]:
     return store.select(LEARNER_VIEW.name, {}, order_by="learner")
 
 
-def _reference_rows(log: SqliteLog, path: Path) -> object:
+def _reference_rows(log: SqliteLog, path: Path) -> list[dict[str, object]]:
     """The view rows one uninterrupted runtime, in large batches, builds from the whole log."""
     reference, ref_store = _runtime(log, path, batch=1000)
     reference.run_until_caught_up()
