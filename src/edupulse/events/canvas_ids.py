@@ -41,4 +41,4 @@ def object_kind(object_id: str) -> str | None:
 
 def enrollment_verb(state: object) -> Verb:
     """An enrollment that is deleted, inactive or rejected is a leaving; any other state an enrollment."""
-    return Verb.UNENROLLED if state in _LEAVING else Verb.ENROLLED
+    return Verb.UNENROLLED if isinstance(state, str) and state in _LEAVING else Verb.ENROLLED

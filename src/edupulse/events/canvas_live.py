@@ -136,6 +136,10 @@ def _object(name: str, metadata: Mapping[str, Any], body: Mapping[str, Any]) -> 
         asset = canvas_id(body.get("asset_id"), str(body.get("asset_type") or "asset"))
         if asset:
             return asset  # a list of its items (a course's quizzes) is in the extensions
+    if name in ("logged_in", "logged_out"):
+        account = canvas_id(metadata.get("root_account_id"), "account")
+        if account:
+            return account
     field = _OBJECTS.get(name)
     if field is not None:
         found = canvas_id(body.get(field[0]), field[1])
