@@ -43,7 +43,7 @@ ROWS: list[tuple[str | None, ...]] = [
      'a:1:{s:19:"submission_editable";b:0;}', str(T0 + 1500)),
     ("1010", "\\core\\event\\course_module_completion_updated", "core", "updated", "course_module_completion",
      "course_modules_completion", "90", "u", "2", "240", "70", "44", "23", "4", "23", "0",
-     '{"relateduserid":23,"overrideby":null,"completionstate":2}', str(T0 + 1510)),
+     'a:3:{s:13:"relateduserid";s:2:"23";s:10:"overrideby";N;s:15:"completionstate";s:1:"2";}', str(T0 + 1510)),
     ("1011", "\\core\\event\\user_loggedin", "core", "loggedin", "user", "user", "23", "r", "0", "1", "10", "0",
      "23", "0", None, "0", 'a:1:{s:8:"username";s:3:"ana";}', str(T0 - 30)),
     ("1012", "\\local_reminders\\event\\reminder_sent", "local_reminders", "sent", "reminder", None, None, "c",

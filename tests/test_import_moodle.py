@@ -214,3 +214,13 @@ def test_no_line_crashes_the_moodle_table(line: str) -> None:
 def test_unserialize_raises_only_value_errors(text: str) -> None:
     with contextlib.suppress(ValueError):
         unserialize(text)
+
+
+def test_a_raw_tab_separated_dump_is_read_without_unescaping(tmp_path: Path) -> None:
+    path = tmp_path / "raw.tsv"  # mysql --raw: backslashes as they are, NULL as the word
+    fields = ["NULL" if v is None else v for v in [*ROWS[4], *TAIL]]
+    path.write_text("\t".join(COLUMNS) + "\n" + "\t".join(fields) + "\n")
+    [event] = _events(path).values()
+    assert (event.learner, event.verb, event.object_id) == ("moodle-user:23", Verb.GRADED, "moodle-grade-item:14")
+    assert event.extensions is not None
+    assert event.extensions["event_name"] == "\\core\\event\\user_graded"

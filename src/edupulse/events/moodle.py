@@ -164,7 +164,7 @@ def _other(text: str | None) -> dict[str, Any]:
 def _verb(name: str, other: Mapping[str, Any]) -> Verb:
     if name == "\\mod_scorm\\event\\status_submitted":
         return _SCORM_STATUS.get(str(other.get("cmivalue", "")).lower(), Verb.PROGRESSED)
-    if name == "\\core\\event\\course_module_completion_updated" and other.get("completionstate") == 0:
+    if name == "\\core\\event\\course_module_completion_updated" and _int(other.get("completionstate")) == 0:
         return Verb.PROGRESSED  # marked incomplete again
     verb = VERBS.get(name)
     if verb is not None:
@@ -176,8 +176,9 @@ def _verb(name: str, other: Mapping[str, Any]) -> Verb:
 
 
 def _object(name: str, row: Mapping[str, str | None], other: Mapping[str, Any]) -> str:
-    if name == "\\core\\event\\user_graded" and isinstance(other.get("itemid"), int):
-        return f"moodle-grade-item:{other['itemid']}"
+    item = _int(other.get("itemid"))
+    if name == "\\core\\event\\user_graded" and item is not None:
+        return f"moodle-grade-item:{item}"
     level, instance = row.get("contextlevel"), row.get("contextinstanceid")
     if level == _CONTEXT_MODULE and instance:
         return f"moodle-cm:{instance}"
@@ -199,8 +200,8 @@ def _object_type(name: str, row: Mapping[str, str | None]) -> str | None:
 
 def _result(name: str, other: Mapping[str, Any]) -> Result | None:
     if name == "\\core\\event\\course_module_completion_updated":
-        state = other.get("completionstate")
-        if isinstance(state, int) and not isinstance(state, bool):
+        state = _int(other.get("completionstate"))
+        if state is not None:
             success = {2: True, 3: False}.get(state)  # COMPLETION_COMPLETE_PASS / _FAIL
             return Result(completion=state > 0, success=success)
         return Result(completion=True)
@@ -221,6 +222,15 @@ def _extensions(name: str, row: Mapping[str, str | None], other: Mapping[str, An
         if isinstance(other.get("overridden"), bool):
             found["overridden"] = other["overridden"]
     return found
+
+
+def _int(value: object) -> int | None:
+    """An integer, or the digits PHP writes for one read from the database (``"14"``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
 
 
 def _number(value: object) -> float | None:

@@ -1,11 +1,12 @@
-"""Moodle ``logstore_standard_log`` exports onto the log (mapping in ``events.moodle``).
+r"""Moodle ``logstore_standard_log`` exports onto the log (mapping in ``events.moodle``).
 
 A file is the table exported with a header row naming its columns, either as CSV
 (comma-separated, fields quoted as needed, as a database client or spreadsheet writes
 it) or tab-separated (MySQL's ``SELECT ... INTO OUTFILE`` and ``mysql --batch``,
-PostgreSQL's ``COPY ... TO``, with backslash escapes). The separator is read from the
-header. ``\\N``, ``NULL`` and empty fields are null. Given a directory, every file in
-it is imported, in name order.
+PostgreSQL's ``COPY ... TO``: backslashes escaped, or raw as ``mysql --raw`` writes
+them). The separator is read from the header; whether a tab-separated line is escaped,
+from its event name (``\\core\\event\\...`` or ``\core\event\...``). ``\N``, ``NULL``
+and empty fields are null. Given a directory, every file in it is imported, in name order.
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ def split_line(text: str, separator: str) -> list[str]:
         raise InvalidEventError(f"not a CSV line: {exc}") from None
 
 
-def _value(raw: str, separator: str) -> str | None:
+def _value(raw: str, escaped: bool) -> str | None:
     if raw in _NULLS:
         return None
-    if separator == "\t" and "\\" in raw:
+    if escaped and "\\" in raw:
         return _ESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(1)), raw)
     return raw
 
@@ -71,7 +72,9 @@ class MoodleTable:
         fields = split_line(text, self.separator)
         if len(fields) != len(self.columns):
             raise InvalidEventError(f"{len(fields)} fields where the header has {len(self.columns)}")
-        row = {c: _value(v.strip(), self.separator) for c, v in zip(self.columns, fields, strict=True)}
+        # Tab-separated dumps escape backslashes (``\\core\\event\\...``) unless written raw (``mysql --raw``).
+        escaped = self.separator == "\t" and fields[self.columns.index("eventname")].startswith("\\\\")
+        row = {c: _value(v.strip(), escaped) for c, v in zip(self.columns, fields, strict=True)}
         event = map_row(row, payload=row_payload(self.columns, fields), tenant=self.tenant)
         return [] if event is None else [event]
 
