@@ -245,5 +245,12 @@ CALIPER: dict[str, dict[str, Any]] = {
 }
 
 
+# Canvas itself serving a file: no learner's event.
+SYSTEM_NAVIGATION = CALIPER["asset_accessed"] | {
+    "id": "urn:uuid:0d8b3c7f-5e96-4a3d-8fcc-6b7c8d9eafb5",
+    "actor": {"id": f"{HOST}/", "type": "SoftwareApplication"},
+}
+
+
 def envelope(*events: dict[str, Any]) -> dict[str, Any]:
     return {"sensor": f"{HOST}/", "sendTime": "2024-03-10T00:00:00.000Z", "dataVersion": V1P1, "data": list(events)}

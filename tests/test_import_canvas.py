@@ -23,7 +23,17 @@ from edupulse.importers.base import run_import
 from edupulse.importers.lines import CanvasImporter
 from edupulse.log.sqlite import SqliteLog
 from edupulse.stream.runtime import EVENTS_TOPIC
-from tests.canvas_events import ADMIN, CALIPER, COURSE, JOB_EVENT, LIVE, NEWCOMER, STUDENT, envelope
+from tests.canvas_events import (
+    ADMIN,
+    CALIPER,
+    COURSE,
+    JOB_EVENT,
+    LIVE,
+    NEWCOMER,
+    STUDENT,
+    SYSTEM_NAVIGATION,
+    envelope,
+)
 
 STUDENT_ID, NEWCOMER_ID = f"canvas-user:{STUDENT}", f"canvas-user:{NEWCOMER}"
 COURSE_ID = f"canvas-course:{COURSE}"
@@ -174,6 +184,7 @@ def test_the_same_act_in_both_formats_meets_on_learner_verb_and_object() -> None
 
 def test_events_of_no_user_are_skipped_and_the_same_line_gives_the_same_id() -> None:
     assert canvas.map_line(json.dumps(JOB_EVENT), tenant="t") == []
+    assert canvas.map_line(json.dumps(envelope(SYSTEM_NAVIGATION)), tenant="t") == []
     line = json.dumps(LIVE["asset_accessed"])
     assert _one(LIVE["asset_accessed"]).event_id == canvas.map_line(line, tenant="t")[0].event_id
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 from pathlib import Path
 
@@ -175,8 +176,12 @@ def test_the_import_reports_bad_lines_by_number_keeps_the_rest_and_resumes(tmp_p
     log.close()
 
 
-def test_the_cli_imports_a_moodle_export(tmp_path: Path) -> None:
+@pytest.mark.parametrize("compressed", [False, True], ids=["csv", "csv.gz"])
+def test_the_cli_imports_a_moodle_export(tmp_path: Path, compressed: bool) -> None:
     path = write_csv(tmp_path / "logstore_standard_log.csv")
+    if compressed:
+        path = tmp_path / "logstore_standard_log.csv.gz"
+        path.write_bytes(gzip.compress((tmp_path / "logstore_standard_log.csv").read_bytes()))
     args = ["import", "moodle", str(path), "--data-dir", str(tmp_path / "data"), "--json"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output

@@ -16,6 +16,8 @@ what Canvas does its own way:
   grader), and of an enrollment (a generic ``Event`` on ``urn:instructure:canvas:enrollment:…``)
   the enrolled user its extension names; the verb of an enrollment follows its
   ``workflow_state``;
+- an event whose only candidate learner is an actor that is not a ``Person`` (Canvas
+  itself, a ``SoftwareApplication``, serving a file) is no learner's: skipped, not bad;
 - ids become ``canvas-KIND:ID`` as in the canvas format (``events.canvas_ids``).
 
 The event id is the Caliper event's own ``urn:uuid:``.
@@ -67,7 +69,8 @@ def map_caliper(raw: dict[str, Any], text: str, *, tenant: str) -> list[Learning
             where = f" in a bare event (read as {item.path})" if envelope is not raw else ""
             raise InvalidEventError(f"{item.item}{where}")
         if item.is_event:
-            events.append(_event(data[item.index], text, tenant=tenant))  # type: ignore[index]
+            event = _event(data[item.index], text, tenant=tenant)  # type: ignore[index]
+            events.extend([event] if event is not None else [])
     return events
 
 
@@ -101,12 +104,15 @@ def _lenient(item: object) -> object:
     return fixed or item
 
 
-def _event(item: dict[str, Any], text: str, *, tenant: str) -> LearningEvent:
+def _event(item: dict[str, Any], text: str, *, tenant: str) -> LearningEvent | None:
+    learner = _learner(item)
+    if learner is None:
+        return None  # an event of no learner: Canvas's own (a SoftwareApplication actor)
     object_id = _object(item)
     event = caliper.to_event(item, text.strip().encode(), tenant=tenant, stored_us=0)
     return msgspec.structs.replace(
         event,
-        learner=_learner(item),
+        learner=learner,
         verb=_verb(item, event.verb),
         object_id=object_id,
         object_type=object_kind(object_id) or event.object_type,
@@ -152,13 +158,19 @@ def _enrollment(item: dict[str, Any]) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def _learner(item: dict[str, Any]) -> str:
+def _learner(item: dict[str, Any]) -> str | None:
+    """The learner; None when the only candidate is an actor that is not a person (Canvas itself)."""
     if item["type"] == "GradeEvent" and isinstance(item["object"], dict):
         assignee = _id(item["object"].get("assignee"))
         if assignee:
-            return learner_id(assignee) or ""
-    enrolled = _enrollment(item).get("user_id")
-    return learner_id(enrolled) or learner_id(caliper.learner_of(item)) or ""
+            return learner_id(assignee)
+    enrolled = learner_id(_enrollment(item).get("user_id"))
+    if enrolled:
+        return enrolled
+    who, actor = caliper.learner_of(item), item["actor"]
+    if isinstance(actor, dict) and who == actor.get("id") and not is_a(str(actor.get("type")), "Person"):
+        return None
+    return learner_id(who)
 
 
 def _verb(item: dict[str, Any], verb: Verb) -> Verb:
