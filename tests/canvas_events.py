@@ -234,6 +234,33 @@ CALIPER: dict[str, dict[str, Any]] = {
         time="2024-02-26T08:00:00.000Z",
         group={"id": f"urn:instructure:canvas:course:{COURSE}:section:21070000000004811", "type": "CourseSection"},
     ),
+    "quiz_submitted": _caliper(
+        "1e9c4d8a-6f07-4b5e-8add-7c8d9eafb0c6",
+        "AssessmentEvent",
+        STUDENT,
+        "Submitted",
+        _ATTEMPT
+        | {
+            "id": "urn:instructure:canvas:submission:21070000000000777",
+            "assignable": {"id": "urn:instructure:canvas:quiz:21070000000000042", "type": "Assessment"},
+        },
+        time="2024-03-06T10:15:30.500Z",
+        group=_GROUP,
+    ),
+    "discussion_entry_created": _caliper(
+        "2fad5e9b-7018-4c6f-9bee-8d9eafb0c1d7",
+        "MessageEvent",
+        STUDENT,
+        "Posted",
+        {
+            "id": "urn:instructure:canvas:discussionEntry:21070000000000901",
+            "type": "Message",
+            "isPartOf": {"id": "urn:instructure:canvas:discussion:21070000000000120", "type": "Thread"},
+            "body": "<p>I agree with the second approach.</p>",
+        },
+        time="2024-03-06T11:00:00.000Z",
+        group=_GROUP,
+    ),
     "logged_in": _caliper(
         "9c7a2b6e-4d85-4f2c-9ebb-5a6b7c8d9ea4",
         "SessionEvent",

@@ -82,8 +82,8 @@ LIVE_GOLDEN: dict[str, tuple[object, ...]] = {
     "discussion_entry_created": (
         STUDENT_ID,
         Verb.COMMENTED,
-        "canvas-discussion_topic:21070000000000120",
-        "discussion_topic",
+        "canvas-discussion:21070000000000120",
+        "discussion",
         COURSE_ID,
         None,
         "2024-03-06T11:00:00",
@@ -128,6 +128,24 @@ CALIPER_GOLDEN: dict[str, tuple[object, ...]] = {
         "2024-03-05T14:02:00",
     ),
     "enrollment_created": (NEWCOMER_ID, Verb.ENROLLED, COURSE_ID, "course", COURSE_ID, None, "2024-02-26T08:00:00"),
+    "quiz_submitted": (
+        STUDENT_ID,
+        Verb.SUBMITTED,
+        "canvas-quiz:21070000000000042",
+        "quiz",
+        COURSE_ID,
+        Result(completion=True),
+        "2024-03-06T10:15:30.500",
+    ),
+    "discussion_entry_created": (
+        STUDENT_ID,
+        Verb.POSTED,
+        "canvas-discussion:21070000000000120",
+        "discussion",
+        COURSE_ID,
+        None,
+        "2024-03-06T11:00:00",
+    ),
     "logged_in": (
         STUDENT_ID,
         Verb.LOGGED_IN,
@@ -177,9 +195,11 @@ def test_golden_mapping_of_caliper_format_events(name: str, wrapped: bool) -> No
 
 
 def test_the_same_act_in_both_formats_meets_on_learner_verb_and_object() -> None:
-    for name in ("submission_created", "grade_change", "enrollment_created"):
+    for name in ("submission_created", "grade_change", "enrollment_created", "quiz_submitted"):
         live, caliper = _one(LIVE[name]), _one(CALIPER[name])
         assert (live.learner, live.verb, live.object_id) == (caliper.learner, caliper.verb, caliper.object_id), name
+    live, caliper = _one(LIVE["discussion_entry_created"]), _one(CALIPER["discussion_entry_created"])
+    assert (live.learner, live.object_id) == (caliper.learner, caliper.object_id)  # a reply only in the canvas format
 
 
 def test_events_of_no_user_are_skipped_and_the_same_line_gives_the_same_id() -> None:

@@ -11,7 +11,8 @@ what Canvas does its own way:
   as a reference (its id must be an IRI). ``extensions`` (``com.instructure.canvas``)
   are accepted as any JSON-LD extension;
 - the object of an event on an ``Attempt`` (a submission, a grade) is the assignment
-  it answers, of an enrollment its course, and a course section's events are its course's, as in the canvas format;
+  it answers, on a ``Message`` (a discussion entry) its thread, of an enrollment its
+  course, and a course section's events are its course's, as in the canvas format;
 - the learner of a ``GradeEvent`` is the graded attempt's ``assignee`` (the actor is the
   grader), and of an enrollment (a generic ``Event`` on ``urn:instructure:canvas:enrollment:…``)
   the enrolled user its extension names; the verb of an enrollment follows its
@@ -124,15 +125,15 @@ def _event(item: dict[str, Any], text: str, *, tenant: str) -> LearningEvent | N
 
 
 def _object(item: dict[str, Any]) -> str:
-    """The object's id; for an Attempt (a submission), the assignment it answers, as in the canvas format."""
+    """The object's id; the assignment an Attempt answers, the thread a Message is part of, as in the canvas format."""
     obj = item["object"]
     course = canvas_id(_enrollment(item).get("course_id"))
     if course:
         return course  # an enrollment's object is its course, as in the canvas format
-    if isinstance(obj, dict) and obj.get("type") == "Attempt":
-        assignable = canvas_id(_id(obj.get("assignable")))
-        if assignable:
-            return assignable
+    if isinstance(obj, dict) and obj.get("type") in ("Attempt", "Message"):
+        container = canvas_id(_id(obj.get("assignable") or obj.get("isPartOf")))
+        if container:
+            return container
     return canvas_id(_id(obj)) or ""
 
 

@@ -57,7 +57,7 @@ VERBS: Mapping[str, Verb] = {
 }
 # Events about a student that someone else (a teacher, an admin) may cause: the learner is in the body.
 _BODY_LEARNER = ("student_id", "user_id")
-# The body field naming each event's object, and the object's kind.
+# The body field naming each event's object, and the object's kind (as in Canvas's Caliper ids).
 _OBJECTS: Mapping[str, tuple[str, str]] = {
     "submission_created": ("assignment_id", "assignment"),
     "submission_updated": ("assignment_id", "assignment"),
@@ -65,9 +65,9 @@ _OBJECTS: Mapping[str, tuple[str, str]] = {
     "grade_change": ("assignment_id", "assignment"),
     "grade_override": ("assignment_id", "assignment"),
     "quiz_submitted": ("quiz_id", "quiz"),
-    "discussion_entry_created": ("discussion_topic_id", "discussion_topic"),
-    "discussion_entry_submitted": ("discussion_topic_id", "discussion_topic"),
-    "discussion_topic_created": ("discussion_topic_id", "discussion_topic"),
+    "discussion_entry_created": ("discussion_topic_id", "discussion"),
+    "discussion_entry_submitted": ("discussion_topic_id", "discussion"),
+    "discussion_topic_created": ("discussion_topic_id", "discussion"),
     "wiki_page_created": ("wiki_page_id", "wiki_page"),
     "wiki_page_updated": ("wiki_page_id", "wiki_page"),
     "wiki_page_deleted": ("wiki_page_id", "wiki_page"),
