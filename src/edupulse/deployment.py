@@ -21,12 +21,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
-from edupulse.alerts import AlertLedger, WebhookSender
+from edupulse.alerts import AlertLedger
+from edupulse.alerts.senders import configured_senders
 from edupulse.config import Settings
 from edupulse.doorbell import Doorbell
 from edupulse.errors import ConfigError, EdupulseError
 from edupulse.insights import standard_operators
-from edupulse.insights.rules import WEBHOOK_TOPIC
 from edupulse.log.base import EventLog
 from edupulse.log.kafka import KafkaLog
 from edupulse.log.sqlite import SqliteLog
@@ -277,15 +277,15 @@ class Deployment:
         return self._runtime
 
     def _start_relay(self) -> OutboxRelay | None:
-        """Deliver alert webhooks from the outbox, if rules and a webhook URL are configured."""
+        """Deliver alert actions from the outbox, if rules and a destination of an action are configured.
+
+        Roster seam: pass ``recipients=`` (who counsels a learner) to ``configured_senders``.
+        """
         cfg = self.settings.rules
-        if cfg.path is None or cfg.webhook_url is None:
+        senders = configured_senders(cfg) if cfg.path is not None else {}
+        if not senders:
             return None
-        secret = cfg.webhook_secret.get_secret_value() if cfg.webhook_secret is not None else None
-        sender = WebhookSender(cfg.webhook_url, secret=secret, timeout_s=cfg.timeout_s)
-        relay = OutboxRelay(
-            self.store, self.alerts, {WEBHOOK_TOPIC: sender}, max_attempts=cfg.max_attempts, backoff_s=cfg.backoff_s
-        )
+        relay = OutboxRelay(self.store, self.alerts, senders, max_attempts=cfg.max_attempts, backoff_s=cfg.backoff_s)
         relay.start(RELAY_INTERVAL_S)
         return relay
 

@@ -36,7 +36,7 @@ __all__ = [
     "parse_rules",
 ]
 
-Action = Literal["webhook"]
+Action = Literal["webhook", "email"]
 HOUR_US = 3_600_000_000
 
 
@@ -46,6 +46,9 @@ class _RuleBase(BaseModel):
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
     cooldown_hours: float = Field(0.0, ge=0, description="No second alert of this rule for the same learner sooner.")
     actions: tuple[Action, ...] = ()
+    email_to: tuple[Annotated[str, Field(pattern=r"^[^@\s,<>]+@[^@\s,<>]+$")], ...] = Field(
+        (), description="Addresses the `email` action writes to (besides any a roster adds)."
+    )
 
     @property
     def cooldown_us(self) -> int:

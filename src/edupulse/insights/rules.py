@@ -280,8 +280,10 @@ class RulesOperator:
         part.alerts.append(row)
         payload = json.dumps({"type": "edupulse.alert", **row}, sort_keys=True).encode()
         for action in rule.actions:
-            topic = WEBHOOK_TOPIC if action == "webhook" else f"alerts.{action}"
-            part.outbox.append(OutboxMessage(topic, aid, payload, f"{aid}:{action}"))
+            body = payload
+            if action == "email":
+                body = json.dumps({"type": "edupulse.alert", **row, "email_to": rule.email_to}, sort_keys=True).encode()
+            part.outbox.append(OutboxMessage(f"alerts.{action}", aid, body, f"{aid}:{action}"))
 
 
 def _window_with(times: list[int], t: int, count: int, width_us: int) -> list[int] | None:

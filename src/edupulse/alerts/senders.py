@@ -1,0 +1,41 @@
+"""The senders of a deployment: one per alert action whose destination is configured.
+
+An action without a configured destination (no webhook URL, no SMTP host) has no
+sender: its messages stay pending in the outbox until one is set, and are then
+delivered.
+"""
+
+from __future__ import annotations
+
+from edupulse.alerts.email import EMAIL_TOPIC, EmailSender, Recipients
+from edupulse.alerts.webhook import WebhookSender
+from edupulse.config import RulesSettings
+from edupulse.insights.rules import WEBHOOK_TOPIC
+from edupulse.stream.outbox import Sender
+
+__all__ = ["configured_senders"]
+
+
+def configured_senders(cfg: RulesSettings, *, recipients: Recipients | None = None) -> dict[str, Sender]:
+    """A sender per outbox topic that ``cfg`` gives a destination for.
+
+    ``recipients``: who else receives alert emails (a roster's counsellors); None: only
+    the rules' ``email_to``.
+    """
+    senders: dict[str, Sender] = {}
+    if cfg.webhook_url is not None:
+        secret = cfg.webhook_secret.get_secret_value() if cfg.webhook_secret is not None else None
+        senders[WEBHOOK_TOPIC] = WebhookSender(cfg.webhook_url, secret=secret, timeout_s=cfg.timeout_s)
+    if cfg.smtp_host is not None:
+        senders[EMAIL_TOPIC] = EmailSender(
+            cfg.smtp_host,
+            cfg.smtp_port,
+            security=cfg.smtp_security,
+            sender=cfg.email_from,
+            link=cfg.alert_link,
+            timeout_s=cfg.timeout_s,
+            user=cfg.smtp_user,
+            password=cfg.smtp_password.get_secret_value() if cfg.smtp_password is not None else None,
+            recipients=recipients,
+        )
+    return senders
