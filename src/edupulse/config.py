@@ -204,6 +204,22 @@ class RulesSettings(BaseModel):
     smtp_user: str | None = Field(None, description="SMTP login name; unset: no login.")
     smtp_password: SecretStr | None = Field(None, description="SMTP password of `smtp_user`.")
     email_from: str = Field("edupulse@localhost", min_length=3, description="Sender address of alert emails.")
+    xapi_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s]+$",
+        description="xAPI endpoint (ending before /statements) that `xapi` actions store statements in.",
+    )
+    xapi_username: str | None = Field(None, description="Basic-auth user (key) for the xAPI endpoint.")
+    xapi_password: SecretStr | None = Field(None, description="Basic-auth password (secret) for the xAPI endpoint.")
+    xapi_agent_name: str = Field("edupulse", min_length=1, description="Account name of the system agent (the actor).")
+    xapi_agent_home: str = Field(
+        "https://edupulse.dev", min_length=1, description="Account home page of the system agent; alerts are under it."
+    )
+    xapi_pseudonym_home: str = Field(
+        "https://edupulse.dev/pseudonym",
+        min_length=1,
+        description="Account home page under which a pseudonymous learner id is sent.",
+    )
 
 
 class Settings(BaseSettings):

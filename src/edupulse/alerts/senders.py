@@ -1,6 +1,6 @@
 """The senders of a deployment: one per alert action whose destination is configured.
 
-An action without a configured destination (no webhook URL, no SMTP host) has no
+An action without a configured destination (no webhook URL, SMTP host or xAPI URL) has no
 sender: its messages stay pending in the outbox until one is set, and are then
 delivered.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from edupulse.alerts.email import EMAIL_TOPIC, EmailSender, Recipients
 from edupulse.alerts.webhook import WebhookSender
+from edupulse.alerts.xapi_action import XAPI_TOPIC, XapiSender
 from edupulse.config import RulesSettings
 from edupulse.insights.rules import WEBHOOK_TOPIC
 from edupulse.stream.outbox import Sender
@@ -37,5 +38,15 @@ def configured_senders(cfg: RulesSettings, *, recipients: Recipients | None = No
             user=cfg.smtp_user,
             password=cfg.smtp_password.get_secret_value() if cfg.smtp_password is not None else None,
             recipients=recipients,
+        )
+    if cfg.xapi_url is not None:
+        senders[XAPI_TOPIC] = XapiSender(
+            cfg.xapi_url,
+            username=cfg.xapi_username,
+            password=cfg.xapi_password.get_secret_value() if cfg.xapi_password is not None else None,
+            agent_name=cfg.xapi_agent_name,
+            agent_home=cfg.xapi_agent_home,
+            pseudonym_home=cfg.xapi_pseudonym_home,
+            timeout_s=cfg.timeout_s,
         )
     return senders

@@ -36,7 +36,7 @@ __all__ = [
     "parse_rules",
 ]
 
-Action = Literal["webhook", "email"]
+Action = Literal["webhook", "email", "xapi"]
 HOUR_US = 3_600_000_000
 
 

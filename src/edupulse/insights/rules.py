@@ -51,6 +51,7 @@ ALERTS_VIEW = ViewSpec(
     indexes=(("tenant", "course", "opened_us"), ("tenant", "learner")),
 )
 WEBHOOK_TOPIC = "alerts.webhook"
+ALERT_OBJECT_TYPE = "alert"  # the object type of an alert statement (alerts.xapi_action), as events carry it
 _WATERMARK_KEY = "\x00watermark"
 _SEP = "\x1f"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -142,6 +143,8 @@ class RulesOperator:
                 part.max_seen = t
                 if part.queue:
                     self._expire(part)
+            if ev.object_type == ALERT_OBJECT_TYPE and ev.verb == Verb.OTHER:
+                continue  # an alert recorded back in our own LRS (the xapi action): not learning activity
             lkey = ev.tenant + _SEP + ev.learner
             state = learners.get(lkey)
             if state is None:
