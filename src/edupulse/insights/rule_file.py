@@ -17,19 +17,23 @@ Example (docs/interventions.md has the full reference)::
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from edupulse.errors import ConfigError
 
 __all__ = [
     "Action",
+    "CalendarEntry",
+    "DueNotStartedRule",
     "FailedAttemptsRule",
     "InactiveRule",
     "Rule",
+    "RuleBase",
     "RuleSet",
     "configured_rules",
     "load_rules",
@@ -78,7 +82,34 @@ class InactiveRule(_RuleBase):
         return int(self.days * 24 * HOUR_US)
 
 
-Rule = Annotated[FailedAttemptsRule | InactiveRule, Field(discriminator="when")]
+class DueNotStartedRule(_RuleBase):
+    """An assignment due within ``hours`` that the learner has not started (``insights.rules_due``)."""
+
+    when: Literal["due_not_started"]
+    hours: float = Field(gt=0)
+
+    @property
+    def ahead_us(self) -> int:
+        return int(self.hours * HOUR_US)
+
+
+class CalendarEntry(BaseModel):
+    """An assignment of a course and when it is due, for learners seen in that course."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    course: str = Field(min_length=1)
+    assignment: str = Field(min_length=1, description="The assignment's object id, as its events carry it.")
+    due: AwareDatetime
+
+    @property
+    def due_us(self) -> int:
+        delta = self.due.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+RuleBase = _RuleBase
+Rule = Annotated[FailedAttemptsRule | InactiveRule | DueNotStartedRule, Field(discriminator="when")]
 
 
 class RuleSet(BaseModel):
@@ -87,6 +118,7 @@ class RuleSet(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     rules: tuple[Rule, ...]
+    calendar: tuple[CalendarEntry, ...] = ()
 
     @property
     def failed_attempts(self) -> list[FailedAttemptsRule]:
@@ -95,6 +127,10 @@ class RuleSet(BaseModel):
     @property
     def inactive(self) -> list[InactiveRule]:
         return [r for r in self.rules if isinstance(r, InactiveRule)]
+
+    @property
+    def due_not_started(self) -> list[DueNotStartedRule]:
+        return [r for r in self.rules if isinstance(r, DueNotStartedRule)]
 
 
 def parse_rules(text: str, *, source: str = "<rules>") -> RuleSet:

@@ -19,6 +19,7 @@ so re-processing a batch or replaying the log never delivers an alert twice.
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import heapq
 import json
@@ -29,7 +30,9 @@ import msgspec
 
 from edupulse.events.model import LearningEvent
 from edupulse.events.vocabulary import ATTEMPT_VERBS, Verb
-from edupulse.insights.rule_file import FailedAttemptsRule, InactiveRule, RuleSet
+from edupulse.insights.rule_file import RuleBase, RuleSet
+from edupulse.insights.rules_due import STATE_PREFIX as DUE_PREFIX
+from edupulse.insights.rules_due import DueRules, DueWarning
 from edupulse.stream.operator import Flush
 from edupulse.stream.store.base import OutboxMessage, Row, ViewSpec
 
@@ -70,9 +73,14 @@ _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(LearnerRules).decode
 
 
-def alert_id(rule: str, tenant: str, learner: str, course: str, window_start_us: int) -> str:
-    """The deterministic id of an alert: the same facts always give the same id."""
-    raw = _SEP.join((rule, tenant, learner, course, str(window_start_us)))
+def alert_id(rule: str, tenant: str, learner: str, course: str, window_start_us: int, *, detail: str = "") -> str:
+    """The deterministic id of an alert: the same facts always give the same id.
+
+    ``detail`` tells apart alerts of one rule, learner and course with the same window
+    start (the assignment of a due-date alert); empty for the other kinds.
+    """
+    parts = (rule, tenant, learner, course, str(window_start_us)) + ((detail,) if detail else ())
+    raw = _SEP.join(parts)
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
@@ -112,17 +120,23 @@ class RulesOperator:
         self.inactive_rules = ruleset.inactive
         self._full_mask = (1 << len(self.inactive_rules)) - 1
         self.keep_us = max((r.window_us for r in self.failed_rules), default=0)
+        self.due = DueRules(ruleset.due_not_started, ruleset.calendar) if ruleset.due_not_started else None
         self._parts: dict[int, _Partition] = {}
 
     # -- lifecycle ------------------------------------------------------------------
 
     def restore(self, partition: int, state: Mapping[str, bytes]) -> None:
         part = _Partition()
+        due_state: dict[str, bytes] = {}
         for key, value in state.items():
             if key == _WATERMARK_KEY:
                 part.max_seen = int(value)
+            elif key.startswith(DUE_PREFIX):
+                due_state[key[len(DUE_PREFIX) :]] = value
             else:
                 part.learners[key] = _decode(value)
+        if self.due is not None:
+            self.due.restore(partition, due_state)
         for lkey in sorted(part.learners):
             for course in sorted(part.learners[lkey].last_seen):
                 self._schedule(part, lkey, course)
@@ -130,6 +144,8 @@ class RulesOperator:
 
     def revoke(self, partition: int) -> None:
         self._parts.pop(partition, None)
+        if self.due is not None:
+            self.due.revoke(partition)
 
     def process(self, partition: int, events: Sequence[LearningEvent]) -> None:
         # Runs once per event: locals, and the helpers only when a rule may be concerned.
@@ -137,12 +153,15 @@ class RulesOperator:
         learners, dirty, scheduled = part.learners, part.dirty, part.scheduled
         full = self._full_mask
         failures = bool(self.failed_rules)
+        due, raise_due = self.due, functools.partial(self._due_alert, part)
         for ev in events:
             t = ev.event_time_us
             if t > part.max_seen:
                 part.max_seen = t
                 if part.queue:
                     self._expire(part)
+                if due is not None:
+                    due.expire(partition, t - self.lateness_us, raise_due)
             if ev.object_type == ALERT_OBJECT_TYPE and ev.verb == Verb.OTHER:
                 continue  # an alert recorded back in our own LRS (the xapi action): not learning activity
             lkey = ev.tenant + _SEP + ev.learner
@@ -158,6 +177,8 @@ class RulesOperator:
                     self._schedule(part, lkey, course)
             if failures and ev.verb in _FAILURE_VERBS and is_failure(ev):
                 self._failure(part, ev, state, course)
+            if due is not None:
+                due.observe(partition, lkey, ev, course)
 
     def flush(self, partition: int) -> Flush:
         part = self._parts[partition]
@@ -166,6 +187,8 @@ class RulesOperator:
             out.state[lkey] = _encode(part.learners[lkey])
         part.dirty.clear()
         out.state[_WATERMARK_KEY] = str(part.max_seen).encode()
+        if self.due is not None:
+            out.state.update(self.due.flush(partition))
         out.views = {ALERTS_VIEW.name: part.alerts}
         out.outbox = part.outbox
         part.alerts, part.outbox = [], []
@@ -248,10 +271,35 @@ class RulesOperator:
                     reason=reason,
                 )
 
+    # -- due dates (insights.rules_due) ----------------------------------------------------
+
+    def _due_alert(self, part: _Partition, warning: DueWarning) -> None:
+        lkey, rule, course = warning.lkey, warning.rule, warning.course
+        state = part.learners[lkey]
+        if not self._cooled(state, rule, course, warning.warn_us):
+            return
+        part.dirty.add(lkey)
+        tenant, learner = lkey.split(_SEP, 1)
+        reason = (
+            f"assignment {warning.assignment!r} is due {_iso(warning.due_us)} and not started {rule.hours:g} h before"
+        )
+        self._raise(
+            part,
+            state,
+            rule,
+            tenant=tenant,
+            learner=learner,
+            course=course,
+            window_start=warning.due_us,
+            opened=warning.warn_us,
+            reason=reason,
+            detail=warning.assignment,
+        )
+
     # -- alerts ------------------------------------------------------------------------
 
     @staticmethod
-    def _cooled(state: LearnerRules, rule: FailedAttemptsRule | InactiveRule, course: str, t: int) -> bool:
+    def _cooled(state: LearnerRules, rule: RuleBase, course: str, t: int) -> bool:
         last = state.alerted.get(rule.name + _SEP + course)
         return last is None or t >= last + rule.cooldown_us
 
@@ -259,7 +307,7 @@ class RulesOperator:
         self,
         part: _Partition,
         state: LearnerRules,
-        rule: FailedAttemptsRule | InactiveRule,
+        rule: RuleBase,
         *,
         tenant: str,
         learner: str,
@@ -267,9 +315,10 @@ class RulesOperator:
         window_start: int,
         opened: int,
         reason: str,
+        detail: str = "",
     ) -> None:
         state.alerted[rule.name + _SEP + course] = opened
-        aid = alert_id(rule.name, tenant, learner, course, window_start)
+        aid = alert_id(rule.name, tenant, learner, course, window_start, detail=detail)
         row: Row = {
             "tenant": tenant,
             "id": aid,
