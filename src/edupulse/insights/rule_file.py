@@ -49,6 +49,9 @@ class _RuleBase(BaseModel):
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
     cooldown_hours: float = Field(0.0, ge=0, description="No second alert of this rule for the same learner sooner.")
+    reengage_days: float = Field(
+        7.0, gt=0, description="An alert counts as followed by re-engagement if the learner is active this soon after."
+    )
     actions: tuple[Action, ...] = ()
     email_to: tuple[Annotated[str, Field(pattern=r"^[^@\s,<>]+@[^@\s,<>]+$")], ...] = Field(
         (), description="Addresses the `email` action writes to (besides any a roster adds)."
@@ -57,6 +60,10 @@ class _RuleBase(BaseModel):
     @property
     def cooldown_us(self) -> int:
         return int(self.cooldown_hours * HOUR_US)
+
+    @property
+    def reengage_us(self) -> int:
+        return int(self.reengage_days * 24 * HOUR_US)
 
 
 class FailedAttemptsRule(_RuleBase):

@@ -30,6 +30,8 @@ import msgspec
 
 from edupulse.events.model import LearningEvent
 from edupulse.events.vocabulary import ATTEMPT_VERBS, Verb
+from edupulse.insights.reengagement import STATE_PREFIX as REENGAGE_PREFIX
+from edupulse.insights.reengagement import Watch, Watches
 from edupulse.insights.rule_file import RuleBase, RuleSet
 from edupulse.insights.rules_due import STATE_PREFIX as DUE_PREFIX
 from edupulse.insights.rules_due import DueRules, DueWarning
@@ -50,6 +52,8 @@ ALERTS_VIEW = ViewSpec(
         "opened_us": "int",
         "reason": "text",
         "status": "text",
+        "outcome": "text",  # re-engagement: pending, reengaged, not_reengaged (insights.reengagement)
+        "reengaged_us": "int",
     },
     indexes=(("tenant", "course", "opened_us"), ("tenant", "learner")),
 )
@@ -95,7 +99,7 @@ def is_failure(ev: LearningEvent) -> bool:
 
 
 class _Partition:
-    __slots__ = ("alerts", "dirty", "learners", "max_seen", "outbox", "queue", "scheduled")
+    __slots__ = ("alerts", "dirty", "learners", "max_seen", "outbox", "queue", "scheduled", "watches")
 
     def __init__(self) -> None:
         self.learners: dict[str, LearnerRules] = {}
@@ -105,6 +109,7 @@ class _Partition:
         self.dirty: set[str] = set()
         self.alerts: list[Row] = []
         self.outbox: list[OutboxMessage] = []
+        self.watches = Watches()  # alerts waiting for their learner to come back
 
 
 class RulesOperator:
@@ -128,13 +133,17 @@ class RulesOperator:
     def restore(self, partition: int, state: Mapping[str, bytes]) -> None:
         part = _Partition()
         due_state: dict[str, bytes] = {}
+        watch_state: dict[str, bytes] = {}
         for key, value in state.items():
             if key == _WATERMARK_KEY:
                 part.max_seen = int(value)
             elif key.startswith(DUE_PREFIX):
                 due_state[key[len(DUE_PREFIX) :]] = value
+            elif key.startswith(REENGAGE_PREFIX):
+                watch_state[key[len(REENGAGE_PREFIX) :]] = value
             else:
                 part.learners[key] = _decode(value)
+        part.watches.restore(watch_state)
         if self.due is not None:
             self.due.restore(partition, due_state)
         for lkey in sorted(part.learners):
@@ -154,6 +163,8 @@ class RulesOperator:
         full = self._full_mask
         failures = bool(self.failed_rules)
         due, raise_due = self.due, functools.partial(self._due_alert, part)
+        watches = part.watches
+        watching = watches.learners
         for ev in events:
             t = ev.event_time_us
             if t > part.max_seen:
@@ -162,6 +173,8 @@ class RulesOperator:
                     self._expire(part)
                 if due is not None:
                     due.expire(partition, t - self.lateness_us, raise_due)
+                if watches.queue:
+                    part.alerts.extend(watches.expire(t - self.lateness_us))
             if ev.object_type == ALERT_OBJECT_TYPE and ev.verb == Verb.OTHER:
                 continue  # an alert recorded back in our own LRS (the xapi action): not learning activity
             lkey = ev.tenant + _SEP + ev.learner
@@ -170,6 +183,8 @@ class RulesOperator:
                 state = learners[lkey] = LearnerRules()
             dirty.add(lkey)
             course = ev.course or ""
+            if lkey in watching:
+                part.alerts.extend(watches.observe(lkey, course, t))
             seen = state.last_seen
             if t > seen.get(course, -(2**62)):
                 seen[course] = t
@@ -187,9 +202,11 @@ class RulesOperator:
             out.state[lkey] = _encode(part.learners[lkey])
         part.dirty.clear()
         out.state[_WATERMARK_KEY] = str(part.max_seen).encode()
+        out.state.update(part.watches.flush())
         if self.due is not None:
             out.state.update(self.due.flush(partition))
-        out.views = {ALERTS_VIEW.name: part.alerts}
+        # An alert raised and re-engaged in one batch has two rows: the last one stands.
+        out.views = {ALERTS_VIEW.name: list({r["id"]: r for r in part.alerts}.values())}
         out.outbox = part.outbox
         part.alerts, part.outbox = [], []
         return out
@@ -329,7 +346,8 @@ class RulesOperator:
             "reason": reason,
             "status": "open",
         }
-        part.alerts.append(row)
+        watch = Watch(aid, rule.name, course, opened, opened + rule.reengage_us, reason)
+        part.alerts.append(part.watches.track(tenant + _SEP + learner, watch))
         payload = json.dumps({"type": "edupulse.alert", **row}, sort_keys=True).encode()
         for action in rule.actions:
             body = payload
