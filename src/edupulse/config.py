@@ -192,6 +192,9 @@ class RulesSettings(BaseModel):
     max_attempts: int = Field(6, ge=1, description="Delivery attempts of one webhook before it is dead-lettered.")
     backoff_s: float = Field(1.0, gt=0, description="Wait before the first retry; it doubles after each failure.")
     timeout_s: float = Field(10.0, gt=0, description="Longest wait for a webhook receiver to answer.")
+    aggregate_interval_s: float = Field(
+        60.0, gt=0, description="How often the processor checks the aggregate rules (wall clock), in seconds."
+    )
     alert_link: str = Field(
         "http://127.0.0.1:8000/api/v1/alerts/{id}",
         description="Link to an alert in emails; `{id}` is replaced by the alert id.",

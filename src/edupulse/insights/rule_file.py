@@ -25,6 +25,7 @@ import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from edupulse.errors import ConfigError
+from edupulse.insights.aggregate_rules import AggregateRule
 
 __all__ = [
     "Action",
@@ -124,8 +125,9 @@ class RuleSet(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    rules: tuple[Rule, ...]
+    rules: tuple[Rule, ...] = ()
     calendar: tuple[CalendarEntry, ...] = ()
+    aggregates: tuple[AggregateRule, ...] = ()  # checked on the wall clock (alerts.aggregates)
 
     @property
     def failed_attempts(self) -> list[FailedAttemptsRule]:
@@ -146,14 +148,14 @@ def parse_rules(text: str, *, source: str = "<rules>") -> RuleSet:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict) or "rules" not in data:
-        raise ConfigError(f"{source}: expected a mapping with a `rules:` list")
+    if not isinstance(data, dict) or not {"rules", "aggregates"} & set(data):
+        raise ConfigError(f"{source}: expected a mapping with a `rules:` list (or `aggregates:`)")
     try:
         ruleset = RuleSet.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"{source}: {problems}") from None
-    names = [r.name for r in ruleset.rules]
+    names = [r.name for r in ruleset.rules] + [a.name for a in ruleset.aggregates]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ConfigError(f"{source}: rule names must be unique; repeated: {dupes}")
