@@ -123,3 +123,20 @@ def test_the_processor_checks_aggregate_rules_beside_the_relay(tmp_path: Path) -
         finally:
             dep.stop_processing()
     assert [(a["rule"], a["course"], a["learner"]) for a in alerts] == [("crowded", ALGEBRA, "")]
+
+
+def test_rules_check_prints_aggregate_rules_too(tmp_path: Path) -> None:
+    from click.testing import CliRunner  # noqa: PLC0415 - only this test drives the CLI
+
+    from edupulse.cli import main  # noqa: PLC0415
+
+    path = tmp_path / "rules.yaml"
+    path.write_text(_rules("https://ops.example.edu/scale"))
+    result = CliRunner().invoke(main, ["rules", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    assert [(r["name"], r["metric"]) for r in printed] == [
+        ("scale-up", "active_learners"),
+        ("crowded", "enrolments"),
+        ("marking", "submission_backlog"),
+    ]

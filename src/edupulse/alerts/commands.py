@@ -32,14 +32,14 @@ def rules() -> None:
 @rules.command("check")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def rules_check(path: Path) -> None:
-    """Check a rules file and print its rules; a bad file names the rule and field.
+    """Check a rules file and print its rules (then its aggregate rules); a bad file names the rule and field.
 
     \b
     Example:
       edupulse rules check rules.yaml
     """
     ruleset = load_rules(path)
-    _emit([r.model_dump() for r in ruleset.rules])
+    _emit([r.model_dump(mode="json") for r in (*ruleset.rules, *ruleset.aggregates)])
 
 
 @click.group()

@@ -124,10 +124,14 @@ class EmailSender:
             )
         else:
             smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout_s)
+        try:
             if self.security == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
-        if self._login is not None:
-            smtp.login(*self._login)
+            if self._login is not None:
+                smtp.login(*self._login)
+        except BaseException:
+            smtp.close()  # a failed upgrade or login must not leave the connection open
+            raise
         return smtp
 
     def close(self) -> None:
