@@ -13,6 +13,7 @@ from edupulse.alerts import AlertLedger
 from edupulse.alerts.email import EMAIL_TOPIC, EmailSender
 from edupulse.alerts.senders import configured_senders
 from edupulse.config import Settings
+from edupulse.deployment import Deployment
 from edupulse.errors import ConfigError
 from edupulse.insights.rule_file import parse_rules
 from edupulse.stream.outbox import OutboxRelay
@@ -146,3 +147,28 @@ def test_a_rule_with_the_email_action_queues_its_recipients(tmp_path: Path) -> N
     store.close()
     with pytest.raises(ConfigError, match=r"rules\.0\.inactive\.email_to\.0"):
         parse_rules("rules:\n  - {name: q, when: inactive, days: 1, actions: [email], email_to: [not-an-address]}")
+
+
+def test_a_serving_deployment_emails_its_alerts(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "rules:\n  - {name: s, when: failed_attempts, count: 2, within_hours: 1, actions: [email],"
+        " email_to: [tutor@example.edu]}\n"
+    )
+    with SmtpServer() as server:
+        cfg = {"path": rules, "smtp_host": "127.0.0.1", "smtp_port": server.port, "smtp_security": "none"}
+        with Deployment(Settings(data_dir=tmp_path / "data", rules=cfg)) as dep:
+            dep.ingest.ingest(json.dumps([attempt("ann", 0), attempt("ann", 0.5)]).encode(), tenant="default")
+            dep.start_processing()
+            try:
+                deadline = time.monotonic() + 15
+                while not server.messages and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            finally:
+                dep.stop_processing()
+            (delivered,) = dep.alerts.deliveries("delivered")
+    ((rcpts, msg),) = server.messages
+    assert rcpts == ["tutor@example.edu"]
+    assert delivered.idempotency_key.endswith(":email")
+    text = next(part for part in msg.walk() if part.get_content_type() == "text/plain")
+    assert "http://127.0.0.1:8000/api/v1/alerts/" in text.get_payload(decode=True).decode()
