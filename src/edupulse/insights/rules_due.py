@@ -106,27 +106,33 @@ class DueRules:
         self._parts.pop(partition, None)
 
     def observe(self, partition: int, lkey: str, ev: LearningEvent, course: str) -> None:
-        """Take note of an event: a course joined, a due time given, an assignment started."""
+        """Take note of an event: a course joined, a due time given, an assignment started.
+
+        Starts are kept only for assignments that have (or get, from this event) a due
+        time: in a calendar course, or given by an event; other learners keep no state.
+        """
         part = self._parts[partition]
         learner = part.learners.get(lkey)
+        akey = course + _SEP + ev.object_id
+        given = ev.extensions.get(DUE_EXTENSION) if ev.extensions else None
+        if not isinstance(given, int) or isinstance(given, bool):
+            given = None
+        in_calendar = course in self.calendar
         if learner is None:
+            if not in_calendar and given is None:
+                return
             learner = part.learners[lkey] = LearnerDue()
-        changed = False
-        if course in self.calendar and course not in learner.courses:
+        if in_calendar and course not in learner.courses:
             learner.courses[course] = ev.event_time_us
             for assignment, due in self.calendar[course]:
                 self._schedule(part, lkey, course, assignment, due)
-            changed = True
-        akey = course + _SEP + ev.object_id
-        given = ev.extensions.get(DUE_EXTENSION) if ev.extensions else None
-        if isinstance(given, int) and not isinstance(given, bool) and learner.due.get(akey) != given:
+            part.dirty.add(lkey)
+        if given is not None and learner.due.get(akey) != given:
             learner.due[akey] = given
             self._schedule(part, lkey, course, ev.object_id, given)
-            changed = True
-        if ev.verb in START_VERBS and akey not in learner.started:
+            part.dirty.add(lkey)
+        if ev.verb in START_VERBS and akey not in learner.started and (in_calendar or akey in learner.due):
             learner.started[akey] = ev.event_time_us
-            changed = True
-        if changed:
             part.dirty.add(lkey)
 
     def expire(self, partition: int, watermark: int, raise_alert: RaiseDue) -> None:
