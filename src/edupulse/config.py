@@ -192,6 +192,37 @@ class RulesSettings(BaseModel):
     max_attempts: int = Field(6, ge=1, description="Delivery attempts of one webhook before it is dead-lettered.")
     backoff_s: float = Field(1.0, gt=0, description="Wait before the first retry; it doubles after each failure.")
     timeout_s: float = Field(10.0, gt=0, description="Longest wait for a webhook receiver to answer.")
+    aggregate_interval_s: float = Field(
+        60.0, gt=0, description="How often the processor checks the aggregate rules (wall clock), in seconds."
+    )
+    alert_link: str = Field(
+        "http://127.0.0.1:8000/api/v1/alerts/{id}",
+        description="Link to an alert in emails; `{id}` is replaced by the alert id.",
+    )
+    smtp_host: str | None = Field(None, description="SMTP server of `email` actions; unset: emails stay in the outbox.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="'starttls' (upgrade a plain connection), 'tls' (SMTPS), or 'none' (plain text)."
+    )
+    smtp_user: str | None = Field(None, description="SMTP login name; unset: no login.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password of `smtp_user`.")
+    email_from: str = Field("edupulse@localhost", min_length=3, description="Sender address of alert emails.")
+    xapi_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s]+$",
+        description="xAPI endpoint (ending before /statements) that `xapi` actions store statements in.",
+    )
+    xapi_username: str | None = Field(None, description="Basic-auth user (key) for the xAPI endpoint.")
+    xapi_password: SecretStr | None = Field(None, description="Basic-auth password (secret) for the xAPI endpoint.")
+    xapi_agent_name: str = Field("edupulse", min_length=1, description="Account name of the system agent (the actor).")
+    xapi_agent_home: str = Field(
+        "https://edupulse.dev", min_length=1, description="Account home page of the system agent; alerts are under it."
+    )
+    xapi_pseudonym_home: str = Field(
+        "https://edupulse.dev/pseudonym",
+        min_length=1,
+        description="Account home page under which a pseudonymous learner id is sent.",
+    )
 
 
 class Settings(BaseSettings):
