@@ -35,7 +35,7 @@ __all__ = [
     "to_event",
 ]
 
-MAPPING_VERSION = "xapi-1"
+MAPPING_VERSION = "xapi-2"  # 2: the due-date extension becomes the event's due_us
 SKILLS_EXTENSION = "https://edupulse.dev/xapi/extensions/skills"
 DUE_EXTENSION = "https://edupulse.dev/xapi/extensions/due"  # ISO 8601 due time of the object (an assignment)
 COURSE_TYPE_SUFFIX = "/course"

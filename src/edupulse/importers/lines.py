@@ -66,7 +66,7 @@ class EdxImporter:
 class XapiImporter:
     """The ``xapi`` format of ``edupulse import``: one xAPI statement per line (NDJSON).
 
-    Statements are checked and mapped as ``POST /xapi/statements`` maps them (``xapi-1``)
+    Statements are checked and mapped as ``POST /xapi/statements`` maps them (``xapi-2``)
     and go onto the log as canonical events; a statement without an id gets one derived
     from its bytes, so importing the file again stores nothing twice.
     """
