@@ -39,11 +39,10 @@ class SkillMap:
         }
 
     def tag(self, chunk: Chunk) -> tuple[str, ...]:
-        section = chunk.section
         found = [
             skill
             for skill, pattern in self._patterns.items()
-            if pattern.search(section) or len(pattern.findall(chunk.text)) >= _TEXT_HITS
+            if any(pattern.search(title) for title in chunk.trail) or len(pattern.findall(chunk.text)) >= _TEXT_HITS
         ]
         return tuple(sorted(found))
 
