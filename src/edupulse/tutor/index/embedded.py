@@ -3,7 +3,8 @@
 A course's vectors are held in memory as one normalised float32 matrix, loaded on the
 first search and reloaded when the file changed (SQLite's ``data_version``, so an
 import by another process is seen). A course of a few thousand passages is searched
-in well under a millisecond by one matrix-vector product.
+by one matrix-vector product, on one BLAS thread: a product this small gains nothing
+from more, and on a busy machine waiting for them cost 20x (bench/tutor.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from edupulse.tutor.chunking import Chunk
 from edupulse.tutor.embedder import DIM, Vectors
@@ -52,6 +54,7 @@ class EmbeddedIndex:
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self._courses: dict[tuple[str, str], _Course] = {}
+        self._blas = ThreadpoolController()
 
     def replace_source(self, tenant: str, course: str, source: str, chunks: Sequence[Chunk], vectors: Vectors) -> None:
         rows = [
@@ -86,7 +89,8 @@ class EmbeddedIndex:
             Chunk(tenant, course, src, ordinal, tuple(json.loads(trail)), text, tuple(json.loads(skills)))
             for src, ordinal, trail, text, skills, _ in rows
         ]
-        matrix = np.frombuffer(b"".join(r[5] for r in rows), dtype=np.float32).reshape(len(rows), DIM)
+        packed = np.frombuffer(b"".join(r[5] for r in rows), dtype=np.float32).reshape(len(rows), DIM)
+        matrix = packed.copy()  # owned and aligned, as BLAS wants it
         masks: dict[str, np.ndarray] = {}
         for i, chunk in enumerate(chunks):
             for skill in chunk.skills:
@@ -108,7 +112,8 @@ class EmbeddedIndex:
         data = self._course(tenant, course)
         if not data.chunks or k <= 0:
             return []
-        scores = data.matrix @ np.asarray(vector, dtype=np.float32).reshape(-1)
+        with self._blas.limit(limits=1, user_api="blas"):
+            scores = data.matrix @ np.asarray(vector, dtype=np.float32).reshape(-1)
         if skills is not None:
             mask = np.zeros(len(data.chunks), dtype=bool)
             for skill in skills:
