@@ -13,12 +13,16 @@ from edupulse.cli import main
 def test_import_reports_bad_files_and_keeps_the_good_ones(tmp_path: Path) -> None:
     content = tmp_path / "course"
     content.mkdir()
-    (content / "loops.md").write_text("# Loops\n\nA for loop runs commands once per file.\n\n## Nested\n\nLoops in loops.")
+    (content / "loops.md").write_text(
+        "# Loops\n\nA for loop runs commands once per file.\n\n## Nested\n\nLoops in loops."
+    )
     (content / "pipes.html").write_text("<h1>Pipes</h1><p>A pipe sends output to the next command.</p>")
     (content / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
     (content / "latin.txt").write_bytes("caf\xe9".encode("latin-1"))
     data = str(tmp_path / "data")
-    result = CliRunner().invoke(main, ["content", "import", str(content), "--course", "c1", "--data-dir", data, "--json"])
+    result = CliRunner().invoke(
+        main, ["content", "import", str(content), "--course", "c1", "--data-dir", data, "--json"]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert (report["files"], report["documents"], report["passages"]) == (4, 2, 3)
