@@ -26,7 +26,7 @@ import httpx
 import numpy as np
 
 from _common import REPO, edupulse_command, edupulse_server, emit, machine, percentiles, wait_for_quiet, wait_processed
-from edupulse.config import TutorSettings
+from edupulse.config import Settings
 from edupulse.tutor.chunking import Chunk
 from edupulse.tutor.embedder import DIM
 from edupulse.tutor.evaluate import evaluate, load_labelled
@@ -127,7 +127,7 @@ def search_us(tmp: Path) -> dict[str, float]:
 def quality(tmp: Path) -> dict[str, Any]:
     from edupulse.tutor.ingest import import_content  # noqa: PLC0415
 
-    tutor = open_tutor(TutorSettings(), tmp / "quality.sqlite", threads=2)
+    tutor = open_tutor(Settings(tutor={"index_path": tmp / "quality.sqlite"}), threads=2)
     try:
         import_content(tutor, DATA / "shell-novice", tenant="t", course="shell")
         q = evaluate(tutor, "t", "shell", load_labelled(DATA / "questions.json"))

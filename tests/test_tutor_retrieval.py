@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
-from edupulse.config import Settings, TutorSettings
+from edupulse.config import Settings
 from edupulse.events.xapi import SKILLS_EXTENSION
 from edupulse.privacy.credentials import NewKey
 from edupulse.tutor.evaluate import evaluate, load_labelled
@@ -50,7 +50,7 @@ def test_the_packaged_model_runs_with_the_network_denied() -> None:
 
 
 def test_quality_on_the_labelled_shell_lesson(shell_index: Path) -> None:
-    tutor = open_tutor(TutorSettings(), shell_index)
+    tutor = open_tutor(Settings(tutor={"index_path": shell_index}))
     try:
         quality = evaluate(tutor, "default", COURSE, load_labelled(DATA / "questions.json"))
     finally:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from edupulse.config import TutorSettings
+from edupulse.config import Settings
 from edupulse.tutor.ingest import import_content
 from edupulse.tutor.tutor import open_tutor
 
@@ -20,7 +20,7 @@ COURSE = "shell"
 def shell_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An index file holding the lesson as course ``shell`` of tenant ``default``."""
     path = tmp_path_factory.mktemp("tutor") / "tutor.sqlite"
-    tutor = open_tutor(TutorSettings(), path, threads=2)
+    tutor = open_tutor(Settings(tutor={"index_path": path}), threads=2)
     try:
         report = import_content(tutor, LESSON, tenant="default", course=COURSE)
     finally:

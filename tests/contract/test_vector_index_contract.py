@@ -1,8 +1,9 @@
-"""Every vector index backend passes these (only the embedded one exists so far; see docs/tutor.md)."""
+"""Every vector index backend passes these: the embedded one (SQLite) and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +13,30 @@ from edupulse.tutor.chunking import Chunk
 from edupulse.tutor.embedder import DIM, Vectors
 from edupulse.tutor.index.base import VectorIndex
 from edupulse.tutor.index.embedded import EmbeddedIndex
+from edupulse.tutor.index.postgres import PostgresIndex
+from tests.services import postgres_dsn, scratch_schema
 
 
-@pytest.fixture(params=["embedded"])
-def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorIndex]:
-    idx = EmbeddedIndex(tmp_path / "tutor.sqlite")
+def _embedded(place: Path) -> VectorIndex:
+    return EmbeddedIndex(place / "tutor.sqlite")
+
+
+def _postgres(place: Path) -> VectorIndex:
+    schema = scratch_schema("t_" + hashlib.blake2b(str(place.resolve()).encode(), digest_size=8).hexdigest())
+    return PostgresIndex(postgres_dsn(), schema=schema, pool_size=2)
+
+
+BACKENDS: dict[str, Callable[[Path], VectorIndex]] = {"embedded": _embedded, "postgres": _postgres}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def opener(request: pytest.FixtureRequest) -> Callable[[Path], VectorIndex]:
+    return BACKENDS[request.param]
+
+
+@pytest.fixture
+def index(opener: Callable[[Path], VectorIndex], tmp_path: Path) -> Iterator[VectorIndex]:
+    idx = opener(tmp_path)
     yield idx
     idx.close()
 
@@ -79,8 +99,10 @@ def test_passages_round_trip(index: VectorIndex) -> None:
     assert hit.chunk.id == original.id
 
 
-def test_a_second_handle_sees_an_import(index: VectorIndex, tmp_path: Path) -> None:
-    other = EmbeddedIndex(tmp_path / "tutor.sqlite")
+def test_a_second_handle_sees_an_import(
+    index: VectorIndex, opener: Callable[[Path], VectorIndex], tmp_path: Path
+) -> None:
+    other = opener(tmp_path)  # another process's handle on the same index
     try:
         assert other.count("t", "c") == 0  # loads and caches the empty course
         index.replace_source("t", "c", "a.md", chunks("a.md", 3), unit(1, 3))

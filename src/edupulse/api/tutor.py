@@ -38,8 +38,7 @@ def tutor_of(request: Request) -> Tutor:
     state = request.app.state
     with _OPEN:
         if getattr(state, "tutor", None) is None:
-            settings = state.deployment.settings
-            state.tutor = open_tutor(settings.tutor, settings.tutor_index_path)
+            state.tutor = open_tutor(state.deployment.settings)
     tutor: Tutor = state.tutor
     return tutor
 

@@ -45,7 +45,7 @@ def content_import(data_dir: Path | None, path: Path, course: str, as_json: bool
     from edupulse.tutor.tutor import open_tutor
 
     settings = _settings(data_dir=data_dir)
-    tutor = open_tutor(settings.tutor, settings.tutor_index_path, threads=2)
+    tutor = open_tutor(settings, threads=2)
     try:
         with tqdm(unit="file", desc="content", file=sys.stderr, disable=None) as bar:
 
@@ -97,7 +97,7 @@ def tutor_retrieve(
     from edupulse.tutor.tutor import open_tutor
 
     settings = _settings(data_dir=data_dir)
-    helper = open_tutor(settings.tutor, settings.tutor_index_path)
+    helper = open_tutor(settings)
     try:
         with Deployment(settings) as dep:
             out = retrieve(

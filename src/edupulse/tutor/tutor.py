@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
-from edupulse.config import TutorSettings
+from edupulse.config import Settings, TutorSettings
 from edupulse.tutor.embedder import Embedder, MiniLmEmbedder, Vectors
 from edupulse.tutor.index.base import VectorIndex
 from edupulse.tutor.index.embedded import EmbeddedIndex
 from edupulse.tutor.skills import SkillMap, load_skill_map
 
-__all__ = ["Tutor", "open_tutor"]
+__all__ = ["Tutor", "open_index", "open_tutor"]
 
 
 class Tutor:
@@ -37,7 +36,18 @@ class Tutor:
         self.index.close()
 
 
-def open_tutor(settings: TutorSettings, index_path: Path, *, threads: int = 1) -> Tutor:
-    """The tutor over the embedded index at ``index_path``."""
-    skill_map = load_skill_map(settings.skill_map) if settings.skill_map is not None else None
-    return Tutor(settings, MiniLmEmbedder(threads=threads), EmbeddedIndex(index_path), skill_map)
+def open_index(settings: Settings) -> VectorIndex:
+    """The deployment's index: PostgreSQL (its schema) when scaled out, else the embedded file."""
+    if settings.deployment == "scaleout":
+        from edupulse.tutor.index.postgres import PostgresIndex  # noqa: PLC0415
+
+        pg = settings.postgres
+        return PostgresIndex(pg.dsn, schema=pg.schema_name, pool_size=min(pg.pool_size, 2))
+    return EmbeddedIndex(settings.tutor_index_path)
+
+
+def open_tutor(settings: Settings, *, threads: int = 1, index: VectorIndex | None = None) -> Tutor:
+    """The tutor of a deployment (or over ``index``)."""
+    tutor = settings.tutor
+    skill_map = load_skill_map(tutor.skill_map) if tutor.skill_map is not None else None
+    return Tutor(tutor, MiniLmEmbedder(threads=threads), index or open_index(settings), skill_map)
