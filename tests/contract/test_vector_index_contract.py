@@ -109,3 +109,22 @@ def test_a_second_handle_sees_an_import(
         assert other.count("t", "c") == 3
     finally:
         other.close()
+
+
+def test_each_deployment_opens_its_backend(tmp_path: Path) -> None:
+    from edupulse.config import Settings  # noqa: PLC0415
+    from edupulse.tutor.tutor import open_index  # noqa: PLC0415
+
+    embedded = open_index(Settings(data_dir=tmp_path))
+    try:
+        assert isinstance(embedded, EmbeddedIndex)
+        assert (tmp_path / "tutor.sqlite").exists()
+    finally:
+        embedded.close()
+    schema = scratch_schema("t_tutor_open_index")
+    scaleout = open_index(Settings(deployment="scaleout", postgres={"dsn": postgres_dsn(), "schema_name": schema}))
+    try:
+        assert isinstance(scaleout, PostgresIndex)
+        assert scaleout.schema == schema
+    finally:
+        scaleout.close()
