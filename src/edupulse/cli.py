@@ -705,3 +705,9 @@ from edupulse.alerts import commands as _alert_commands  # noqa: E402
 
 for _command in _alert_commands.COMMANDS:
     main.add_command(_command)
+
+# The tutor's commands live with the tutor.
+from edupulse.tutor import commands as _tutor_commands  # noqa: E402
+
+for _command in _tutor_commands.COMMANDS:
+    main.add_command(_command)
