@@ -469,7 +469,7 @@ split_option = option(
 )
 
 
-IMPORT_FORMATS = ("edx", "oulad", "xapi")
+IMPORT_FORMATS = ("edx", "oneroster", "oulad", "xapi")
 
 
 @main.command("import")
@@ -484,14 +484,20 @@ def import_(data_dir: Path | None, format: str, paths: tuple[Path, ...], as_json
     stored twice. Bad lines are counted and listed with their line numbers.
 
     Formats: edx (Open edX tracking logs, with or without a syslog prefix), oulad (the
-    OULAD CSV tables), xapi (one xAPI statement per line; .gz files are read as such).
+    OULAD CSV tables), xapi (one xAPI statement per line; .gz files are read as such),
+    oneroster (OneRoster 1.1 CSV rosters, into the roster store rather than the log:
+    users, classes, enrolments, advisors; they decide what each person may see).
 
     \b
     Example:
       edupulse import oulad ../shared/data/oulad
       edupulse import edx /var/log/tracking/tracking.log*
       edupulse import xapi statements.ndjson.gz
+      edupulse import oneroster ./roster-export
     """
+    if format == "oneroster":
+        _import_roster(data_dir, paths, as_json)
+        return
     from tqdm import tqdm
 
     from edupulse.deployment import Deployment
@@ -530,10 +536,35 @@ def import_(data_dir: Path | None, format: str, paths: tuple[Path, ...], as_json
         _emit(report)
         return
     click.echo(f"{report.lines} lines, {report.appended} events stored, {report.duplicates} already stored")
+    _echo_bad_lines(report)
+
+
+def _echo_bad_lines(report: Any) -> None:
     for bad in report.problems:
         click.echo(f"{bad.file}:{bad.line}: {bad.message}", err=True)
     if report.bad_lines:
         click.echo(f"{report.bad_lines} bad line(s) skipped", err=True)
+
+
+def _import_roster(data_dir: Path | None, paths: tuple[Path, ...], as_json: bool) -> None:
+    from edupulse.deployment import open_roster
+    from edupulse.roster.oneroster import import_roster
+
+    settings = _settings(data_dir=data_dir)
+    store = open_roster(settings)
+    try:
+        report = import_roster(store, paths, tenant=settings.tenant, checkpoint_dir=settings.data_dir / "imports")
+        counts = store.counts(settings.tenant)
+    finally:
+        store.close()
+    if as_json:
+        _emit(report)
+        return
+    click.echo(
+        f"{report.lines} lines, {report.appended} roster rows stored; now "
+        + ", ".join(f"{n} {table}" for table, n in counts.items())
+    )
+    _echo_bad_lines(report)
 
 
 oulad_data_option = option(
