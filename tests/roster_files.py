@@ -33,8 +33,8 @@ crs-bio,,,term1,Biology,BIO101,,org1,,
 crs-chem,,,term1,Chemistry,CHEM101,,org1,,
 """,
     "classes.csv": """sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods
-cls-bio-1,,,Biology period 1,,crs-bio,BIO101-1,scheduled,,org1,term1,,,
-cls-chem-1,,,Chemistry period 2,,crs-chem,CHEM101-1,scheduled,,org1,term1,,,
+cls-bio-1,,,Biology period 1,,crs-bio,https://example.edu/courses/bio,scheduled,,org1,term1,,,
+cls-chem-1,,,Chemistry period 2,,crs-chem,https://example.edu/courses/chem,scheduled,,org1,term1,,,
 """,
     "users.csv": """sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password
 t-ada,,,true,org1,teacher,ada,,Ada,Lovelace,,T001,ada@school.example,,,,,

@@ -55,7 +55,7 @@ def test_the_roster_decides_who_teaches_and_advises_whom(store: RosterStore, tmp
     ada = store.person("t1", "t-ada")
     assert ada is not None
     assert ada.roles == ["instructor"]
-    assert ada.courses == {"cls-bio-1", "BIO101-1", "crs-bio", "BIO101"}
+    assert ada.courses == {"cls-bio-1", "https://example.edu/courses/bio", "crs-bio", "BIO101"}
     assert {"s-bea", "s-cy"} <= ada.students and "s-eve" not in ada.students
     alan = store.person("t1", "alan")  # by username too
     assert alan is not None and alan.roles == ["instructor", "counsellor"]
