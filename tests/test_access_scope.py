@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from edupulse.cli import main
 from edupulse.config import Settings
 from edupulse.deployment import Deployment
 from edupulse.roster.oneroster import import_roster
@@ -110,3 +113,25 @@ def test_an_expired_token_is_401_with_a_bearer_challenge(served: tuple[LiveServe
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert "expired" in response.json()["message"]
+
+
+def test_the_audit_command_lists_the_reads(served: tuple[LiveServer, dict[str, dict[str, str]]]) -> None:
+    server, h = served
+    _get(server, {**h["eve"], "X-Purpose": "self check"}, "/api/v1/learner", learner=EVE)
+    data_dir = str(server.deployment.settings.data_dir)
+    result = CliRunner().invoke(main, ["audit", "--data-dir", data_dir, "--subject", EVE, "--json"])
+    assert result.exit_code == 0, result.output
+    entries = json.loads(result.output)
+    assert {(e["actor"], e["purpose"]) for e in entries} >= {("user:s-eve", "self check")}
+    text = CliRunner().invoke(main, ["audit", "--data-dir", data_dir, "--subject", EVE])
+    assert "user:s-eve (learner)" in text.output and "self check" in text.output
+
+
+def test_lrs_reads_are_audited_as_identified(served: tuple[LiveServer, dict[str, dict[str, str]]]) -> None:
+    server, h = served
+    headers = {**h["read_key"], "X-Experience-API-Version": "1.0.3", "X-Purpose": "export"}
+    agent = json.dumps({"mbox": "mailto:eve@school.example"})
+    assert _get(server, headers, "/xapi/statements", agent=agent).status_code == 200
+    entries = _get(server, h["admin"], "/api/v1/audit", limit=1000).json()
+    lrs = [e for e in entries if e["action"] == "GET /xapi/statements"]
+    assert lrs[-1]["kind"] == "identified" and lrs[-1]["purpose"] == "export" and "eve" in lrs[-1]["subject"]

@@ -729,3 +729,9 @@ from edupulse.alerts import commands as _alert_commands  # noqa: E402
 
 for _command in _alert_commands.COMMANDS:
     main.add_command(_command)
+
+# The audit command lives with access control.
+from edupulse.access import commands as _access_commands  # noqa: E402
+
+for _command in _access_commands.COMMANDS:
+    main.add_command(_command)

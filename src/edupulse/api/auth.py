@@ -33,6 +33,7 @@ __all__ = [
     "authenticate_bearer",
     "authenticate_caller",
     "require",
+    "require_audited",
     "require_bearer",
 ]
 
@@ -194,5 +195,24 @@ def access(level: AccessLevel) -> Callable[..., Coroutine[None, None, Access]]:
     ) -> Access:
         {"read": caller.require_reader, "everything": caller.require_everything, "admin": caller.require_admin}[level]()
         return Access(request, caller, purpose or x_purpose)
+
+    return check
+
+
+def require_audited(scope: Scope) -> Callable[..., Coroutine[None, None, Principal]]:
+    """``require(scope)``, and an audit entry for the read (LRS reads return agents' identifiers).
+
+    The purpose comes from the ``X-Purpose`` header only: the xAPI resources refuse
+    query parameters they do not define.
+    """
+
+    scoped = require(scope)
+
+    async def check(request: Request) -> Principal:
+        principal = await scoped(await authenticate(request))
+        caller = Caller(principal.name, principal.tenant, "key", frozenset(principal.scopes))
+        entry = Access(request, caller, request.headers.get("x-purpose"))
+        await run_in_threadpool(entry.audit, f"xapi:{request.url.query}", "identified")
+        return principal
 
     return check
