@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -43,7 +46,8 @@ def _claims(**extra: Any) -> dict[str, Any]:
 
 
 def _verifier(jwks: Path | None = None, **cfg: Any) -> TokenVerifier:
-    settings = AuthSettings(jwt_jwks=str(jwks) if jwks else None, jwt_issuer=ISS, jwt_audience=AUD, **cfg)
+    cfg.setdefault("jwt_jwks", str(jwks) if jwks else None)
+    settings = AuthSettings(jwt_issuer=ISS, jwt_audience=AUD, **cfg)
     return TokenVerifier(settings, default_tenant="default")
 
 
@@ -101,3 +105,20 @@ def test_hs256_for_development_and_nothing_without_configuration(tmp_path: Path)
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(ConfigError, match="JWT_JWKS"):
         _verifier(tmp_path / "bad.json")
+
+
+def test_keys_come_from_a_jwks_url_too(jwks_file: Path, keys: dict[str, Any]) -> None:
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(jwks_file.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{jwks_file.name}"
+        verifier = _verifier(None, jwt_jwks=url)
+        token = jwt.encode(_claims(), keys["ec"], algorithm="ES256", headers={"kid": "e1"})
+        assert verifier.verify(token).subject == "t-ada"
+        with pytest.raises(AuthError, match="JWKS"):
+            verifier.verify(jwt.encode(_claims(), keys["rsa"], algorithm="RS256", headers={"kid": "missing"}))
+    finally:
+        server.shutdown()
+        thread.join(5)

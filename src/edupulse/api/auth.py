@@ -134,7 +134,7 @@ async def authenticate_caller(request: Request) -> Caller:
     token = value.strip()
     if scheme.lower() == "bearer" and looks_like_jwt(token):
         try:
-            claims = _tokens(request).verify(token)
+            claims = await run_in_threadpool(_tokens(request).verify, token)  # a JWKS URL may be fetched
         except AuthError as exc:
             raise BearerAuthError(str(exc)) from None
         roster = request.app.state.deployment.roster
