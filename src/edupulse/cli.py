@@ -469,7 +469,7 @@ split_option = option(
 )
 
 
-IMPORT_FORMATS = ("canvas", "edx", "moodle", "oulad", "xapi")
+IMPORT_FORMATS = ("canvas", "edx", "moodle", "oneroster", "oulad", "xapi")
 
 
 @main.command("import")
@@ -486,7 +486,9 @@ def import_(data_dir: Path | None, format: str, paths: tuple[Path, ...], as_json
     Formats: canvas (Canvas Live Events, one per line, canvas or caliper format), edx
     (Open edX tracking logs, with or without a syslog prefix), moodle (the
     logstore_standard_log table as CSV or tab-separated, with a header row), oulad (the
-    OULAD CSV tables), xapi (one xAPI statement per line; .gz files are read as such).
+    OULAD CSV tables), xapi (one xAPI statement per line; .gz files are read as such),
+    oneroster (OneRoster 1.1 CSV rosters, into the roster store rather than the log:
+    users, classes, enrolments, advisors; they decide what each person may see).
 
     \b
     Example:
@@ -495,7 +497,11 @@ def import_(data_dir: Path | None, format: str, paths: tuple[Path, ...], as_json
       edupulse import xapi statements.ndjson.gz
       edupulse import moodle logstore_standard_log.csv
       edupulse import canvas live-events/
+      edupulse import oneroster ./roster-export
     """
+    if format == "oneroster":
+        _import_roster(data_dir, paths, as_json)
+        return
     from tqdm import tqdm
 
     from edupulse.deployment import Deployment
@@ -537,10 +543,35 @@ def import_(data_dir: Path | None, format: str, paths: tuple[Path, ...], as_json
         _emit(report)
         return
     click.echo(f"{report.lines} lines, {report.appended} events stored, {report.duplicates} already stored")
+    _echo_bad_lines(report)
+
+
+def _echo_bad_lines(report: Any) -> None:
     for bad in report.problems:
         click.echo(f"{bad.file}:{bad.line}: {bad.message}", err=True)
     if report.bad_lines:
         click.echo(f"{report.bad_lines} bad line(s) skipped", err=True)
+
+
+def _import_roster(data_dir: Path | None, paths: tuple[Path, ...], as_json: bool) -> None:
+    from edupulse.deployment import open_roster
+    from edupulse.roster.oneroster import import_roster
+
+    settings = _settings(data_dir=data_dir)
+    store = open_roster(settings)
+    try:
+        report = import_roster(store, paths, tenant=settings.tenant, checkpoint_dir=settings.data_dir / "imports")
+        counts = store.counts(settings.tenant)
+    finally:
+        store.close()
+    if as_json:
+        _emit(report)
+        return
+    click.echo(
+        f"{report.lines} lines, {report.appended} roster rows stored; now "
+        + ", ".join(f"{n} {table}" for table, n in counts.items())
+    )
+    _echo_bad_lines(report)
 
 
 oulad_data_option = option(
@@ -710,4 +741,10 @@ for _command in _alert_commands.COMMANDS:
 from edupulse.tutor import commands as _tutor_commands  # noqa: E402
 
 for _command in _tutor_commands.COMMANDS:
+    main.add_command(_command)
+
+# The audit command lives with access control.
+from edupulse.access import commands as _access_commands  # noqa: E402
+
+for _command in _access_commands.COMMANDS:
     main.add_command(_command)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "AuthSettings",
     "IngestSettings",
     "KafkaSettings",
     "LakeSettings",
@@ -259,6 +260,34 @@ class TutorSettings(BaseModel):
     llm_timeout_s: float = Field(30.0, gt=0, description="Longest wait for the answer endpoint.")
 
 
+class AuthSettings(BaseModel):
+    """How people sign in: JWT bearer tokens from an OpenID Connect provider (sources use API keys)."""
+
+    jwt_jwks: str | None = Field(
+        None,
+        description="JSON Web Key Set verifying people's tokens (RS256/ES256): a file path or an https:// URL "
+        "(an OIDC provider's jwks_uri). Unset, with no HS256 secret: people's tokens are refused.",
+    )
+    jwt_hs256_secret: SecretStr | None = Field(
+        None, description="Shared secret for HS256 tokens; for development only (the provider would need it too)."
+    )
+    jwt_algorithms: str = Field(
+        "RS256,ES256",
+        pattern=r"^(RS256|RS384|RS512|ES256|ES384|ES512|PS256)(,(RS256|RS384|RS512|ES256|ES384|ES512|PS256))*$",
+        description="Asymmetric algorithms accepted with the JWKS, comma-separated (HS256 only with the secret).",
+    )
+    jwt_issuer: str | None = Field(None, description="Required `iss` claim of people's tokens; unset: not checked.")
+    jwt_audience: str | None = Field(None, description="Required `aud` claim of people's tokens; unset: not checked.")
+    jwt_subject_claim: str = Field(
+        "sub", min_length=1, description="Claim naming the roster user (matched to a sourcedId, else a username)."
+    )
+    jwt_tenant_claim: str = Field(
+        "tenant", min_length=1, description="Claim naming the person's tenant; absent from a token: `tenant`."
+    )
+    jwt_leeway_s: float = Field(30.0, ge=0, description="Clock skew allowed when checking `exp` and `nbf`.")
+    jwks_cache_s: float = Field(300.0, gt=0, description="How long keys fetched from a JWKS URL are kept.")
+
+
 class Settings(BaseSettings):
     """Everything edupulse can be told, with its default."""
 
@@ -273,6 +302,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Interface the API listens on.")
     port: int = Field(8000, ge=0, le=65535, description="Port the API listens on.")
     workers: int = Field(1, ge=1, le=64, description="API processes.")
+    tls_certfile: Path | None = Field(
+        None, description="PEM certificate (chain) the API serves HTTPS with; unset: plain HTTP."
+    )
+    tls_keyfile: Path | None = Field(None, description="PEM private key of `tls_certfile`.")
     processing: Literal["process", "thread"] = Field(
         "process",
         description="Where `serve` runs the stream runtime: a supervised process of its own beside "
@@ -289,6 +322,7 @@ class Settings(BaseSettings):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)
     tutor: TutorSettings = Field(default_factory=TutorSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @property
     def lake_path(self) -> Path:

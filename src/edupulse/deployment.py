@@ -37,6 +37,9 @@ from edupulse.lrs.statements import StatementIngest
 from edupulse.lrs.store.sqlite import SqliteLrsStore
 from edupulse.privacy.credentials import Credentials, CredentialStore
 from edupulse.privacy.credentials.postgres import PostgresCredentials
+from edupulse.roster.base import RosterStore
+from edupulse.roster.postgres import PostgresRoster
+from edupulse.roster.sqlite import SqliteRoster
 from edupulse.stream.group import GroupWorker
 from edupulse.stream.outbox import OutboxRelay
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
@@ -47,7 +50,7 @@ from edupulse.stream.store.sqlite import SqliteStore
 if TYPE_CHECKING:
     from edupulse.lake.writer import LakeWriter
 
-__all__ = ["Bell", "Deployment", "ProcessLock", "open_credentials"]
+__all__ = ["Bell", "Deployment", "ProcessLock", "open_credentials", "open_roster"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +61,7 @@ STATE_FILE = "state.db"
 AUTH_FILE = "auth.db"
 LRS_FILE = "lrs.db"
 ALERTS_FILE = "alerts.db"
+ROSTER_FILE = "roster.db"
 LOCK_FILE = "processor.lock"
 RETENTION_INTERVAL_S = 60.0
 # Offline commands (replay, retention, lake sync) wait this long for a processor that is
@@ -165,6 +169,15 @@ def open_credentials(settings: Settings) -> CredentialStore:
     return Credentials(settings.data_dir / AUTH_FILE)
 
 
+def open_roster(settings: Settings) -> RosterStore:
+    """The roster and audit log of a deployment: a SQLite file under ``data_dir``, or PostgreSQL (scale-out)."""
+    if settings.deployment == "scaleout":
+        pg = settings.postgres
+        return PostgresRoster(pg.dsn, schema=pg.schema_name, pool_size=min(2, pg.pool_size))
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteRoster(settings.data_dir / ROSTER_FILE)
+
+
 def _scaleout_stores(settings: Settings) -> tuple[EventLog, PostgresStore, CredentialStore]:
     """Kafka for the log (its id index and payloads in PostgreSQL), PostgreSQL for the rest."""
     pg = settings.postgres
@@ -228,6 +241,7 @@ class Deployment:
         self.operators = standard_operators(settings)
         self.store.setup([view for op in self.operators for view in op.views])
         self.alerts = AlertLedger(data_dir / ALERTS_FILE)
+        self.roster = open_roster(settings)
         self.relay: OutboxRelay | None = None
         self.aggregates: AggregateWatcher | None = None
         self._worker: threading.Thread | None = None
@@ -392,6 +406,7 @@ class Deployment:
         self.credentials.close()
         self.lrs.close()
         self.alerts.close()
+        self.roster.close()
 
     def __enter__(self) -> Deployment:
         return self

@@ -18,6 +18,7 @@ import time
 import uvicorn
 from fastapi import FastAPI
 
+from edupulse.access.tls import uvicorn_tls
 from edupulse.api.app import create_app
 from edupulse.config import Settings, settings_env
 from edupulse.deployment import Deployment, ProcessLock
@@ -47,8 +48,16 @@ def run_server(settings: Settings) -> None:
 
 
 def _config(app: FastAPI, settings: Settings) -> uvicorn.Config:
+    certfile, keyfile = uvicorn_tls(settings)
     return uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level="warning", access_log=False, lifespan="on"
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )
 
 
@@ -80,6 +89,7 @@ def _serve_api(settings: Settings) -> None:
             uvicorn.Server(_config(create_app(deployment, process=False), settings)).run()
         return
     os.environ[_PARENT_ENV] = str(os.getpid())
+    certfile, keyfile = uvicorn_tls(settings)
     uvicorn.run(
         "edupulse.server:worker_app",
         factory=True,
@@ -88,6 +98,8 @@ def _serve_api(settings: Settings) -> None:
         port=settings.port,
         log_level="warning",
         access_log=False,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )
 
 

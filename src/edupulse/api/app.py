@@ -10,7 +10,19 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from edupulse import __version__
-from edupulse.api import alerts, caliper, lake, live, serving, tutor, xapi, xapi_documents, xapi_resources
+from edupulse.api import (
+    alerts,
+    caliper,
+    lake,
+    lineage,
+    live,
+    people,
+    serving,
+    tutor,
+    xapi,
+    xapi_documents,
+    xapi_resources,
+)
 from edupulse.api.errors import install_error_handlers
 from edupulse.api.xapi_version import XapiVersion
 from edupulse.deployment import Deployment
@@ -54,6 +66,8 @@ def create_app(deployment: Deployment, *, process: bool = True) -> FastAPI:
     app.include_router(lake.router)
     app.include_router(alerts.router)
     app.include_router(tutor.router)
+    app.include_router(people.router)
+    app.include_router(lineage.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and the runtime's state")
     def healthz(request: Request) -> JSONResponse:

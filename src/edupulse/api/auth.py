@@ -2,21 +2,44 @@
 
 HTTP Basic (key as user, secret as password) for xAPI and the read API; a Bearer
 token ``key:secret`` for Caliper sensors, which send their API key as a Bearer token.
+People send a Bearer JWT (``access.tokens``); ``access(level)`` is the dependency of
+every analytics endpoint: it takes either kind of caller, checks its level, and
+carries the stated purpose into the audit log.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import time
 from collections.abc import Callable, Coroutine
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
 
-from edupulse.errors import AuthError, ForbiddenError
+from edupulse.access.caller import Caller
+from edupulse.access.tokens import TokenVerifier, looks_like_jwt
+from edupulse.errors import AuthError, ForbiddenError, InvalidEventError
 from edupulse.privacy.credentials import Principal, Scope
+from edupulse.roster.base import AuditEntry, AuditKind
 
-__all__ = ["BearerAuthError", "authenticate", "authenticate_bearer", "require", "require_bearer"]
+__all__ = [
+    "Access",
+    "BearerAuthError",
+    "PurposeError",
+    "access",
+    "authenticate",
+    "authenticate_bearer",
+    "authenticate_caller",
+    "require",
+    "require_audited",
+    "require_bearer",
+]
+
+
+class PurposeError(InvalidEventError):
+    """A read of identified data without a stated purpose (HTTP 400)."""
 
 
 async def authenticate(request: Request) -> Principal:
@@ -89,6 +112,107 @@ def require_bearer(scope: Scope) -> Callable[[Principal], Coroutine[None, None, 
             principal.require(scope)
         except ForbiddenError as exc:
             raise BearerAuthError(str(exc)) from None
+        return principal
+
+    return check
+
+
+def _tokens(request: Request) -> TokenVerifier:
+    verifier: TokenVerifier | None = getattr(request.app.state, "tokens", None)
+    if verifier is None:
+        settings = request.app.state.deployment.settings
+        verifier = request.app.state.tokens = TokenVerifier(settings.auth, default_tenant=settings.tenant)
+    return verifier
+
+
+async def authenticate_caller(request: Request) -> Caller:
+    """A source key (HTTP Basic, or Bearer ``key:secret``) or a person (Bearer JWT), or a 401."""
+    header = request.headers.get("authorization")
+    if not header:
+        raise AuthError("missing Authorization header; send HTTP Basic key:secret, or a Bearer token")
+    scheme, _, value = header.partition(" ")
+    token = value.strip()
+    if scheme.lower() == "bearer" and looks_like_jwt(token):
+        try:
+            claims = await run_in_threadpool(_tokens(request).verify, token)  # a JWKS URL may be fetched
+        except AuthError as exc:
+            raise BearerAuthError(str(exc)) from None
+        roster = request.app.state.deployment.roster
+        person = await run_in_threadpool(roster.person, claims.tenant, claims.subject)
+        if person is None:
+            raise ForbiddenError(
+                f"{claims.subject!r} is not in tenant {claims.tenant!r}'s roster (see `edupulse import oneroster`)"
+            )
+        return Caller(f"user:{person.user.sourced_id}", claims.tenant, "person", person=person)
+    principal = await (authenticate_bearer(request) if scheme.lower() == "bearer" else authenticate(request))
+    return Caller(principal.name, principal.tenant, "key", frozenset(principal.scopes))
+
+
+class Access:
+    """An authorised request: its caller, stated purpose, and the audit of what it reads."""
+
+    def __init__(self, request: Request, caller: Caller, purpose: str | None) -> None:
+        self.caller = caller
+        self.purpose = purpose
+        self.action = f"{request.method} {request.url.path}"
+        self._roster = request.app.state.deployment.roster
+
+    def need_purpose(self) -> str:
+        if not self.purpose:
+            raise PurposeError("identified data needs a purpose: add ?purpose=... or the X-Purpose header")
+        return self.purpose
+
+    def audit(self, subject: str, kind: AuditKind = "personal") -> None:
+        """Record that the caller read personal data of ``subject`` (append-only)."""
+        entry = AuditEntry(
+            at_us=time.time_ns() // 1000,
+            tenant=self.caller.tenant,
+            actor=self.caller.name,
+            roles=" ".join(self.caller.roles),
+            action=self.action,
+            subject=subject[:500],
+            purpose=(self.purpose or "unstated")[:200],
+            kind=kind,
+        )
+        self._roster.audit(entry)
+
+
+AccessLevel = Literal["read", "everything", "admin"]
+
+
+def access(level: AccessLevel) -> Callable[..., Coroutine[None, None, Access]]:
+    """A dependency: authenticate, check the level, and carry the purpose for the audit.
+
+    ``read``: any reader (its rows are then filtered by scope); ``everything``: tenant-wide
+    data (administrators, read keys); ``admin``: administrators.
+    """
+
+    async def check(
+        request: Request,
+        caller: Annotated[Caller, Depends(authenticate_caller)],
+        purpose: Annotated[str | None, Query(max_length=200, description="Why the data is read (audited).")] = None,
+        x_purpose: Annotated[str | None, Header(alias="X-Purpose", max_length=200)] = None,
+    ) -> Access:
+        {"read": caller.require_reader, "everything": caller.require_everything, "admin": caller.require_admin}[level]()
+        return Access(request, caller, purpose or x_purpose)
+
+    return check
+
+
+def require_audited(scope: Scope) -> Callable[..., Coroutine[None, None, Principal]]:
+    """``require(scope)``, and an audit entry for the read (LRS reads return agents' identifiers).
+
+    The purpose comes from the ``X-Purpose`` header only: the xAPI resources refuse
+    query parameters they do not define.
+    """
+
+    scoped = require(scope)
+
+    async def check(request: Request) -> Principal:
+        principal = await scoped(await authenticate(request))
+        caller = Caller(principal.name, principal.tenant, "key", frozenset(principal.scopes))
+        entry = Access(request, caller, request.headers.get("x-purpose"))
+        await run_in_threadpool(entry.audit, f"xapi:{request.url.query}", "identified")
         return principal
 
     return check

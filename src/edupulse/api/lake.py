@@ -1,4 +1,4 @@
-"""``/api/v1/sql``: read-only SQL over the lake's history, for admin keys.
+"""``/api/v1/sql``: read-only SQL over the lake's history, for administrators (audited with the query).
 
 Only one SELECT per request; anything else is a 400 naming what was sent. The query
 sees the rows of the key's own tenant only, and cannot touch files (see ``lake.sql``).
@@ -11,13 +11,12 @@ from typing import Annotated, Any
 import msgspec
 from fastapi import APIRouter, Body, Depends, Request, Response
 
-from edupulse.api.auth import require
-from edupulse.privacy.credentials import Principal
+from edupulse.api.auth import Access, access
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["lake"])
-Admin = Annotated[Principal, Depends(require("admin"))]
+Admin = Annotated[Access, Depends(access("admin"))]
 
 
 class SqlRequest(msgspec.Struct):
@@ -28,7 +27,7 @@ class SqlRequest(msgspec.Struct):
 @router.post("/sql", summary="Run one read-only SELECT over the lake (DuckDB SQL); admin scope")
 def sql(
     request: Request,
-    principal: Admin,
+    admin: Admin,
     body: Annotated[dict[str, Any], Body(examples=[{"sql": "SELECT verb, count(*) AS n FROM events GROUP BY verb"}])],
 ) -> Response:
     from edupulse.lake.sql import SqlError, query  # noqa: PLC0415 - DuckDB and Arrow load on first use
@@ -37,12 +36,13 @@ def sql(
         req = msgspec.convert(body, SqlRequest)
     except msgspec.ValidationError as exc:
         raise SqlError(f"the body must be {{'sql': 'SELECT ...', 'max_rows': N}}: {exc}") from None
+    admin.audit(f"sql:{req.sql}")
     settings = request.app.state.deployment.settings
     limit = min(req.max_rows or settings.lake.sql_max_rows, settings.lake.sql_max_rows)
     table = query(
         settings,
         req.sql,
-        tenant=principal.tenant,
+        tenant=admin.caller.tenant,
         read_only=True,
         max_rows=limit + 1,
         timeout_s=settings.lake.sql_timeout_s,

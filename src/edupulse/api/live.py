@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from edupulse.api.auth import require
-from edupulse.privacy.credentials import Principal
+from edupulse.access.caller import Caller
+from edupulse.api.auth import Access, access
 from edupulse.stream.store.base import Change, StateStore
 
 __all__ = ["Bell", "ChangeNotifier", "router"]
@@ -76,9 +76,9 @@ class ChangeNotifier:
             self._waiters.discard(event)
 
 
-def _matches(change: Change, tenant: str, course: str | None, learner: str | None) -> bool:
+def _matches(change: Change, caller: Caller, course: str | None, learner: str | None) -> bool:
     row = change.row
-    if row.get("tenant") != tenant:
+    if row.get("tenant") != caller.tenant or not caller.sees_row(row):
         return False
     if course is not None and row.get("course") != course:
         return False
@@ -112,15 +112,20 @@ async def _events(
 )
 async def stream(
     request: Request,
-    principal: Annotated[Principal, Depends(require("read"))],
+    reader: Annotated[Access, Depends(access("read"))],
     course: Annotated[str | None, Query(min_length=1)] = None,
     learner: Annotated[str | None, Query(min_length=1)] = None,
     last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
 ) -> StreamingResponse:
+    if learner is not None:
+        reader.caller.check_learner(learner)
+    elif course is not None:
+        reader.caller.check_course(course)
+    await run_in_threadpool(reader.audit, f"stream:{learner or course or '*'}")
     deployment = request.app.state.deployment
     store = deployment.store
     start = last_event_id if last_event_id is not None else await run_in_threadpool(store.last_change)
-    filters = {"tenant": principal.tenant, "course": course, "learner": learner}
+    filters = {"caller": reader.caller, "course": course, "learner": learner}
     return StreamingResponse(
         _events(request, store, request.app.state.notifier, start, filters),
         media_type="text/event-stream",

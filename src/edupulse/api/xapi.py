@@ -14,7 +14,7 @@ import msgspec
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from edupulse.api.auth import require
+from edupulse.api.auth import require, require_audited
 from edupulse.api.body import read_limited
 from edupulse.api.routing import get_and_head
 from edupulse.errors import InvalidEventError
@@ -139,7 +139,9 @@ async def put_statement(request: Request, principal: Annotated[Principal, Depend
 
 
 @get_and_head(router, "/statements", summary="Statements by id or by query, with paging")
-async def get_statements(request: Request, principal: Annotated[Principal, Depends(require("read"))]) -> Response:
+async def get_statements(
+    request: Request, principal: Annotated[Principal, Depends(require_audited("read"))]
+) -> Response:
     lrs = request.app.state.deployment.lrs
     params = dict(request.query_params)
     result = await run_in_threadpool(lrs.reader.read, principal.tenant, params, languages_of(request), request.url.path)

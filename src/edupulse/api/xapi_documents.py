@@ -11,7 +11,7 @@ import msgspec
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from edupulse.api.auth import require
+from edupulse.api.auth import require, require_audited
 from edupulse.api.routing import get_and_head
 from edupulse.api.xapi import http_date, is_v2, read_body
 from edupulse.lrs.index import agent_key
@@ -79,7 +79,9 @@ def _key(kind: DocumentKind, params: Mapping[str, str], *, method: str) -> tuple
 
 def _document_routes(path: str, kind: DocumentKind) -> None:
     @get_and_head(router, path, summary=f"One {kind} document, or the ids of them")
-    async def get_documents(request: Request, principal: Annotated[Principal, Depends(require("read"))]) -> Response:
+    async def get_documents(
+        request: Request, principal: Annotated[Principal, Depends(require_audited("read"))]
+    ) -> Response:
         documents = request.app.state.deployment.lrs.documents
         key, since = _key(kind, request.query_params, method="GET")
         if not key.doc_id:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from edupulse import __version__
-from edupulse.api.auth import require
+from edupulse.api.auth import require, require_audited
 from edupulse.api.routing import get_and_head
 from edupulse.errors import NotFoundError
 from edupulse.lrs.validate import Invalid, check_actor
@@ -53,7 +53,7 @@ async def activity(request: Request, principal: Annotated[Principal, Depends(req
 
 
 @get_and_head(router, "/agents", summary="The Person object of an agent")
-async def agents(request: Request, principal: Annotated[Principal, Depends(require("read"))]) -> Response:
+async def agents(request: Request, principal: Annotated[Principal, Depends(require_audited("read"))]) -> Response:
     try:
         agent = msgspec.json.decode(_only(request, "agent"))
     except msgspec.DecodeError:

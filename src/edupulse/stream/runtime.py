@@ -16,11 +16,12 @@ from typing import Literal
 
 import msgspec
 
+from edupulse import __version__
 from edupulse.errors import EdupulseError
 from edupulse.events.model import LearningEvent, decode_event, decode_events
 from edupulse.log.base import EventLog, LogRecord
 from edupulse.stream.operator import Operator
-from edupulse.stream.store.base import Commit, OutboxMessage, StateStore
+from edupulse.stream.store.base import Commit, Lineage, OutboxMessage, StateStore
 
 __all__ = ["DEAD_LETTER_TOPIC", "EVENTS_TOPIC", "BatchStats", "Runtime"]
 
@@ -36,6 +37,13 @@ class BatchStats(msgspec.Struct):
 
     events: int = 0
     batches: int = 0
+
+
+def lineage_of(operators: Sequence[Operator]) -> Lineage:
+    """The versions a commit records: edupulse's and each operator's code, and the models operators use."""
+    versions = {"edupulse": __version__, **{op.name: op.version for op in operators}}
+    models = {op.name: str(v) for op in operators if (v := getattr(op, "model_version", None)) is not None}
+    return Lineage(versions, models)
 
 
 class Runtime:
@@ -66,6 +74,7 @@ class Runtime:
         self._dead_letters: dict[int, list[OutboxMessage]] = {}
         self._unrestored: set[int] = set()  # owned, but the store could not be read to restore them
         self._stop = threading.Event()
+        self.lineage = lineage_of(self.operators)
         store.setup([view for op in self.operators for view in op.views])
 
     # -- partition ownership --------------------------------------------------------
@@ -135,7 +144,13 @@ class Runtime:
 
     def checkpoint(self, partition: int) -> None:
         """Commit the operators' changes, the outbox and the next offset in one transaction."""
-        commit = Commit(self.topic, partition, self._offsets[partition], from_offset=self._committed[partition])
+        commit = Commit(
+            self.topic,
+            partition,
+            self._offsets[partition],
+            from_offset=self._committed[partition],
+            lineage=self.lineage,
+        )
         commit.outbox.extend(self._dead_letters.pop(partition, []))
         try:
             for op in self.operators:

@@ -13,7 +13,22 @@ from typing import Any, Literal, Protocol
 
 import msgspec
 
-__all__ = ["Change", "Column", "Commit", "OutboxMessage", "Row", "StateStore", "ViewSpec"]
+__all__ = [
+    "LINEAGE_COLUMNS",
+    "Change",
+    "Column",
+    "Commit",
+    "CommitRecord",
+    "Lineage",
+    "OutboxMessage",
+    "Row",
+    "StateStore",
+    "ViewSpec",
+]
+
+# Every view table also holds, per row, the commit that last wrote it: its partition and
+# next offset (the key of the ``commits`` table). Not part of the rows the views serve.
+LINEAGE_COLUMNS = ("_lineage_partition", "_lineage_offset")
 
 Column = Literal["int", "real", "text", "json"]
 Row = dict[str, Any]
@@ -41,6 +56,26 @@ class OutboxMessage(msgspec.Struct, frozen=True):
     idempotency_key: str
 
 
+class Lineage(msgspec.Struct, frozen=True):
+    """What produced a commit: the code (operator versions) and models, by operator name."""
+
+    operators: dict[str, str]
+    models: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class CommitRecord(msgspec.Struct, frozen=True):
+    """A stored commit: which records (``from_offset`` to ``to_offset``, exclusive) of which
+    partition it covers, when, and the operator and model versions that processed them."""
+
+    topic: str
+    partition: int
+    from_offset: int
+    to_offset: int
+    committed_us: int
+    operators: dict[str, str]
+    models: dict[str, str]
+
+
 class Commit(msgspec.Struct):
     """Everything one processed batch of one partition changes."""
 
@@ -55,6 +90,9 @@ class Commit(msgspec.Struct):
     only if the partition's stored offset is still this one (0: none stored) and raises
     ``FencedError`` otherwise: a worker that lost the partition to another (a rebalance
     while it stalled) can never overwrite the new owner's progress."""
+    lineage: Lineage | None = None
+    """If given, the store records the commit (``CommitRecord``, from ``from_offset`` or 0)
+    and stamps every view row it writes with the commit's partition and next offset."""
 
 
 class Change(msgspec.Struct, frozen=True):
@@ -107,6 +145,9 @@ class StateStore(Protocol):
 
     def count_distinct(self, view: str, columns: Sequence[str]) -> int:
         """How many distinct combinations of these columns the view holds."""
+
+    def row_lineage(self, view: str, key: Mapping[str, Any]) -> CommitRecord | None:
+        """The commit that last wrote a view row (None if the row or its commit's record is gone)."""
 
     def changes_since(self, seq: int, limit: int) -> list[Change]:
         """View changes numbered after ``seq``, oldest first."""

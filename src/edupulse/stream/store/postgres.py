@@ -33,7 +33,7 @@ from psycopg_pool import PoolTimeout
 from edupulse.errors import EdupulseError, FencedError, NotFoundError
 from edupulse.postgres import check_schema, migrate, open_pool, translate
 from edupulse.stream.store import postgres_commit as plan
-from edupulse.stream.store.base import Change, Commit, OutboxMessage, Row, ViewSpec
+from edupulse.stream.store.base import Change, Commit, CommitRecord, Lineage, OutboxMessage, Row, ViewSpec
 from edupulse.stream.store.postgres_schema import COMPONENT, MIGRATIONS, create_view, ident, view_table
 
 __all__ = ["PostgresStore"]
@@ -200,6 +200,22 @@ class PostgresStore:
                 clauses.append(f"{ident(col)} {op} %s")
                 params.append(Jsonb(value) if spec.columns[col] == "json" else value)
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def row_lineage(self, view: str, key: Mapping[str, Any]) -> CommitRecord | None:
+        spec = self._spec(view)
+        clause, params = self._where(spec, key, None)
+        schema = f'"{self.schema}"'
+        query = (
+            f"SELECT topic, partition, from_offset, to_offset, committed_us, lineage FROM {schema}.commits "
+            f"WHERE (partition, to_offset) = (SELECT _lineage_partition, _lineage_offset "
+            f"FROM {view_table(self.schema, view)}{clause} LIMIT 1) LIMIT 1"
+        )
+        rows = self._fetch(f"read the lineage of a row of {view!r}", query, params)
+        if not rows:
+            return None
+        topic, part, start, end, at_us, blob = rows[0]
+        lineage = msgspec.json.decode(bytes(blob), type=Lineage)
+        return CommitRecord(topic, part, start, end, at_us, lineage.operators, lineage.models)
 
     def get(self, view: str, key: Mapping[str, Any]) -> Row | None:
         rows = self.select(view, key, limit=1)

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from edupulse.errors import TerminalError
-from edupulse.stream.store.base import Column, Commit, OutboxMessage, Row, ViewSpec
+from edupulse.stream.store.base import LINEAGE_COLUMNS, Column, Commit, OutboxMessage, Row, ViewSpec
 from edupulse.stream.store.postgres_schema import ident, view_table
 
 __all__ = ["ViewPlan", "fence", "statements"]
@@ -65,15 +65,17 @@ class ViewPlan:
         names = ", ".join(map(ident, cols))
         arrays = ", ".join(f"%b::{_ARRAY_TYPES[spec.columns[c]]}" for c in cols)
         picks = ", ".join(f"t.{ident(c)}{'::jsonb' if spec.columns[c] == 'json' else ''}" for c in cols)
-        updates = ", ".join(f"{ident(c)} = EXCLUDED.{ident(c)}" for c in cols if c not in spec.key)
-        on_conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+        picks += ", %b::bigint, %b::bigint"  # the lineage stamp: the same for every row of a commit
+        updated = [*(ident(c) for c in cols if c not in spec.key), *LINEAGE_COLUMNS]
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in updated)
         self.query = (
-            f"INSERT INTO {view_table(schema, spec.name)} ({names}) SELECT {picks} FROM unnest({arrays}) AS t({names}) "
-            f"ON CONFLICT ({', '.join(map(ident, spec.key))}) {on_conflict}"
+            f"INSERT INTO {view_table(schema, spec.name)} ({names}, {', '.join(LINEAGE_COLUMNS)}) "
+            f"SELECT {picks} FROM unnest({arrays}) AS t({names}) "
+            f"ON CONFLICT ({', '.join(map(ident, spec.key))}) DO UPDATE SET {updates}"
         ).encode()
 
-    def params(self, rows: list[Row]) -> list[list[Any]]:
-        """One array per column; of rows with the same key, the last wins (as with repeated upserts)."""
+    def params(self, rows: list[Row], stamp: tuple[int | None, int | None] = (None, None)) -> list[Any]:
+        """The lineage stamp, then one array per column; of rows with the same key, the last wins."""
         spec = self.spec
         latest: dict[tuple[Any, ...], Row] = {}
         for row in rows:
@@ -86,14 +88,32 @@ class ViewPlan:
             ordered = [latest[k] for k in sorted(latest)]
         except TypeError:  # keys of mixed types: the database will say which value is wrong
             ordered = list(latest.values())
-        return [_CONVERT[spec.columns[c]](spec.name, c, [r.get(c) for r in ordered]) for c in spec.all_columns]
+        arrays = [_CONVERT[spec.columns[c]](spec.name, c, [r.get(c) for r in ordered]) for c in spec.all_columns]
+        return [*stamp, *arrays]
 
 
 def statements(schema: str, channel: str, commit: Commit, views: Sequence[ViewPlan]) -> list[Statement]:
     """The statements of the commit's transaction, in order; checks every value first."""
     out = _state(f'"{schema}"', commit)
+    stamp = (commit.partition, commit.next_offset) if commit.lineage is not None else (None, None)
     for view in views:
-        out.append((view.query, view.params(commit.views[view.spec.name])))
+        out.append((view.query, view.params(commit.views[view.spec.name], stamp)))
+    if commit.lineage is not None:
+        out.append(
+            (
+                f'INSERT INTO "{schema}".commits VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT '
+                "(partition, to_offset, topic) DO UPDATE SET from_offset = EXCLUDED.from_offset, "
+                "committed_us = EXCLUDED.committed_us, lineage = EXCLUDED.lineage".encode(),
+                [
+                    commit.partition,
+                    commit.next_offset,
+                    commit.topic,
+                    commit.from_offset or 0,
+                    time.time_ns() // 1000,
+                    _json_encode(commit.lineage),
+                ],
+            )
+        )
     out += _outbox(f'"{schema}"', commit.outbox)
     out += _changes(f'"{schema}"', channel, commit.views)
     out.append(

@@ -11,7 +11,7 @@ import re
 
 from edupulse.errors import ConfigError
 from edupulse.postgres import Migration
-from edupulse.stream.store.base import ViewSpec
+from edupulse.stream.store.base import LINEAGE_COLUMNS, ViewSpec
 
 __all__ = ["COMPONENT", "MIGRATIONS", "create_view", "ident", "view_table"]
 
@@ -39,6 +39,15 @@ CREATE INDEX outbox_pending ON {schema}.outbox (seq) WHERE delivered_us IS NULL;
 CREATE TABLE {schema}.views (name text PRIMARY KEY, spec bytea NOT NULL);
 """,
     ),
+    Migration(
+        2,
+        "commit lineage",
+        """
+CREATE TABLE {schema}.commits (
+    partition int NOT NULL, to_offset bigint NOT NULL, topic text COLLATE "C" NOT NULL, from_offset bigint NOT NULL,
+    committed_us bigint NOT NULL, lineage bytea NOT NULL, PRIMARY KEY (partition, to_offset, topic));
+""",
+    ),
 )
 
 _SQL_TYPES = {"int": "bigint", "real": "double precision", "text": 'text COLLATE "C"', "json": "jsonb"}
@@ -64,12 +73,14 @@ def create_view(schema: str, spec: ViewSpec) -> list[str]:
         f"{ident(c)} {_SQL_TYPES[spec.columns[c]]}{' NOT NULL' if c in spec.key else ''}" for c in spec.all_columns
     )
     pk = ", ".join(map(ident, spec.key))
-    statements = [f"CREATE TABLE IF NOT EXISTS {table} ({cols}, PRIMARY KEY ({pk}))"]
+    lineage = ", ".join(f"{c} bigint" for c in LINEAGE_COLUMNS)
+    statements = [f"CREATE TABLE IF NOT EXISTS {table} ({cols}, {lineage}, PRIMARY KEY ({pk}))"]
     # additive migration: new columns appear as NULL
     statements += [
         f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {ident(c)} {_SQL_TYPES[spec.columns[c]]}"
         for c in spec.all_columns
     ]
+    statements += [f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {c} bigint" for c in LINEAGE_COLUMNS]
     for index in spec.indexes:
         columns = ", ".join(map(ident, index))
         name = f"v_{spec.name}__{'_'.join(index)}"[:63]

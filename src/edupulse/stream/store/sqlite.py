@@ -18,7 +18,16 @@ from typing import Any
 import msgspec
 
 from edupulse.errors import ConfigError, FencedError, NotFoundError, TerminalError, TransientError
-from edupulse.stream.store.base import Change, Commit, OutboxMessage, Row, ViewSpec
+from edupulse.stream.store.base import (
+    LINEAGE_COLUMNS,
+    Change,
+    Commit,
+    CommitRecord,
+    Lineage,
+    OutboxMessage,
+    Row,
+    ViewSpec,
+)
 
 __all__ = ["SqliteStore"]
 
@@ -37,6 +46,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     delivered_us INTEGER);
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (seq) WHERE delivered_us IS NULL;
 CREATE TABLE IF NOT EXISTS views (name TEXT PRIMARY KEY, spec BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS commits (
+    topic TEXT NOT NULL, partition INTEGER NOT NULL, to_offset INTEGER NOT NULL, from_offset INTEGER NOT NULL,
+    committed_us INTEGER NOT NULL, lineage BLOB NOT NULL, PRIMARY KEY (partition, to_offset, topic)) WITHOUT ROWID;
 """
 _SQL_TYPES = {"int": "INTEGER", "real": "REAL", "text": "TEXT", "json": "TEXT"}
 _IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -89,11 +101,15 @@ class SqliteStore:
             f"{_ident(c)} {_SQL_TYPES[spec.columns[c]]}{' NOT NULL' if c in spec.key else ''}" for c in spec.all_columns
         )
         pk = ", ".join(spec.key)
-        self._conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols}, PRIMARY KEY ({pk}))")
+        lineage = ", ".join(f"{c} INTEGER" for c in LINEAGE_COLUMNS)
+        self._conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols}, {lineage}, PRIMARY KEY ({pk}))")
         existing = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
         for col in spec.all_columns:  # additive migration: new columns appear as NULL
             if col not in existing:
                 self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {col} {_SQL_TYPES[spec.columns[col]]}")
+        for col in LINEAGE_COLUMNS:  # tables of stores made before lineage
+            if col not in existing:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {col} INTEGER")
         if self._serving:
             self._create_indexes(spec)
 
@@ -158,9 +174,15 @@ class SqliteStore:
         dels = [(op, part, key) for (op, key), value in commit.state.items() if value is None]
         conn.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?)", puts)
         conn.executemany("DELETE FROM state WHERE operator=? AND partition=? AND key=?", dels)
+        stamp = (part, commit.next_offset) if commit.lineage is not None else (None, None)
         for view, rows in commit.views.items():
-            self._upsert(conn, self._spec(view), rows)
+            self._upsert(conn, self._spec(view), rows, stamp)
         now_us = time.time_ns() // 1000
+        if commit.lineage is not None:
+            conn.execute(
+                "INSERT OR REPLACE INTO commits VALUES (?, ?, ?, ?, ?, ?)",
+                (commit.topic, part, commit.next_offset, commit.from_offset or 0, now_us, _json_encode(commit.lineage)),
+            )
         conn.executemany(
             "INSERT OR IGNORE INTO outbox (topic, key, payload, idempotency_key, created_us) VALUES (?, ?, ?, ?, ?)",
             [(m.topic, m.key, m.payload, m.idempotency_key, now_us) for m in commit.outbox],
@@ -183,7 +205,9 @@ class SqliteStore:
                 f"worker since this one read it from {commit.from_offset}; dropping this batch"
             )
 
-    def _upsert(self, conn: sqlite3.Connection, spec: ViewSpec, rows: list[Row]) -> None:
+    def _upsert(
+        self, conn: sqlite3.Connection, spec: ViewSpec, rows: list[Row], stamp: tuple[int | None, int | None]
+    ) -> None:
         if not rows:
             return
         for row in rows:
@@ -192,10 +216,13 @@ class SqliteStore:
                 raise TerminalError(f"a row of view {spec.name!r} lacks its key column(s) {missing}: {row}")
         cols = spec.all_columns
         json_cols = {c for c, t in spec.columns.items() if t == "json"}
-        values = [tuple(_json_encode(r.get(c)).decode() if c in json_cols else r.get(c) for c in cols) for r in rows]
+        values = [
+            (*(_json_encode(r.get(c)).decode() if c in json_cols else r.get(c) for c in cols), *stamp) for r in rows
+        ]
         values.sort(key=lambda v: v[: len(spec.key)])  # key order, as for state rows
-        marks = ", ".join("?" * len(cols))
-        sql = f"INSERT OR REPLACE INTO v_{spec.name} ({', '.join(cols)}) VALUES ({marks})"  # noqa: S608
+        names = ", ".join((*cols, *LINEAGE_COLUMNS))
+        marks = ", ".join("?" * (len(cols) + len(LINEAGE_COLUMNS)))
+        sql = f"INSERT OR REPLACE INTO v_{spec.name} ({names}) VALUES ({marks})"  # noqa: S608
         conn.executemany(sql, values)
         if self._serving:
             conn.executemany(
@@ -240,7 +267,7 @@ class SqliteStore:
             self._create_view(spec)
             conn.execute("INSERT OR REPLACE INTO views VALUES (?, ?)", (spec.name, _json_encode(spec)))
             self._views[spec.name] = spec
-        tables = ["offsets", "state", *(f"v_{spec.name}" for spec in specs)]
+        tables = ["offsets", "state", "commits", *(f"v_{spec.name}" for spec in specs)]
         conn.execute("BEGIN IMMEDIATE")
         for table in tables:
             conn.execute(f"INSERT INTO main.{table} SELECT * FROM {alias}.{table}")  # noqa: S608
@@ -321,6 +348,25 @@ class SqliteStore:
             raise NotFoundError(f"view {view!r} lacks some of the columns {list(columns)}")
         sql = f"SELECT count(*) FROM (SELECT DISTINCT {', '.join(cols)} FROM v_{spec.name})"  # noqa: S608
         return int(self._reader().execute(sql).fetchone()[0])
+
+    def row_lineage(self, view: str, key: Mapping[str, Any]) -> CommitRecord | None:
+        spec = self._spec(view)
+        clause, params = self._where(spec, key, None)
+        sql = f"SELECT {', '.join(LINEAGE_COLUMNS)} FROM v_{spec.name}{clause} LIMIT 1"  # noqa: S608
+        found = self._reader().execute(sql, params).fetchone()
+        if found is None or found[0] is None:
+            return None
+        row = (
+            self._reader()
+            .execute(
+                "SELECT topic, from_offset, committed_us, lineage FROM commits WHERE partition=? AND to_offset=?", found
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        lineage = _json_decode(row[3], type=Lineage)
+        return CommitRecord(row[0], found[0], row[1], found[1], row[2], lineage.operators, lineage.models)
 
     def changes_since(self, seq: int, limit: int) -> list[Change]:
         rows = self._reader().execute(
