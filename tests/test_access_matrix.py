@@ -83,6 +83,8 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, str], dict[str, Any]]] = {
     ("POST", "/api/v1/sql"): (ADMIN_ONLY, {"json": {"sql": "SELECT 1 AS one"}}),
     ("GET", "/api/v1/alerts"): (LEARNER_EVE, {"params": {"learner": EVE}}),
     ("GET", "/api/v1/alerts/deliveries"): (OPERATORS, {}),
+    ("GET", "/api/v1/alerts/reengagement"): (OPERATORS, {}),
+    ("POST", "/api/v1/tutor/retrieve"): (LEARNER_EVE, {"json": {"learner": EVE, "course": CHEM}}),
     ("GET", "/api/v1/alerts/{alert_id}"): (SCOPED, {}),
     **{
         ("POST", f"/api/v1/alerts/{{alert_id}}/{a}"): (SCOPED, {"json": {"note": "n"}})

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from edupulse.alerts import lifecycle, outcomes
 from edupulse.alerts.ledger import Action, Delivery
 from edupulse.api.auth import Access, access
+from edupulse.api.routing import Page, PageSize
 from edupulse.errors import NotFoundError
 
 __all__ = ["router"]
@@ -27,8 +28,8 @@ def list_alerts(
     course: Annotated[str | None, Query(min_length=1)] = None,
     learner: Annotated[str | None, Query(min_length=1)] = None,
     status: Literal["open", "acknowledged", "resolved"] | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+    page: Page = 1,
+    page_size: PageSize = 50,
 ) -> list[dict[str, Any]]:
     caller = reader.caller
     if learner is not None:
@@ -63,9 +64,15 @@ def _delivery(d: Delivery) -> dict[str, Any]:
 
 @router.get("/reengagement", summary="Per rule: how often an alert was followed by the learner's return")
 def reengagement(
-    request: Request, principal: Reader, course: Annotated[str | None, Query(min_length=1)] = None
+    request: Request, reader: Reader, course: Annotated[str | None, Query(min_length=1)] = None
 ) -> list[dict[str, Any]]:
-    return outcomes.reengagement(request.app.state.deployment.store, principal.tenant, course=course)
+    """Rates over a course (its instructors may ask) or the whole tenant (administrators, read keys)."""
+    caller = reader.caller
+    if course is None:
+        caller.require_everything()
+    else:
+        caller.check_course(course)
+    return outcomes.reengagement(request.app.state.deployment.store, caller.tenant, course=course)
 
 
 @router.get("/{alert_id}", summary="One alert with its history")

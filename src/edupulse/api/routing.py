@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
-__all__ = ["get_and_head"]
+__all__ = ["Page", "PageSize", "get_and_head"]
+
+# Pages of a paginated list: numbered from 1, bounded so that an offset always fits a
+# 64-bit integer (a page beyond the end is an empty page, never a server error).
+Page = Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1")]
+PageSize = Annotated[int, Query(ge=1, le=500, description="Rows per page")]
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from edupulse.api.auth import Access, access
+from edupulse.api.routing import Page, PageSize
 from edupulse.insights import queries
 from edupulse.status import pipeline_status
 
@@ -39,8 +40,8 @@ def course_learners(
     course: Annotated[str, Query(min_length=1)],
     sort: queries.SortKey = "last_seen",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+    page: Page = 1,
+    page_size: PageSize = 50,
 ) -> dict[str, Any]:
     reader.caller.check_course(course)
     reader.audit(f"course:{course}")

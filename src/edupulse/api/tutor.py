@@ -9,15 +9,14 @@ import msgspec
 from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from edupulse.api.auth import require
+from edupulse.api.auth import Access, access
 from edupulse.errors import InvalidEventError
-from edupulse.privacy.credentials import Principal
 from edupulse.tutor.tutor import Tutor, open_tutor
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/tutor", tags=["tutor"])
-Reader = Annotated[Principal, Depends(require("read"))]
+Reader = Annotated[Access, Depends(access("read"))]
 _OPEN = threading.Lock()
 
 
@@ -43,15 +42,17 @@ def tutor_of(request: Request) -> Tutor:
     return tutor
 
 
-def _retrieve(request: Request, principal: Principal, req: RetrieveRequest) -> dict[str, Any]:
+def _retrieve(request: Request, reader: Access, req: RetrieveRequest) -> dict[str, Any]:
     from edupulse.tutor.answer import answer  # noqa: PLC0415
     from edupulse.tutor.retrieve import retrieve  # noqa: PLC0415
 
+    reader.caller.check_learner(req.learner)  # the learner, their counsellors and instructors
+    reader.audit(f"tutor:{req.learner}")
     tutor = tutor_of(request)
     out = retrieve(
         tutor,
         request.app.state.deployment.store,
-        tenant=principal.tenant,
+        tenant=reader.caller.tenant,
         learner=req.learner,
         course=req.course,
         question=req.question,
@@ -67,7 +68,7 @@ def _retrieve(request: Request, principal: Principal, req: RetrieveRequest) -> d
 @router.post("/retrieve", summary="Passages for a learner's weakest skills and recent failures, with citations")
 async def retrieve_passages(
     request: Request,
-    principal: Reader,
+    reader: Reader,
     body: Annotated[
         dict[str, Any],
         Body(examples=[{"learner": "ada", "course": "shell", "question": "How do I send output to a file?"}]),
@@ -77,5 +78,5 @@ async def retrieve_passages(
         req = msgspec.convert(body, RetrieveRequest)
     except msgspec.ValidationError as exc:
         raise BadRequest(f"the body must be {{'learner', 'course', 'question'?, 'k'?, 'answer'?}}: {exc}") from None
-    out = await run_in_threadpool(_retrieve, request, principal, req)
+    out = await run_in_threadpool(_retrieve, request, reader, req)
     return Response(msgspec.json.encode(out), media_type="application/json")
