@@ -18,7 +18,7 @@ two functions: there is no second implementation.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import msgspec
 
@@ -27,7 +27,7 @@ from edupulse.events.vocabulary import ATTEMPT_VERBS, Verb
 from edupulse.stream.operator import Flush
 from edupulse.stream.store.base import ViewSpec
 
-__all__ = ["Attempt", "FeatureOperator", "FeatureState", "features_as_of"]
+__all__ = ["Attempt", "FeatureOperator", "FeatureState", "Observer", "features_as_of"]
 
 DAY_US = 86_400_000_000
 PROFILE_TYPE = "learner-profile"
@@ -211,6 +211,8 @@ def registered_at(state: FeatureState, cut_us: int) -> bool:
 
 
 _SPECIAL_VERBS = ATTEMPT_VERBS | {Verb.ENROLLED, Verb.UNENROLLED}
+Observer = Callable[[int, str, FeatureState, LearningEvent], None]
+"""Called after each relevant event is folded: (partition, state key, state after the event, event)."""
 _encode = msgspec.msgpack.Encoder().encode
 _decode_state = msgspec.msgpack.Decoder(FeatureState).decode
 
@@ -232,6 +234,16 @@ class FeatureOperator:
     def __init__(self) -> None:
         self._parts: dict[int, dict[str, FeatureState]] = {}
         self._dirty: dict[int, set[str]] = {}
+        self._observer: Observer | None = None
+
+    def observe(self, observer: Observer) -> None:
+        """Call ``observer`` after every relevant event, with the state as it stands right
+        after that event in log order (so what it computes does not depend on batches).
+
+        Relevant: every event of a course except plain activity on a day the learner was
+        already active in it (that only adds to the day's count).
+        """
+        self._observer = observer
 
     def restore(self, partition: int, state: Mapping[str, bytes]) -> None:
         self._parts[partition] = {key: _decode_state(value) for key, value in state.items()}
@@ -246,6 +258,9 @@ class FeatureOperator:
         return self._parts[partition]
 
     def process(self, partition: int, events: Sequence[LearningEvent]) -> None:
+        if self._observer is not None:
+            self._process_observed(partition, events, self._observer)
+            return
         states, dirty = self._parts[partition], self._dirty[partition]
         get, mark, special = states.get, dirty.add, _SPECIAL_VERBS
         for ev in events:
@@ -266,6 +281,20 @@ class FeatureOperator:
             seen = objects.get(ev.object_id)
             if seen is None or t < seen:
                 objects[ev.object_id] = t
+
+    def _process_observed(self, partition: int, events: Sequence[LearningEvent], observer: Observer) -> None:
+        states, dirty = self._parts[partition], self._dirty[partition]
+        for ev in events:
+            key = ev.tenant + _SEP + (ev.course or "") + _SEP + ev.learner
+            state = states.get(key)
+            if state is None:
+                state = states[key] = FeatureState()
+            dirty.add(key)
+            plain = ev.verb not in _SPECIAL_VERBS and ev.object_type != PROFILE_TYPE
+            relevant = not plain or ev.event_time_us // DAY_US not in state.days
+            fold(state, ev)
+            if relevant and ev.course:
+                observer(partition, key, state, ev)
 
     def flush(self, partition: int) -> Flush:
         states, dirty = self._parts[partition], self._dirty[partition]

@@ -31,6 +31,7 @@ from edupulse.insights.features import DAY_US, FeatureOperator, Features, Featur
 from edupulse.insights.history import history_features
 from edupulse.ml.calibration import expected_calibration_error
 from edupulse.ml.risk import ModelKind, RiskModel
+from edupulse.ml.risk_models import RiskModels
 from edupulse.replay import replay
 from edupulse.stream.store.sqlite import SqliteStore
 
@@ -219,11 +220,3 @@ def train(data: Path, *, seed: int = 0, cutoffs: Sequence[int] = CUTOFF_DAYS, sa
             say(f"day {day}: fitted on {len(ex.labels)} learners")
     digest = hashlib.blake2b(msgspec.json.encode([MAPPING_VERSION, seed, sorted(sizes.items())]), digest_size=4)
     return RiskModels(models, f"risk-gbm-{digest.hexdigest()}", sizes)
-
-
-class RiskModels(msgspec.Struct):
-    """One calibrated model per cut-off day, under one version."""
-
-    by_day: dict[int, RiskModel]
-    version: str
-    examples: dict[str, int]
