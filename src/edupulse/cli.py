@@ -343,7 +343,8 @@ def demo(
             f"  credentials (HTTP Basic): {auth}\n\n"
             f"  curl -u {auth} {url}/api/v1/courses\n"
             f"  curl -N -u {auth} {url}/api/v1/stream\n"
-            f"  curl -u {auth} {url}/api/v1/status\n\n"
+            f"  curl -u {auth} {url}/api/v1/status\n"
+            f"  curl -u {auth} '{url}/api/v1/course/at-risk?course=COURSE_ID'\n\n"
             "Press Ctrl-C to stop.\n"
         )
 

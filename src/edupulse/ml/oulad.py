@@ -98,10 +98,11 @@ def build_history(data: Path, workdir: Path, *, say: Say | None = None) -> Histo
     replayed = replay(settings)
     if say is not None:
         say(f"replayed {replayed.events} events in {replayed.seconds:.1f} s")
-    return _read_states(workdir / STATE_FILE, settings.log.partitions)
+    return read_history(workdir / STATE_FILE, settings.log.partitions)
 
 
-def _read_states(path: Path, partitions: int) -> History:
+def read_history(path: Path, partitions: int) -> History:
+    """The feature states of a state store, by course and learner."""
     history: History = {}
     store = SqliteStore(path, serving=False)
     try:
