@@ -41,9 +41,12 @@ class Cohort(msgspec.Struct, array_like=True, gc=False):
     values: dict[str, list[float]]  # feature -> the enrolled learners' values, sorted
 
     @classmethod
-    def of(cls, states: Mapping[str, FeatureState], cut_us: int, rows: Mapping[str, Features]) -> Cohort:
-        """The cohort of ``states`` (by learner), whose features as of ``cut_us`` are ``rows``."""
+    def of(cls, states: Mapping[str, FeatureState], cut_us: int, rows: Mapping[str, Features] | None = None) -> Cohort:
+        """The cohort of ``states`` (by learner) as of ``cut_us``; ``rows``: their features
+        then, if known (else computed for the enrolled learners, the only ones that count)."""
         enrolled = [learner for learner, s in states.items() if registered_at(s, cut_us)]
+        if rows is None:
+            rows = {lr: features_as_of(states[lr], cut_us) for lr in enrolled}
         due = {
             obj: a.due_us
             for s in states.values()

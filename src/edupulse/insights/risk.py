@@ -133,9 +133,7 @@ class RiskOperator:
         start = cut // DAY_US * DAY_US
         cohort = part.cohorts.get(course)
         if cohort is None or cohort.cut_us < start:
-            states = part.by_course[course]
-            rows = {learner: features_as_of(s, start) for learner, s in states.items()}
-            cohort = part.cohorts[course] = Cohort.of(states, start, rows)
+            cohort = part.cohorts[course] = Cohort.of(part.by_course[course], start)
             part.dirty.add(_COHORT + course)
         return cohort
 
