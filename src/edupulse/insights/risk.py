@@ -4,9 +4,9 @@ The operator rides on the feature operator (``FeatureOperator.observe``): right 
 event is folded, in log order, it builds the learner's feature row from the state as it
 stands then, as of just after the newest fact of that learner-course. Rows wait in a
 list; ``process`` predicts them with one call per model and batch, and explains only
-the scores that are kept (history rows and each learner-course's latest). A score is a
-function of the log up to its event, so it is the same live and in replay, whatever the
-batches.
+the history rows (the current score carries the reasons of its latest history row, which
+it is within ``HISTORY_STEP`` of). A score is a function of the log up to its event, so
+it is the same live and in replay, whatever the batches.
 
 Cohort features need a course's other learners, but a partition holds only its own
 learners: the operator places a learner in the cohort of the course's learners of the
@@ -29,6 +29,7 @@ from edupulse.insights.cohort import Cohort
 from edupulse.insights.features import DAY_US, FeatureOperator, FeatureState, features_as_of, split_key
 from edupulse.insights.history import history_features
 from edupulse.insights.risk_views import HISTORY_STEP, HISTORY_VIEW, RISK_VIEW, Score, lake_messages
+from edupulse.ml.explain import Factor
 from edupulse.stream.operator import Flush
 from edupulse.stream.store.base import OutboxMessage, Row, ViewSpec
 
@@ -49,6 +50,7 @@ class RiskState(msgspec.Struct, array_like=True, gc=False):
     risk: float = -1.0
     model_version: str = ""
     model_day: int = -1
+    factors: list[Factor] = msgspec.field(default_factory=list)  # the last history row's reasons
 
 
 _encode = msgspec.msgpack.Encoder().encode
@@ -173,18 +175,22 @@ class RiskOperator:
                 s.factors = why
 
     def _emit(self, part: _Partition, pending: list[tuple[str, Score]], kept: dict[int, int]) -> None:
-        latest = {key: i for i, (key, _) in enumerate(pending)}
-        explain = {i: pending[i][1] for i in sorted(set(kept) | set(latest.values()))}
-        self._explain(list(explain.values()))
+        """History rows (explained), and each learner-course's latest score with the reasons of
+        its latest history row: explaining costs a prediction per feature, so only history
+        rows are explained; the current score is within ``HISTORY_STEP`` of that row's."""
+        self._explain([pending[i][1] for i in kept])
         version = self.models.version
         for i, seq in kept.items():
-            score = pending[i][1]
+            key, score = pending[i]
+            part.scores[key].factors = score.factors
             row = score.row(version, seq)
             part.history.append(row)
             if self.lake:
                 part.outbox.extend(lake_messages(score, row))
-        for key, i in latest.items():
-            part.current[key] = pending[i][1].row(version)
+        latest = dict(pending)
+        for key, score in latest.items():
+            score.factors = part.scores[key].factors
+            part.current[key] = score.row(version)
 
     def flush(self, partition: int) -> Flush:
         part = self._parts[partition]
