@@ -9,7 +9,11 @@ later (fresh event ids). Then, each in its own subprocess so its peak RSS is its
 - ``decode``: read and decode every record to ``LearningEvent`` (the baseline: no operators);
 - ``replay``: ``edupulse.replay.replay(settings)``, the whole chain into a new state file.
 
-    .venv/bin/python bench/replay.py [--events 1000000] [--runs 3] [--fixture DIR]
+With ``--risk-models DATA_DIR`` the at-risk models stored there (``edupulse train risk
+--data-dir DATA_DIR``) are copied into the fixture, so the chain runs the risk operator
+too; without it, any stored in a reused fixture are removed.
+
+    .venv/bin/python bench/replay.py [--events 1000000] [--runs 3] [--fixture DIR] [--risk-models DATA_DIR]
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -200,6 +205,16 @@ def measure(data_dir: Path, partitions: int, runs: int) -> dict[str, Any]:
     }
 
 
+def use_risk_models(data_dir: Path, source: Path | None) -> str | None:
+    """Put ``source``'s stored risk models in the fixture (or none); returns their version."""
+    target = data_dir / "models" / "risk"
+    shutil.rmtree(target, ignore_errors=True)
+    if source is None:
+        return None
+    shutil.copytree(source / "models" / "risk", target)
+    return (target / "latest").read_text().strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=STATEMENTS, help="NDJSON(.gz) of xAPI statements")
@@ -208,6 +223,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs of each measurement (median reported)")
     parser.add_argument("--fixture", type=Path, help="reuse (or build once into) this data directory")
     parser.add_argument("--keep", action="store_true", help="keep the temporary fixture")
+    parser.add_argument("--risk-models", type=Path, help="a data directory whose stored risk models to run")
     parser.add_argument("--child", choices=["read", "decode", "replay"], help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -222,10 +238,12 @@ def main() -> None:
         built = {"reused": True}
         if not (args.fixture / "log.db").exists():
             built = build_fixture(args.fixture, statements, args.events, args.partitions)
+        head["risk_models"] = use_risk_models(args.fixture, args.risk_models)
         emit({**head, "fixture": built, **measure(args.fixture, args.partitions, args.runs)})
         return
     with scratch_dir("edupulse-replay-", args.keep) as root:
         built = build_fixture(root / "data", statements, args.events, args.partitions)
+        head["risk_models"] = use_risk_models(root / "data", args.risk_models)
         emit({**head, "fixture": built, **measure(root / "data", args.partitions, args.runs)})
 
 

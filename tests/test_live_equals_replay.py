@@ -22,6 +22,7 @@ from edupulse.deployment import LOG_FILE, STATE_FILE
 from edupulse.insights import default_operators
 from edupulse.insights.engagement import COURSE_VIEW, LEARNER_VIEW
 from edupulse.insights.features import FeatureState
+from edupulse.insights.risk_views import HISTORY_VIEW, RISK_VIEW
 from edupulse.insights.rule_file import parse_rules
 from edupulse.insights.rules import ALERTS_VIEW
 from edupulse.log.sqlite import SqliteLog
@@ -29,6 +30,7 @@ from edupulse.lrs.statements import StatementIngest
 from edupulse.replay import replay
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.sqlite import SqliteStore
+from tests.risk_models import store_tiny_models
 from tests.statements import START, learner_key, random_statements, statement
 
 _decode_features = msgspec.msgpack.Decoder(FeatureState).decode
@@ -80,12 +82,13 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
 def _rows(store: SqliteStore) -> dict[str, list[dict[str, Any]]]:
     rows = {
         view.name: store.select(view.name, {}, order_by=view.key[-1])
-        for view in (LEARNER_VIEW, COURSE_VIEW, ALERTS_VIEW)
+        for view in (LEARNER_VIEW, COURSE_VIEW, ALERTS_VIEW, RISK_VIEW, HISTORY_VIEW)
     }
     rows["outbox"] = sorted((m.idempotency_key, m.payload) for _, m in store.pending_outbox(100_000))
     # The features operator serves no view: its keyed state is what must match.
     states = [store.load_state("features", p) for p in range(3)]
     rows["features"] = [{k: _decode_features(v) for k, v in part.items()} for part in states]
+    rows["risk"] = [store.load_state("risk", p) for p in range(3)]
     return rows
 
 
@@ -94,7 +97,9 @@ def _live(data_dir: Path, scenario: dict[str, Any]) -> dict[str, list[dict[str, 
     log.ensure_topic(EVENTS_TOPIC, 3)
     store = SqliteStore(data_dir / STATE_FILE)
     (data_dir / "rules.yaml").write_text(RULES)
-    ops = default_operators(allowed_lateness_us=LATENESS_US, rules=parse_rules(RULES))
+    # The risk operator too, with a stored model, as replay finds it; lake messages on.
+    risk = store_tiny_models(data_dir)
+    ops = default_operators(allowed_lateness_us=LATENESS_US, rules=parse_rules(RULES), risk=risk, lake=True)
     runtime = Runtime(log, store, ops, batch_size=scenario["live_batch"])
     runtime.assign_all()
     ingest = StatementIngest(log)
@@ -118,6 +123,7 @@ def test_live_state_equals_replayed_state(scenario: dict[str, Any]) -> None:
             data_dir=data_dir,
             runtime={"replay_batch_size": scenario["replay_batch"], "allowed_lateness_hours": 6},
             rules={"path": data_dir / "rules.yaml"},
+            lake={"enabled": True},
         )
         report = replay(config)
         store = SqliteStore(data_dir / STATE_FILE)
@@ -146,10 +152,17 @@ def test_parallel_replay_equals_live_and_keeps_change_numbers(tmp_path: Path) ->
     }
     live = _live(tmp_path, scenario)
     assert {a["rule"] for a in live[ALERTS_VIEW.name]} == {"failing", "quiet"}
+    assert len(live[RISK_VIEW.name]) == 240  # every learner-course scored (60 learners x 4 courses)
+    assert len(live[HISTORY_VIEW.name]) > len(live[RISK_VIEW.name])
     before = SqliteStore(tmp_path / STATE_FILE)
     last_change = before.last_change()
     before.close()
-    config = Settings(data_dir=tmp_path, runtime={"allowed_lateness_hours": 6}, rules={"path": tmp_path / "rules.yaml"})
+    config = Settings(
+        data_dir=tmp_path,
+        runtime={"allowed_lateness_hours": 6},
+        rules={"path": tmp_path / "rules.yaml"},
+        lake={"enabled": True},
+    )
     report = replay(config, workers=3)
     assert report.workers == 3
     assert report.events == 2000

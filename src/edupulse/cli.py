@@ -343,7 +343,8 @@ def demo(
             f"  credentials (HTTP Basic): {auth}\n\n"
             f"  curl -u {auth} {url}/api/v1/courses\n"
             f"  curl -N -u {auth} {url}/api/v1/stream\n"
-            f"  curl -u {auth} {url}/api/v1/status\n\n"
+            f"  curl -u {auth} {url}/api/v1/status\n"
+            f"  curl -u {auth} '{url}/api/v1/course/at-risk?course=COURSE_ID'\n\n"
             "Press Ctrl-C to stop.\n"
         )
 
@@ -615,17 +616,24 @@ def evaluate_assistments(data: Path, seed: int, split: str, as_json: bool) -> No
 @evaluate.command("oulad")
 @oulad_data_option
 @seed_option
+@option(
+    "--cohort-partitions",
+    type=click.IntRange(min=1),
+    help="Test on cohort features from each learner's log partition only, as live scoring sees them.",
+    env="EDUPULSE_COHORT_PARTITIONS",
+)
 @option("--json", "as_json", is_flag=True, help="Print JSON.", env="EDUPULSE_JSON")
-def evaluate_oulad(data: Path, seed: int, as_json: bool) -> None:
+def evaluate_oulad(data: Path, seed: int, cohort_partitions: int | None, as_json: bool) -> None:
     """At-risk prediction on OULAD: train on 2013, test on 2014, at days 0-120.
 
     \b
     Example:
       edupulse evaluate oulad --data ../shared/data/oulad --json
+      edupulse evaluate oulad --data ../shared/data/oulad --cohort-partitions 8
     """
     from edupulse.ml.oulad import evaluate as run
 
-    result = run(data, seed=seed, say=lambda m: click.echo(m, err=True))
+    result = run(data, seed=seed, say=lambda m: click.echo(m, err=True), cohort_partitions=cohort_partitions)
     if as_json:
         _emit(result)
         return
@@ -747,4 +755,10 @@ for _command in _tutor_commands.COMMANDS:
 from edupulse.access import commands as _access_commands  # noqa: E402
 
 for _command in _access_commands.COMMANDS:
+    main.add_command(_command)
+
+# The learner profile and at-risk list live with the risk operator.
+from edupulse.insights import risk_commands as _risk_commands  # noqa: E402
+
+for _command in _risk_commands.COMMANDS:
     main.add_command(_command)

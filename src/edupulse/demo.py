@@ -12,6 +12,7 @@ import uvicorn
 from edupulse.api.app import create_app
 from edupulse.config import Settings
 from edupulse.deployment import Deployment
+from edupulse.ml.demo_risk import ensure_demo_models
 from edupulse.privacy.credentials import NewKey
 from edupulse.sim import CourseSimulator, SimConfig
 from edupulse.sim.sender import send
@@ -29,7 +30,14 @@ def run_demo(
     duration_s: float | None = None,
     announce: Callable[[str, NewKey], None],
 ) -> None:
-    """Serve the API and feed it a simulated course until interrupted (or ``duration_s``)."""
+    """Serve the API and feed it a simulated course until interrupted (or ``duration_s``).
+
+    Without stored at-risk models, first fits small ones on a simulated past term
+    (``ml.demo_risk``), so that the demo scores learners live.
+    """
+    trained = ensure_demo_models(settings.data_dir, sim)
+    if trained is not None:
+        logger.info("trained at-risk models %s on a simulated past term", trained)
     with Deployment(settings) as deployment:
         key = deployment.credentials.create("demo", tenant=settings.tenant)
         app = create_app(deployment)

@@ -26,7 +26,7 @@ def test_demo_serves_a_live_simulated_course(tmp_path: Path) -> None:
     try:
         assert proc.stdout is not None
         banner = ""
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 120  # the demo first trains its at-risk models (seconds; more on a busy machine)
         while "credentials" not in banner and time.monotonic() < deadline:
             banner += proc.stdout.readline()
         assert f"http://127.0.0.1:{port}" in banner
@@ -45,6 +45,12 @@ def test_demo_serves_a_live_simulated_course(tmp_path: Path) -> None:
         assert len(courses()) == 3
         time.sleep(1.5)
         assert sum(int(c["events"]) for c in courses()) > first  # type: ignore[call-overload]  # still live
+        # Learners are scored live with the models trained on a simulated past term.
+        course = str(courses()[0]["course"])
+        at_risk = httpx.get(url.replace("/courses", "/course/at-risk"), params={"course": course}, auth=(key, secret))
+        assert at_risk.status_code == 200, at_risk.text
+        top = at_risk.json()["learners"][0]
+        assert 0 <= top["risk"] <= 1 and top["model_version"].startswith("risk-demo-")
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -17,6 +17,7 @@ from edupulse.api import (
     lineage,
     live,
     people,
+    risk,
     serving,
     tutor,
     xapi,
@@ -68,6 +69,7 @@ def create_app(deployment: Deployment, *, process: bool = True) -> FastAPI:
     app.include_router(tutor.router)
     app.include_router(people.router)
     app.include_router(lineage.router)
+    app.include_router(risk.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and the runtime's state")
     def healthz(request: Request) -> JSONResponse:

@@ -4,15 +4,18 @@ from edupulse.config import Settings
 from edupulse.insights.engagement import EngagementOperator
 from edupulse.insights.features import FeatureOperator
 from edupulse.insights.mastery import MasteryOperator
+from edupulse.insights.risk import RiskOperator
 from edupulse.insights.rule_file import RuleSet, configured_rules
 from edupulse.insights.rules import RulesOperator
 from edupulse.ml.mastery_model import MasteryModel, load_model
+from edupulse.ml.risk_models import RiskModels, stored_risk_models
 from edupulse.stream.operator import Operator
 
 __all__ = [
     "EngagementOperator",
     "FeatureOperator",
     "MasteryOperator",
+    "RiskOperator",
     "RulesOperator",
     "default_operators",
     "standard_operators",
@@ -20,20 +23,30 @@ __all__ = [
 
 
 def default_operators(
-    *, allowed_lateness_us: int, mastery: MasteryModel | None = None, rules: RuleSet | None = None
+    *,
+    allowed_lateness_us: int,
+    mastery: MasteryModel | None = None,
+    rules: RuleSet | None = None,
+    risk: RiskModels | None = None,
+    lake: bool = False,
 ) -> list[Operator]:
     """The operator chain every deployment runs, in order.
 
     ``mastery`` is the stored mastery model (``ml.mastery_model.load_model``); None
     traces knowledge with default parameters. ``rules``: the intervention rules
     (``insights.rule_file.load_rules``); None (or no rules) adds no operator, so
-    deployments without rules pay nothing for them.
+    deployments without rules pay nothing for them. ``risk``: the stored at-risk models
+    (``ml.scoring.stored_risk_models``); None adds no risk operator. ``lake``: the risk
+    operator also sends its history rows and feature vectors to the lake's outbox topics.
     """
+    features = FeatureOperator()
     ops: list[Operator] = [
         EngagementOperator(allowed_lateness_us=allowed_lateness_us),
         MasteryOperator(mastery),
-        FeatureOperator(),
+        features,
     ]
+    if risk is not None:
+        ops.append(RiskOperator(features, risk, lake=lake))
     if rules is not None and rules.rules:
         ops.append(RulesOperator(rules, allowed_lateness_us=allowed_lateness_us))
     return ops
@@ -42,9 +55,11 @@ def default_operators(
 def standard_operators(settings: Settings) -> list[Operator]:
     """The chain this code ships, as a deployment configures it: live, replay and blue/green
     all build it here, with the mastery model stored under the data directory (if any) and
-    the rules file (if one is set)."""
+    the rules file (if one is set), and the at-risk models stored under the data directory (if any)."""
     return default_operators(
         allowed_lateness_us=settings.runtime.allowed_lateness_us,
         mastery=load_model(settings.data_dir),
         rules=configured_rules(settings.rules.path),
+        risk=stored_risk_models(settings.data_dir),
+        lake=settings.lake.enabled,
     )

@@ -18,7 +18,7 @@ two functions: there is no second implementation.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import msgspec
 
@@ -27,7 +27,7 @@ from edupulse.events.vocabulary import ATTEMPT_VERBS, Verb
 from edupulse.stream.operator import Flush
 from edupulse.stream.store.base import ViewSpec
 
-__all__ = ["Attempt", "FeatureOperator", "FeatureState", "features_as_of"]
+__all__ = ["Attempt", "FeatureOperator", "FeatureState", "Observer", "features_as_of"]
 
 DAY_US = 86_400_000_000
 PROFILE_TYPE = "learner-profile"
@@ -142,32 +142,38 @@ def features_as_of(state: FeatureState, cut_us: int) -> Features:
 
 def _activity(state: FeatureState, cut_us: int, reg: int | None) -> Features:
     cut_day = cut_us // DAY_US  # days before this one are complete by the cut-off
-    days = sorted(d for d in state.days if d * DAY_US < cut_us)
-    counts = [state.days[d] for d in days]
-    last = days[-1] if days else None
-    anchor = last if last is not None else (reg // DAY_US if reg is not None else None)
+    end_day = -(-cut_us // DAY_US)  # day d counts when it starts before the cut-off
+    counts = state.days
+    days = sorted(counts) if counts else []
+    if days and days[-1] >= end_day:
+        days = days[: bisect_left(days, end_day)]
     first_week = (state.course_start_us or (days[0] * DAY_US if days else cut_us)) // DAY_US
-    weeks_elapsed = max(1, (cut_day - first_week + 6) // 7)
-    return {
-        "active_days": float(len(days)),
-        "activity": float(sum(counts)),
-        "activity_last_7d": float(sum(c for d, c in zip(days, counts, strict=True) if d >= cut_day - 7)),
-        "activity_last_30d": float(sum(c for d, c in zip(days, counts, strict=True) if d >= cut_day - 30)),
-        "days_since_activity": float(cut_day - anchor) if anchor is not None else None,
-        "longest_streak": float(_longest_streak(days)),
-        "current_streak": float(_current_streak(days, cut_day)),
-        "active_weeks_share": len({(d - first_week) // 7 for d in days}) / weeks_elapsed,
-    }
-
-
-def _longest_streak(days: Sequence[int]) -> int:
+    total = last_7 = last_30 = 0
     best = run = 0
-    prev: int | None = None
-    for d in days:
+    prev = None
+    weeks = set()
+    for d in days:  # one pass: this runs for every rescored learner
+        c = counts[d]
+        total += c
+        if d >= cut_day - 30:
+            last_30 += c
+            if d >= cut_day - 7:
+                last_7 += c
         run = run + 1 if prev is not None and d == prev + 1 else 1
         best = max(best, run)
         prev = d
-    return best
+        weeks.add((d - first_week) // 7)
+    anchor = prev if prev is not None else (reg // DAY_US if reg is not None else None)
+    return {
+        "active_days": float(len(days)),
+        "activity": float(total),
+        "activity_last_7d": float(last_7),
+        "activity_last_30d": float(last_30),
+        "days_since_activity": float(cut_day - anchor) if anchor is not None else None,
+        "longest_streak": float(best),
+        "current_streak": float(_current_streak(days, cut_day)),
+        "active_weeks_share": len(weeks) / max(1, (cut_day - first_week + 6) // 7),
+    }
 
 
 def _current_streak(days: Sequence[int], cut_day: int) -> int:
@@ -182,22 +188,47 @@ def _current_streak(days: Sequence[int], cut_day: int) -> int:
 
 
 def _assessments(state: FeatureState, cut_us: int) -> Features:
-    done = sorted((a for a in state.attempts.values() if a.time_us < cut_us), key=lambda a: a.time_us)
-    scores = [a.score for a in done if a.score is not None]
-    weighted = [(a.score, a.weight) for a in done if a.score is not None and a.weight > 0]
-    total_weight = sum(w for _, w in weighted)
+    done = sorted((a for a in state.attempts.values() if a.time_us < cut_us), key=_time_of)
+    on_time = late = banked = failed = 0
+    scored = 0
+    score_sum = weighted_sum = 0.0
+    total_weight: float = 0  # an int 0 when nothing is weighted, as ever
+    last: float | None = None
+    lowest: float | None = None
+    for a in done:  # one pass, in time order (the sums add in the same order as ever)
+        if a.due_us is not None:
+            if a.time_us < a.due_us + DAY_US:
+                on_time += 1
+            else:
+                late += 1
+        banked += a.banked
+        score = a.score
+        if score is None:
+            continue
+        scored += 1
+        score_sum += score
+        last = score
+        lowest = score if lowest is None or score < lowest else lowest
+        failed += score < PASS_SCORE
+        if a.weight > 0:
+            weighted_sum += score * a.weight
+            total_weight += a.weight
     return {
         "submitted": float(len(done)),
-        "submitted_on_time": float(sum(1 for a in done if a.due_us is not None and a.time_us < a.due_us + DAY_US)),
-        "submitted_late": float(sum(1 for a in done if a.due_us is not None and a.time_us >= a.due_us + DAY_US)),
-        "banked": float(sum(1 for a in done if a.banked)),
-        "mean_score": sum(scores) / len(scores) if scores else None,
-        "weighted_score": sum(s * w for s, w in weighted) / total_weight if total_weight else None,
+        "submitted_on_time": float(on_time),
+        "submitted_late": float(late),
+        "banked": float(banked),
+        "mean_score": score_sum / scored if scored else None,
+        "weighted_score": weighted_sum / total_weight if total_weight else None,
         "weight_done": total_weight,
-        "last_score": scores[-1] if scores else None,
-        "min_score": min(scores) if scores else None,
-        "failed_assessments": float(sum(1 for s in scores if s < PASS_SCORE)),
+        "last_score": last,
+        "min_score": lowest,
+        "failed_assessments": float(failed),
     }
+
+
+def _time_of(a: Attempt) -> int:
+    return a.time_us
 
 
 def registered_at(state: FeatureState, cut_us: int) -> bool:
@@ -211,6 +242,8 @@ def registered_at(state: FeatureState, cut_us: int) -> bool:
 
 
 _SPECIAL_VERBS = ATTEMPT_VERBS | {Verb.ENROLLED, Verb.UNENROLLED}
+Observer = Callable[[int, str, FeatureState, LearningEvent], None]
+"""Called after each relevant event is folded: (partition, state key, state after the event, event)."""
 _encode = msgspec.msgpack.Encoder().encode
 _decode_state = msgspec.msgpack.Decoder(FeatureState).decode
 
@@ -232,6 +265,16 @@ class FeatureOperator:
     def __init__(self) -> None:
         self._parts: dict[int, dict[str, FeatureState]] = {}
         self._dirty: dict[int, set[str]] = {}
+        self._observer: Observer | None = None
+
+    def observe(self, observer: Observer) -> None:
+        """Call ``observer`` after every relevant event, with the state as it stands right
+        after that event in log order (so what it computes does not depend on batches).
+
+        Relevant: every event of a course except plain activity on a day the learner was
+        already active in it (that only adds to the day's count).
+        """
+        self._observer = observer
 
     def restore(self, partition: int, state: Mapping[str, bytes]) -> None:
         self._parts[partition] = {key: _decode_state(value) for key, value in state.items()}
@@ -246,6 +289,9 @@ class FeatureOperator:
         return self._parts[partition]
 
     def process(self, partition: int, events: Sequence[LearningEvent]) -> None:
+        if self._observer is not None:
+            self._process_observed(partition, events, self._observer)
+            return
         states, dirty = self._parts[partition], self._dirty[partition]
         get, mark, special = states.get, dirty.add, _SPECIAL_VERBS
         for ev in events:
@@ -266,6 +312,20 @@ class FeatureOperator:
             seen = objects.get(ev.object_id)
             if seen is None or t < seen:
                 objects[ev.object_id] = t
+
+    def _process_observed(self, partition: int, events: Sequence[LearningEvent], observer: Observer) -> None:
+        states, dirty = self._parts[partition], self._dirty[partition]
+        for ev in events:
+            key = ev.tenant + _SEP + (ev.course or "") + _SEP + ev.learner
+            state = states.get(key)
+            if state is None:
+                state = states[key] = FeatureState()
+            dirty.add(key)
+            plain = ev.verb not in _SPECIAL_VERBS and ev.object_type != PROFILE_TYPE
+            relevant = not plain or ev.event_time_us // DAY_US not in state.days
+            fold(state, ev)
+            if relevant and ev.course:
+                observer(partition, key, state, ev)
 
     def flush(self, partition: int) -> Flush:
         states, dirty = self._parts[partition], self._dirty[partition]

@@ -29,8 +29,10 @@ from edupulse.importers.oulad import OuladImporter
 from edupulse.insights.cohort import cohort_features
 from edupulse.insights.features import DAY_US, FeatureOperator, Features, FeatureState, registered_at, split_key
 from edupulse.insights.history import history_features
+from edupulse.log.base import partition_for
 from edupulse.ml.calibration import expected_calibration_error
 from edupulse.ml.risk import ModelKind, RiskModel
+from edupulse.ml.risk_models import RiskModels
 from edupulse.replay import replay
 from edupulse.stream.store.sqlite import SqliteStore
 
@@ -96,10 +98,11 @@ def build_history(data: Path, workdir: Path, *, say: Say | None = None) -> Histo
     replayed = replay(settings)
     if say is not None:
         say(f"replayed {replayed.events} events in {replayed.seconds:.1f} s")
-    return _read_states(workdir / STATE_FILE, settings.log.partitions)
+    return read_history(workdir / STATE_FILE, settings.log.partitions)
 
 
-def _read_states(path: Path, partitions: int) -> History:
+def read_history(path: Path, partitions: int) -> History:
+    """The feature states of a state store, by course and learner."""
     history: History = {}
     store = SqliteStore(path, serving=False)
     try:
@@ -128,8 +131,14 @@ def read_outcomes(data: Path) -> dict[tuple[str, str], int]:
         }
 
 
-def examples(history: History, outcomes: dict[tuple[str, str], int], day: int) -> Examples:
-    """Learners enrolled at the end of ``day`` of their presentation, with features as of then."""
+def examples(
+    history: History, outcomes: dict[tuple[str, str], int], day: int, *, cohort_partitions: int | None = None
+) -> Examples:
+    """Learners enrolled at the end of ``day`` of their presentation, with features as of then.
+
+    ``cohort_partitions``: place each learner only among the course's learners of the
+    same log partition (as the live risk operator does), for that many partitions.
+    """
     out = Examples([], [], [], [])
     by_learner: dict[str, dict[str, FeatureState]] = {}
     for course, states in history.items():
@@ -141,7 +150,7 @@ def examples(history: History, outcomes: dict[tuple[str, str], int], day: int) -
         if start is None:
             continue
         cut = start + (day + 1) * DAY_US
-        rows = cohort_features(states, cut)
+        rows = _cohorts(states, cut, cohort_partitions)
         for learner in sorted(states):
             label = outcomes.get((course, learner))
             if label is None or not registered_at(states[learner], cut):
@@ -153,15 +162,27 @@ def examples(history: History, outcomes: dict[tuple[str, str], int], day: int) -
     return out
 
 
+def _cohorts(states: dict[str, FeatureState], cut: int, partitions: int | None) -> dict[str, Features]:
+    if partitions is None:
+        return cohort_features(states, cut)
+    groups: dict[int, dict[str, FeatureState]] = {}
+    for learner, state in states.items():
+        groups.setdefault(partition_for(f"{TENANT}\x1f{learner}".encode(), partitions), {})[learner] = state
+    return {lr: row for group in groups.values() for lr, row in cohort_features(group, cut).items()}
+
+
 def split(ex: Examples, year: str) -> tuple[list[Features], list[int]]:
     keep = [i for i, y in enumerate(ex.years) if y == year]
     return [ex.rows[i] for i in keep], [ex.labels[i] for i in keep]
 
 
-def score(kind: ModelKind, ex: Examples, *, seed: int) -> tuple[float, float, int, int, float]:
-    """(AUC, ECE, n test, n train, positive share) of a model trained on 2013, tested on 2014."""
+def score(
+    kind: ModelKind, ex: Examples, *, seed: int, test: Examples | None = None
+) -> tuple[float, float, int, int, float]:
+    """(AUC, ECE, n test, n train, positive share) of a model trained on 2013, tested on 2014
+    (of ``test`` if given: the same learners with other features)."""
     train_rows, train_y = split(ex, "2013")
-    test_rows, test_y = split(ex, "2014")
+    test_rows, test_y = split(test or ex, "2014")
     model = RiskModel(kind, seed=seed).fit(train_rows, train_y)
     probs = model.predict(test_rows)
     y = np.asarray(test_y)
@@ -177,16 +198,22 @@ def evaluate(
     cutoffs: Sequence[int] = CUTOFF_DAYS,
     workdir: Path | None = None,
     say: Say | None = None,
+    cohort_partitions: int | None = None,
 ) -> Evaluation:
-    """Build the history through the stream operators, then score each cut-off day."""
+    """Build the history through the stream operators, then score each cut-off day.
+
+    ``cohort_partitions``: test on cohort features from each learner's partition only
+    (the live risk operator's view), with models trained on the exact ones.
+    """
     with tempfile.TemporaryDirectory(prefix="edupulse-oulad-") as tmp:
         history = build_history(data, workdir or Path(tmp), say=say)
     outcomes = read_outcomes(data)
     results = []
     for day in cutoffs:
         ex = examples(history, outcomes, day)
-        auc, ece, n, n_train, positives = score("gbm", ex, seed=seed)
-        base_auc, base_ece, *_ = score("logistic", ex, seed=seed)
+        test = examples(history, outcomes, day, cohort_partitions=cohort_partitions) if cohort_partitions else None
+        auc, ece, n, n_train, positives = score("gbm", ex, seed=seed, test=test)
+        base_auc, base_ece, *_ = score("logistic", ex, seed=seed, test=test)
         results.append(
             CutoffResult(
                 day,
@@ -219,11 +246,3 @@ def train(data: Path, *, seed: int = 0, cutoffs: Sequence[int] = CUTOFF_DAYS, sa
             say(f"day {day}: fitted on {len(ex.labels)} learners")
     digest = hashlib.blake2b(msgspec.json.encode([MAPPING_VERSION, seed, sorted(sizes.items())]), digest_size=4)
     return RiskModels(models, f"risk-gbm-{digest.hexdigest()}", sizes)
-
-
-class RiskModels(msgspec.Struct):
-    """One calibrated model per cut-off day, under one version."""
-
-    by_day: dict[int, RiskModel]
-    version: str
-    examples: dict[str, int]

@@ -135,14 +135,22 @@ class RiskModel:
         return out
 
     def _occlusion_effects(self, rows: Sequence[Row]) -> Floats:
-        """Per row and feature: log-odds now minus log-odds with the feature set to its typical value."""
+        """Per row and feature: log-odds now minus log-odds with the feature set to its typical value.
+
+        Only the (row, feature) pairs whose value differs from the typical one are
+        predicted again: the others would give the same input, so their effect is 0.
+        """
         x = self.encoder.boosting(rows)
         n, f = x.shape
-        variants = np.repeat(x, f, axis=0)
-        variants[np.arange(n * f), np.tile(np.arange(f), n)] = np.tile(self._reference, n)
+        ref = np.broadcast_to(self._reference, x.shape)
+        differs = ~((x == ref) | (np.isnan(x) & np.isnan(ref)))
+        row_of, col_of = np.nonzero(differs)
+        variants = x[row_of]
+        variants[np.arange(len(row_of)), col_of] = self._reference[col_of]
         base = _logit(self._raw(x))
-        others = _logit(self._raw(variants)).reshape(n, f)
-        out: Floats = base[:, None] - others
+        out: Floats = np.zeros((n, f))
+        if len(row_of):
+            out[row_of, col_of] = base[row_of] - _logit(self._raw(variants))
         return out
 
 

@@ -15,7 +15,7 @@ from edupulse.insights.cohort import cohort_features
 from edupulse.insights.features import DAY_US, FeatureState, registered_at
 from edupulse.insights.history import history_features
 from edupulse.ml.explain import Factor
-from edupulse.ml.oulad import RiskModels
+from edupulse.ml.risk_models import RiskModels
 
 __all__ = ["RiskScore", "score_course"]
 

@@ -1,0 +1,206 @@
+"""Live at-risk scores: every relevant update rescores the learner-course, with reasons.
+
+The operator rides on the feature operator (``FeatureOperator.observe``): right after an
+event is folded, in log order, it builds the learner's feature row from the state as it
+stands then, as of just after the newest fact of that learner-course. Rows wait in a
+list; ``process`` predicts them with one call per model and batch, and explains only
+the history rows (the current score carries the reasons of its latest history row, which
+it is within ``HISTORY_STEP`` of). A score is a function of the log up to its event, so
+it is the same live and in replay, whatever the batches.
+
+Cohort features need a course's other learners, but a partition holds only its own
+learners: the operator places a learner in the cohort of the course's learners of the
+same partition (a deterministic sample of it), summarised as of the start of the UTC
+day of the cut-off. The summary is rebuilt by the first event (in log order) whose
+cut-off falls on a later day, and kept in the operator's state, so a restore continues
+with the very summary live used. Other-course features come from the learner's other
+courses, all in the learner's partition (``insights.history``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from edupulse.events.model import LearningEvent
+from edupulse.insights.cohort import Cohort
+from edupulse.insights.features import DAY_US, FeatureOperator, FeatureState, features_as_of, split_key
+from edupulse.insights.history import history_features
+from edupulse.insights.risk_views import HISTORY_STEP, HISTORY_VIEW, RISK_VIEW, Score, lake_messages
+from edupulse.ml.explain import Factor
+from edupulse.stream.operator import Flush
+from edupulse.stream.store.base import OutboxMessage, Row, ViewSpec
+
+if TYPE_CHECKING:
+    from edupulse.ml.risk_models import RiskModels
+
+__all__ = ["RiskOperator", "RiskState"]
+
+_SEP = "\x1f"
+_LEARNER, _COHORT = "L" + _SEP, "C" + _SEP
+
+
+class RiskState(msgspec.Struct, array_like=True, gc=False):
+    """A learner-course's scoring record: newest fact, and the last history row."""
+
+    latest_us: int = -(2**62)
+    rows: int = 0  # history rows so far (the next row's seq)
+    risk: float = -1.0
+    model_version: str = ""
+    model_day: int = -1
+    factors: list[Factor] = msgspec.field(default_factory=list)  # the last history row's reasons
+
+
+_encode = msgspec.msgpack.Encoder().encode
+_decode_state = msgspec.msgpack.Decoder(RiskState).decode
+_decode_cohort = msgspec.msgpack.Decoder(Cohort).decode
+
+
+class _Partition:
+    __slots__ = ("by_course", "by_learner", "cohorts", "current", "dirty", "history", "outbox", "pending", "scores")
+
+    def __init__(self) -> None:
+        self.scores: dict[str, RiskState] = {}
+        self.cohorts: dict[str, Cohort] = {}
+        self.by_course: dict[str, dict[str, FeatureState]] = {}  # tenant<US>course -> learner -> state
+        self.by_learner: dict[str, dict[str, FeatureState]] = {}  # tenant<US>learner -> course -> state
+        self.pending: list[tuple[str, Score]] = []
+        self.dirty: set[str] = set()
+        self.current: dict[str, Row] = {}
+        self.history: list[Row] = []
+        self.outbox: list[OutboxMessage] = []
+
+    def index(self, key: str, state: FeatureState) -> None:
+        tenant, course, learner = split_key(key)
+        self.by_course.setdefault(tenant + _SEP + course, {})[learner] = state
+        self.by_learner.setdefault(tenant + _SEP + learner, {})[course] = state
+
+
+class RiskOperator:
+    """Rescores a learner-course on every relevant event with the stored risk models."""
+
+    name: str = "risk"
+    version: str = "1"
+    views: Sequence[ViewSpec] = (RISK_VIEW, HISTORY_VIEW)
+
+    def __init__(self, features: FeatureOperator, models: RiskModels, *, lake: bool = False, top: int = 3) -> None:
+        self.features = features
+        self.models = models
+        self.lake = lake
+        self.top = top
+        self._days = sorted(models.by_day)
+        self._parts: dict[int, _Partition] = {}
+        features.observe(self._observe)
+
+    def restore(self, partition: int, state: Mapping[str, bytes]) -> None:
+        """Called after the feature operator's restore (it comes first in the chain)."""
+        part = _Partition()
+        for key, value in state.items():
+            if key.startswith(_COHORT):
+                part.cohorts[key.removeprefix(_COHORT)] = _decode_cohort(value)
+            else:
+                part.scores[key.removeprefix(_LEARNER)] = _decode_state(value)
+        for key, fstate in self.features.states(partition).items():
+            if split_key(key)[1]:
+                part.index(key, fstate)
+        self._parts[partition] = part
+
+    def revoke(self, partition: int) -> None:
+        self._parts.pop(partition, None)
+
+    def _observe(self, partition: int, key: str, state: FeatureState, ev: LearningEvent) -> None:
+        """The features of ``key`` right after ``ev``, queued for scoring."""
+        part = self._parts[partition]
+        record = part.scores.get(key)
+        if record is None:
+            record = part.scores[key] = RiskState()
+            part.index(key, state)
+        record.latest_us = max(record.latest_us, ev.event_time_us)
+        cut = record.latest_us + 1
+        course = ev.tenant + _SEP + (ev.course or "")
+        cohort = self._cohort(part, course, cut)
+        row = features_as_of(state, cut)
+        cohort.place(row, state, cut)
+        row |= history_features(part.by_learner[ev.tenant + _SEP + ev.learner], ev.course or "", cut)
+        course_day = row.get("course_day")
+        day = int(course_day // 1) if isinstance(course_day, float) else None
+        model_day = max((d for d in self._days if day is not None and d <= day), default=self._days[0])
+        score = Score(ev.tenant, ev.course or "", ev.learner, ev.event_id, ev.event_time_us, cut, model_day, row)
+        part.pending.append((key, score))
+
+    def _cohort(self, part: _Partition, course: str, cut: int) -> Cohort:
+        """The course's cohort in this partition as of the start of ``cut``'s day (rebuilt on a later day)."""
+        start = cut // DAY_US * DAY_US
+        cohort = part.cohorts.get(course)
+        if cohort is None or cohort.cut_us < start:
+            cohort = part.cohorts[course] = Cohort.of(part.by_course[course], start)
+            part.dirty.add(_COHORT + course)
+        return cohort
+
+    def process(self, partition: int, events: Sequence[LearningEvent]) -> None:
+        """Score what the feature operator queued for this batch: one prediction per model."""
+        part = self._parts[partition]
+        pending, part.pending = part.pending, []
+        if not pending:
+            return
+        for model_day in sorted({s.model_day for _, s in pending}):
+            group = [s for _, s in pending if s.model_day == model_day]
+            risks = self.models.by_day[model_day].predict([s.features for s in group])
+            for s, p in zip(group, risks, strict=True):
+                s.risk = round(float(p), 4)
+        kept = self._record(part, pending)
+        self._emit(part, pending, kept)
+
+    def _record(self, part: _Partition, pending: list[tuple[str, Score]]) -> dict[int, int]:
+        """Which scores become history rows (index -> seq), updating each learner-course's record."""
+        version = self.models.version
+        kept: dict[int, int] = {}
+        for i, (key, s) in enumerate(pending):
+            record = part.scores[key]
+            moved = abs(s.risk - record.risk) > HISTORY_STEP
+            if moved or record.model_version != version or record.model_day != s.model_day:
+                kept[i] = record.rows
+                record.rows += 1
+                record.risk, record.model_version, record.model_day = s.risk, version, s.model_day
+            part.dirty.add(_LEARNER + key)
+        return kept
+
+    def _explain(self, scores: list[Score]) -> None:
+        for model_day in sorted({s.model_day for s in scores}):
+            group = [s for s in scores if s.model_day == model_day]
+            reasons = self.models.by_day[model_day].explain_many([s.features for s in group], top=self.top)
+            for s, why in zip(group, reasons, strict=True):
+                s.factors = why
+
+    def _emit(self, part: _Partition, pending: list[tuple[str, Score]], kept: dict[int, int]) -> None:
+        """History rows (explained), and each learner-course's latest score with the reasons of
+        its latest history row: explaining costs a prediction per feature, so only history
+        rows are explained; the current score is within ``HISTORY_STEP`` of that row's."""
+        self._explain([pending[i][1] for i in kept])
+        version = self.models.version
+        for i, seq in kept.items():
+            key, score = pending[i]
+            part.scores[key].factors = score.factors
+            row = score.row(version, seq)
+            part.history.append(row)
+            if self.lake:
+                part.outbox.extend(lake_messages(score, row))
+        latest = dict(pending)
+        for key, score in latest.items():
+            score.factors = part.scores[key].factors
+            part.current[key] = score.row(version)
+
+    def flush(self, partition: int) -> Flush:
+        part = self._parts[partition]
+        out = Flush()
+        for key in sorted(part.dirty):
+            if key.startswith(_COHORT):
+                out.state[key] = _encode(part.cohorts[key.removeprefix(_COHORT)])
+            else:
+                out.state[key] = _encode(part.scores[key.removeprefix(_LEARNER)])
+        out.views = {RISK_VIEW.name: list(part.current.values()), HISTORY_VIEW.name: part.history}
+        out.outbox = part.outbox
+        part.dirty, part.current, part.history, part.outbox = set(), {}, [], []
+        return out
