@@ -78,6 +78,8 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, str], dict[str, Any]]] = {
     ("GET", "/api/v1/course/learners"): (COURSE_CHEM, {"params": {"course": CHEM}}),
     ("GET", "/api/v1/learner"): (LEARNER_EVE, {"params": {"learner": EVE}}),
     ("GET", "/api/v1/learner/mastery"): (LEARNER_EVE, {"params": {"learner": EVE}}),
+    ("GET", "/api/v1/learner/profile"): (LEARNER_EVE, {"params": {"learner": EVE, "course": CHEM}}),
+    ("GET", "/api/v1/course/at-risk"): (COURSE_CHEM, {"params": {"course": CHEM}}),
     ("GET", "/api/v1/status"): (OPERATORS, {}),
     ("GET", "/api/v1/stream"): (LEARNER_EVE, {"params": {"learner": EVE}}),
     ("POST", "/api/v1/sql"): (ADMIN_ONLY, {"json": {"sql": "SELECT 1 AS one"}}),
