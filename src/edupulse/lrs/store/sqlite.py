@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from edupulse.errors import TransientError
+from edupulse.log.write_lock import WriteLock
 from edupulse.lrs.store.base import Document, DocumentKey, NewStatement, StatementQuery, StoredStatement
 from edupulse.lrs.store.sqlite_index import INDEX_SCHEMA, index_pending, index_some, start_index_state
 from edupulse.lrs.store.sqlite_schema import SCHEMA
@@ -48,6 +49,7 @@ class SqliteLrsStore:
         self._db.executescript(SCHEMA + INDEX_SCHEMA)
         start_index_state(self._db)
         self._lock = threading.Lock()
+        self._write_lock = WriteLock(self.path)  # writers in other processes wait on it, not by polling
         self._last_put = 0.0
         self._closing = threading.Event()
         self._indexer = threading.Thread(target=self._index_when_idle, name="lrs-indexer", daemon=True)
@@ -62,13 +64,14 @@ class SqliteLrsStore:
 
     def put(self, tenant: str, statements: Sequence[NewStatement]) -> None:
         self._last_put = time.monotonic()
-        with self._lock:
+        with self._lock, self._write_lock.held():
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._insert(tenant, statements)
                 self._db.execute("COMMIT")
             except BaseException as exc:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.OperationalError):
                     raise TransientError(f"the LRS store is busy: {exc}") from exc
                 raise
@@ -110,11 +113,13 @@ class SqliteLrsStore:
             if not index_pending(self._db):
                 return False
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                done = index_some(self._db, _INDEX_CHUNK)
-                self._db.execute("COMMIT")
+                with self._write_lock.held():
+                    self._db.execute("BEGIN IMMEDIATE")
+                    done = index_some(self._db, _INDEX_CHUNK)
+                    self._db.execute("COMMIT")
             except BaseException as exc:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.OperationalError):
                     raise TransientError(f"the LRS store is busy: {exc}") from exc
                 raise
@@ -226,6 +231,7 @@ class SqliteLrsStore:
             self._indexer.join(timeout=30)
         with self._lock:
             self._db.close()
+            self._write_lock.close()
 
 
 def _values(document: Document) -> tuple[bytes, str, str, int]:
