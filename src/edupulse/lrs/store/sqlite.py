@@ -16,7 +16,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +193,40 @@ class SqliteLrsStore:
     def activity(self, tenant: str, activity_id: str) -> bytes | None:
         rows = self._run("SELECT definition FROM activities WHERE tenant = ? AND id = ?", (tenant, activity_id))
         return bytes(rows[0][0]) if rows else None
+
+    def activities(self, tenant: str, activity_ids: Sequence[str]) -> dict[str, bytes]:
+        with self._lock:
+            try:
+                return self._activities(tenant, activity_ids)
+            except sqlite3.OperationalError as exc:
+                raise TransientError(f"the LRS store is busy: {exc}") from exc
+
+    def _activities(self, tenant: str, activity_ids: Sequence[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        for start in range(0, len(activity_ids), 500):
+            chunk = activity_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT id, definition FROM activities WHERE tenant = ? AND id IN ({marks})"  # noqa: S608
+            found.update((i, bytes(d)) for i, d in self._db.execute(sql, (tenant, *chunk)))
+        return found
+
+    def update_activities(
+        self, tenant: str, activity_ids: Sequence[str], update: Callable[[dict[str, bytes]], dict[str, bytes]]
+    ) -> None:
+        with self._lock, self._write_lock.held():
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                changed = update(self._activities(tenant, activity_ids))
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO activities VALUES (?,?,?)", [(tenant, i, d) for i, d in changed.items()]
+                )
+                self._db.execute("COMMIT")
+            except BaseException as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise TransientError(f"the LRS store is busy: {exc}") from exc
+                raise
 
     # -- documents ----------------------------------------------------------------------
 
