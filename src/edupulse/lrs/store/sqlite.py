@@ -29,9 +29,9 @@ from edupulse.lrs.store.sqlite_schema import SCHEMA
 __all__ = ["SqliteLrsStore"]
 
 logger = logging.getLogger(__name__)
-_INDEX_CHUNK = 2_000  # statements indexed per transaction (the lock is released between them)
-_INDEX_POLL_S = 0.25  # how often the background indexer looks for work
-_INDEX_IDLE_S = 0.2  # it waits for writes to pause this long, to stay off their path
+_INDEX_CHUNK = 500  # statements indexed per transaction (the locks are released between them)
+_INDEX_POLL_S = 0.1  # how often the background indexer looks for work
+_INDEX_IDLE_S = 0.2  # it waits for writes (of every process) to pause this long, to stay off their path
 
 _VOIDED = "EXISTS (SELECT 1 FROM voids v WHERE v.tenant = s.tenant AND v.target = s.id)"
 _COLUMNS = f"s.seq, s.id, s.stored_us, s.body, {_VOIDED}"
@@ -126,15 +126,29 @@ class SqliteLrsStore:
             return done == _INDEX_CHUNK
 
     def _index_when_idle(self) -> None:
-        """The background indexer: a chunk at a time, once writes have paused."""
+        """The background indexer: a chunk at a time, once writes have paused.
+
+        Writes are seen pausing when the newest ``seq`` of the file stays the same for
+        ``_INDEX_IDLE_S``: that covers writes from every process (API processes, and a
+        processor process that opens the store and never writes to it), where the time
+        of this process's own last write would not. It stops as soon as a write comes.
+        """
+        newest, since = -1, time.monotonic()
         while not self._closing.wait(_INDEX_POLL_S):
-            while time.monotonic() - self._last_put >= _INDEX_IDLE_S and not self._closing.is_set():
-                try:
-                    if not self._index_chunk():
-                        break
-                except (TransientError, sqlite3.Error) as exc:  # a query will index, or the next round
-                    logger.warning("indexing the LRS store failed, will retry: %s", exc)
-                    break
+            try:
+                now_newest = self.last_seq()
+            except TransientError:
+                continue
+            if now_newest != newest:
+                newest, since = now_newest, time.monotonic()
+                continue
+            if time.monotonic() - max(since, self._last_put) < _INDEX_IDLE_S:
+                continue
+            try:
+                while not self._closing.is_set() and self.last_seq() == newest and self._index_chunk():
+                    pass
+            except (TransientError, sqlite3.Error) as exc:  # a query will index, or the next round
+                logger.warning("indexing the LRS store failed, will retry: %s", exc)
 
     def get(self, tenant: str, statement_id: str) -> StoredStatement | None:
         rows = self._run(f"SELECT {_COLUMNS} FROM statements s WHERE s.tenant = ? AND s.id = ?", (tenant, statement_id))  # noqa: S608 - only constant SQL is interpolated
