@@ -232,20 +232,22 @@ class Server:
     def cpu_seconds(self) -> float:
         return cpu_seconds(self.pid)
 
-    def tree_cpu_seconds(self) -> dict[str, float]:
-        """CPU time used so far by the API processes (this one and its workers) and by the
-        processor process (the one child that runs at a lower priority, niceness above 0)."""
-        api, processor = cpu_seconds(self.pid), 0.0
+    def tree_cpu_seconds(self) -> dict[int | str, float]:
+        """CPU time used so far by each process of the server (by pid), by all the API
+        processes (``"api"``: this one and its workers) and by the processor process
+        (``"processor"``: the one child at a lower priority, niceness above 0)."""
+        used: dict[int | str, float] = {self.pid: cpu_seconds(self.pid)}
+        api, processor = used[self.pid], 0.0
         for pid in descendants(self.pid):
             try:
-                used, nice = cpu_seconds(pid), niceness(pid)
+                used[pid], nice = cpu_seconds(pid), niceness(pid)
             except (OSError, IndexError):
                 continue  # it exited meanwhile
             if nice > 0:
-                processor += used
+                processor += used[pid]
             else:
-                api += used
-        return {"api": api, "processor": processor}
+                api += used[pid]
+        return {**used, "api": api, "processor": processor}
 
     def peak_rss_mib(self) -> float:
         return round(peak_rss_mib(self.pid), 1)

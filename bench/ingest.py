@@ -97,6 +97,7 @@ def timed_post(server: Server, bodies: Sequence[bytes], path: str, clients: int)
     after = server.tree_cpu_seconds()
     server_cpu = after["api"] - before["api"]
     processor_cpu = after["processor"] - before["processor"]
+    per_process = sorted((round(after[p] - before.get(p, 0.0), 2) for p in after if isinstance(p, int)), reverse=True)
     client_cpu = time.process_time() - client_cpu
     others = busy_core_seconds() - machine_cpu - server_cpu - processor_cpu - client_cpu
     return {
@@ -105,6 +106,7 @@ def timed_post(server: Server, bodies: Sequence[bytes], path: str, clients: int)
         "seconds": round(seconds, 3),
         "server_cpu_s": round(server_cpu, 2),
         "processor_cpu_s": round(processor_cpu, 2),
+        "cpu_s_per_server_process": per_process,
         "client_cpu_s": round(client_cpu, 2),
         "other_processes_cpu_s": round(max(0.0, others), 2),
         "machine_busy_before": busy_before,
