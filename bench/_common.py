@@ -126,6 +126,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def descendants(pid: int) -> list[int]:
+    """The pids of a process's children, their children and so on (those alive now)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+def niceness(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
 def busy_core_seconds() -> float:
     """CPU time all processes on the machine have used so far (every core, user and system)."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
@@ -210,6 +231,23 @@ class Server:
 
     def cpu_seconds(self) -> float:
         return cpu_seconds(self.pid)
+
+    def tree_cpu_seconds(self) -> dict[int | str, float]:
+        """CPU time used so far by each process of the server (by pid), by all the API
+        processes (``"api"``: this one and its workers) and by the processor process
+        (``"processor"``: the one child at a lower priority, niceness above 0)."""
+        used: dict[int | str, float] = {self.pid: cpu_seconds(self.pid)}
+        api, processor = used[self.pid], 0.0
+        for pid in descendants(self.pid):
+            try:
+                used[pid], nice = cpu_seconds(pid), niceness(pid)
+            except (OSError, IndexError):
+                continue  # it exited meanwhile
+            if nice > 0:
+                processor += used[pid]
+            else:
+                api += used[pid]
+        return {**used, "api": api, "processor": processor}
 
     def peak_rss_mib(self) -> float:
         return round(peak_rss_mib(self.pid), 1)

@@ -88,20 +88,25 @@ XAPI_HEADERS = {"Content-Type": "application/json", "X-Experience-API-Version": 
 
 
 def timed_post(server: Server, bodies: Sequence[bytes], path: str, clients: int) -> dict[str, Any]:
-    """Post and measure wall time, server CPU and this client's CPU."""
+    """Post and measure wall time, server CPU (API processes; processor process) and this client's CPU."""
     busy_before = wait_for_quiet()
-    machine_cpu, server_cpu, client_cpu = busy_core_seconds(), server.cpu_seconds(), time.process_time()
+    machine_cpu, before, client_cpu = busy_core_seconds(), server.tree_cpu_seconds(), time.process_time()
     started = time.perf_counter()
     acked, codes = post_all(server, bodies, path, clients)
     seconds = time.perf_counter() - started
-    server_cpu = server.cpu_seconds() - server_cpu
+    after = server.tree_cpu_seconds()
+    server_cpu = after["api"] - before["api"]
+    processor_cpu = after["processor"] - before["processor"]
+    per_process = sorted((round(after[p] - before.get(p, 0.0), 2) for p in after if isinstance(p, int)), reverse=True)
     client_cpu = time.process_time() - client_cpu
-    others = busy_core_seconds() - machine_cpu - server_cpu - client_cpu
+    others = busy_core_seconds() - machine_cpu - server_cpu - processor_cpu - client_cpu
     return {
         "acked": acked,
         "codes": sorted(set(codes)),
         "seconds": round(seconds, 3),
         "server_cpu_s": round(server_cpu, 2),
+        "processor_cpu_s": round(processor_cpu, 2),
+        "cpu_s_per_server_process": per_process,
         "client_cpu_s": round(client_cpu, 2),
         "other_processes_cpu_s": round(max(0.0, others), 2),
         "machine_busy_before": busy_before,

@@ -99,7 +99,7 @@ def main(verbose: int) -> None:
 @option(
     "--workers",
     type=click.IntRange(1, 64),
-    help="API processes; above 1, processing gets a process of its own (default: 1).",
+    help="API processes (default: one per usable core; 1 with --processing thread).",
     env="EDUPULSE_WORKERS",
 )
 @option(
@@ -127,7 +127,7 @@ def serve(
 
     log = {"partitions": partitions} if partitions else None
     settings = _settings(data_dir=data_dir, host=host, port=port, log=log, workers=workers, processing=processing)
-    if settings.processing == "thread" and settings.workers > 1:
+    if settings.processing == "thread" and settings.api_workers > 1:
         raise click.UsageError("--processing thread runs in the one API process: use it with --workers 1")
     run_server(settings)
 

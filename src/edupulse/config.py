@@ -5,6 +5,7 @@ Nested settings use ``__``: ``EDUPULSE_RUNTIME__LIVE_BATCH_SIZE=64``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -301,7 +302,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("./edupulse-data"), description="Where the embedded stores live.")
     host: str = Field("127.0.0.1", description="Interface the API listens on.")
     port: int = Field(8000, ge=0, le=65535, description="Port the API listens on.")
-    workers: int = Field(1, ge=1, le=64, description="API processes.")
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="API processes serving the port; unset: one per usable core (with processing=thread: one).",
+    )
     tls_certfile: Path | None = Field(
         None, description="PEM certificate (chain) the API serves HTTPS with; unset: plain HTTP."
     )
@@ -323,6 +329,13 @@ class Settings(BaseSettings):
     rules: RulesSettings = Field(default_factory=RulesSettings)
     tutor: TutorSettings = Field(default_factory=TutorSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+
+    @property
+    def api_workers(self) -> int:
+        """How many API processes serve the port: ``workers``, or one per usable core."""
+        if self.workers is not None:
+            return self.workers
+        return 1 if self.processing == "thread" else len(os.sched_getaffinity(0))
 
     @property
     def lake_path(self) -> Path:

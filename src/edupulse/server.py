@@ -40,7 +40,7 @@ def run_server(settings: Settings) -> None:
         os.environ.update(settings_env(settings))
         _serve_api(settings)
         return
-    if settings.workers == 1 and settings.processing == "thread":
+    if settings.api_workers == 1 and settings.processing == "thread":
         with Deployment(settings) as deployment:
             uvicorn.Server(_config(create_app(deployment, process=True), settings)).run()
         return
@@ -83,8 +83,8 @@ def _run_processes(settings: Settings) -> None:
 
 
 def _serve_api(settings: Settings) -> None:
-    """API processes only: this one, or ``settings.workers`` uvicorn workers."""
-    if settings.workers == 1:
+    """API processes only: this one, or ``settings.api_workers`` uvicorn workers."""
+    if settings.api_workers == 1:
         with Deployment(settings) as deployment:
             uvicorn.Server(_config(create_app(deployment, process=False), settings)).run()
         return
@@ -93,7 +93,7 @@ def _serve_api(settings: Settings) -> None:
     uvicorn.run(
         "edupulse.server:worker_app",
         factory=True,
-        workers=settings.workers,
+        workers=settings.api_workers,
         host=settings.host,
         port=settings.port,
         log_level="warning",

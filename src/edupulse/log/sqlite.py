@@ -23,6 +23,7 @@ from edupulse.errors import ConfigError, NotFoundError, TransientError
 from edupulse.log.base import Appended, AppendStatus, LogRecord, Record, partition_for
 from edupulse.log.checkpointer import BACKSTOP_PAGES, Checkpointer
 from edupulse.log.sqlite_schema import connect, create_or_upgrade, id_keys
+from edupulse.log.write_lock import WriteLock
 
 __all__ = ["SqliteLog"]
 
@@ -76,6 +77,7 @@ class SqliteLog:
         create_or_upgrade(self._write)
         self._write.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
         self._checkpointer = Checkpointer(self.path)
+        self._write_lock = WriteLock(self.path)  # other processes' appends wait on it, not by polling
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._queue: queue.Queue[_Request | None] = queue.Queue()
@@ -131,8 +133,32 @@ class SqliteLog:
             self._commit_batch(batch)
 
     def _commit_batch(self, batch: list[_Request]) -> None:
-        conn = self._write
         results: list[list[Appended] | BaseException] = []
+        try:
+            with self._write_lock.held():
+                self._write_batch(batch, results)
+            self._checkpointer.nudge()
+        except Exception as exc:  # every waiter must hear of the failure, whatever it is
+            logger.exception("append to %s failed", self.path)
+            error: Exception = exc
+            if isinstance(exc, sqlite3.Error):
+                error = TransientError(f"could not append to the event log at {self.path}: {exc}")
+                error.__cause__ = exc
+            for req in batch:
+                req.future.set_exception(error)
+            return
+        with self._appended:
+            self._generation += 1
+            self._appended.notify_all()
+        for req, result in zip(batch, results, strict=True):
+            if isinstance(result, BaseException):
+                req.future.set_exception(result)
+            else:
+                req.future.set_result(result)
+
+    def _write_batch(self, batch: list[_Request], results: list[list[Appended] | BaseException]) -> None:
+        """Every request of the batch in one transaction; the results go to ``results``."""
+        conn = self._write
         try:
             conn.execute("BEGIN IMMEDIATE")
             ends: dict[tuple[str, int], int] = {}
@@ -150,26 +176,10 @@ class SqliteLog:
                 [(end, t, p) for (t, p), end in ends.items()],
             )
             conn.execute("COMMIT")
-            self._checkpointer.nudge()
-        except Exception as exc:  # every waiter must hear of the failure, whatever it is
+        except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            logger.exception("append to %s failed", self.path)
-            error: Exception = exc
-            if isinstance(exc, sqlite3.Error):
-                error = TransientError(f"could not append to the event log at {self.path}: {exc}")
-                error.__cause__ = exc
-            for req in batch:
-                req.future.set_exception(error)
-            return
-        with self._appended:
-            self._generation += 1
-            self._appended.notify_all()
-        for req, result in zip(batch, results, strict=True):
-            if isinstance(result, BaseException):
-                req.future.set_exception(result)
-            else:
-                req.future.set_result(result)
+            raise
 
     @staticmethod
     def _create_topic(conn: sqlite3.Connection, topic: str, partitions: int) -> None:
@@ -404,3 +414,4 @@ class SqliteLog:
             conn.close()
         self._readers.clear()
         self._write.close()
+        self._write_lock.close()

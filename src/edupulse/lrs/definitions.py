@@ -1,15 +1,15 @@
 """Canonical activity definitions: what the LRS knows of each activity, from its statements.
 
 A new definition is merged into the known one: language maps gain or update their
-languages, other properties take the newest value. A cache of the last written
-definition per activity spares the store a write when nothing changed, which is the
-common case (the same activities appear in statement after statement).
+languages, other properties take the newest value. The store holds the only copy, so
+several API processes writing statements stay consistent: each request reads the
+definitions of its activities at once, and writes (reading them again, merging and
+writing in one transaction) only when something changed, which is rare (the same
+activities come back in statement after statement with the same definitions).
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,7 +21,6 @@ from edupulse.lrs.store.base import StatementStore
 __all__ = ["ActivityDefinitions", "merge_definition"]
 
 _LANGUAGE_MAPS = ("name", "description")
-_CACHED = 10_000
 _encode = msgspec.json.Encoder(order="sorted").encode
 
 
@@ -40,37 +39,37 @@ class ActivityDefinitions:
 
     def __init__(self, store: StatementStore) -> None:
         self.store = store
-        self._known: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
-        self._sent: dict[tuple[str, str], dict[str, Any]] = {}
-        self._lock = threading.Lock()
 
     def learn(self, tenant: str, statements: Iterable[dict[str, Any]]) -> None:
+        """Merge the definitions of the statements' activities, in their order, into the store."""
+        sent: dict[str, list[dict[str, Any]]] = {}
         for stmt in statements:
             for activity in all_activities(stmt):
                 definition = activity.get("definition")
                 if definition:
-                    self._learn_one(tenant, activity["id"], definition)
-
-    def _learn_one(self, tenant: str, activity_id: str, definition: dict[str, Any]) -> None:
-        key = (tenant, activity_id)
-        with self._lock:
-            if self._sent.get(key) == definition:
-                return  # the same definition as last time: nothing can change
-            self._sent[key] = definition
-            if len(self._sent) > _CACHED:
-                self._sent.clear()
-            known = self._known.get(key)
-            if known is None:
-                stored = self.store.activity(tenant, activity_id)
-                known = msgspec.json.decode(stored) if stored else {}
-            merged = merge_definition(known, definition)
-            if merged != known:
-                self.store.put_activity(tenant, activity_id, _encode(merged))
-            self._known[key] = merged
-            self._known.move_to_end(key)
-            if len(self._known) > _CACHED:
-                self._known.popitem(last=False)
+                    seen = sent.setdefault(activity["id"], [])
+                    if not seen or (seen[-1] is not definition and seen[-1] != definition):
+                        seen.append(definition)
+        if not sent:
+            return
+        ids = list(sent)
+        if _changes(self.store.activities(tenant, ids), sent):
+            self.store.update_activities(tenant, ids, lambda stored: _changes(stored, sent))
 
     def get(self, tenant: str, activity_id: str) -> dict[str, Any] | None:
         raw = self.store.activity(tenant, activity_id)
         return msgspec.json.decode(raw) if raw else None
+
+
+def _changes(stored: dict[str, bytes], sent: dict[str, list[dict[str, Any]]]) -> dict[str, bytes]:
+    """The definitions that merging ``sent`` into ``stored`` changes, encoded."""
+    changed: dict[str, bytes] = {}
+    for activity_id, definitions in sent.items():
+        raw = stored.get(activity_id)
+        known: dict[str, Any] = msgspec.json.decode(raw) if raw else {}
+        merged = known
+        for definition in definitions:
+            merged = merge_definition(merged, definition)
+        if merged != known:
+            changed[activity_id] = _encode(merged)
+    return changed

@@ -8,7 +8,7 @@ version set); the store indexes them for the query parameters of ``GET /xapi/sta
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal, Protocol
 
 import msgspec
@@ -96,6 +96,15 @@ class StatementStore(Protocol):
 
     def activity(self, tenant: str, activity_id: str) -> bytes | None:
         """The canonical definition of an activity (JSON), or None if never seen."""
+
+    def activities(self, tenant: str, activity_ids: Sequence[str]) -> dict[str, bytes]:
+        """The canonical definitions (JSON) of those of the activities that have one."""
+
+    def update_activities(
+        self, tenant: str, activity_ids: Sequence[str], update: Callable[[dict[str, bytes]], dict[str, bytes]]
+    ) -> None:
+        """Read the definitions of the activities and store those ``update`` returns, atomically:
+        no other writer, in this process or another, comes between the read and the write."""
 
     def close(self) -> None: ...
 

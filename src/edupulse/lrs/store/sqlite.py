@@ -16,11 +16,12 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from edupulse.errors import TransientError
+from edupulse.log.write_lock import WriteLock
 from edupulse.lrs.store.base import Document, DocumentKey, NewStatement, StatementQuery, StoredStatement
 from edupulse.lrs.store.sqlite_index import INDEX_SCHEMA, index_pending, index_some, start_index_state
 from edupulse.lrs.store.sqlite_schema import SCHEMA
@@ -28,9 +29,9 @@ from edupulse.lrs.store.sqlite_schema import SCHEMA
 __all__ = ["SqliteLrsStore"]
 
 logger = logging.getLogger(__name__)
-_INDEX_CHUNK = 2_000  # statements indexed per transaction (the lock is released between them)
-_INDEX_POLL_S = 0.25  # how often the background indexer looks for work
-_INDEX_IDLE_S = 0.2  # it waits for writes to pause this long, to stay off their path
+_INDEX_CHUNK = 500  # statements indexed per transaction (the locks are released between them)
+_INDEX_POLL_S = 0.1  # how often the background indexer looks for work
+_INDEX_IDLE_S = 0.2  # it waits for writes (of every process) to pause this long, to stay off their path
 
 _VOIDED = "EXISTS (SELECT 1 FROM voids v WHERE v.tenant = s.tenant AND v.target = s.id)"
 _COLUMNS = f"s.seq, s.id, s.stored_us, s.body, {_VOIDED}"
@@ -48,6 +49,7 @@ class SqliteLrsStore:
         self._db.executescript(SCHEMA + INDEX_SCHEMA)
         start_index_state(self._db)
         self._lock = threading.Lock()
+        self._write_lock = WriteLock(self.path)  # writers in other processes wait on it, not by polling
         self._last_put = 0.0
         self._closing = threading.Event()
         self._indexer = threading.Thread(target=self._index_when_idle, name="lrs-indexer", daemon=True)
@@ -62,13 +64,14 @@ class SqliteLrsStore:
 
     def put(self, tenant: str, statements: Sequence[NewStatement]) -> None:
         self._last_put = time.monotonic()
-        with self._lock:
+        with self._lock, self._write_lock.held():
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._insert(tenant, statements)
                 self._db.execute("COMMIT")
             except BaseException as exc:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.OperationalError):
                     raise TransientError(f"the LRS store is busy: {exc}") from exc
                 raise
@@ -110,26 +113,42 @@ class SqliteLrsStore:
             if not index_pending(self._db):
                 return False
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                done = index_some(self._db, _INDEX_CHUNK)
-                self._db.execute("COMMIT")
+                with self._write_lock.held():
+                    self._db.execute("BEGIN IMMEDIATE")
+                    done = index_some(self._db, _INDEX_CHUNK)
+                    self._db.execute("COMMIT")
             except BaseException as exc:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.OperationalError):
                     raise TransientError(f"the LRS store is busy: {exc}") from exc
                 raise
             return done == _INDEX_CHUNK
 
     def _index_when_idle(self) -> None:
-        """The background indexer: a chunk at a time, once writes have paused."""
+        """The background indexer: a chunk at a time, once writes have paused.
+
+        Writes are seen pausing when the newest ``seq`` of the file stays the same for
+        ``_INDEX_IDLE_S``: that covers writes from every process (API processes, and a
+        processor process that opens the store and never writes to it), where the time
+        of this process's own last write would not. It stops as soon as a write comes.
+        """
+        newest, since = -1, time.monotonic()
         while not self._closing.wait(_INDEX_POLL_S):
-            while time.monotonic() - self._last_put >= _INDEX_IDLE_S and not self._closing.is_set():
-                try:
-                    if not self._index_chunk():
-                        break
-                except (TransientError, sqlite3.Error) as exc:  # a query will index, or the next round
-                    logger.warning("indexing the LRS store failed, will retry: %s", exc)
-                    break
+            try:
+                now_newest = self.last_seq()
+            except TransientError:
+                continue
+            if now_newest != newest:
+                newest, since = now_newest, time.monotonic()
+                continue
+            if time.monotonic() - max(since, self._last_put) < _INDEX_IDLE_S:
+                continue
+            try:
+                while not self._closing.is_set() and self.last_seq() == newest and self._index_chunk():
+                    pass
+            except (TransientError, sqlite3.Error) as exc:  # a query will index, or the next round
+                logger.warning("indexing the LRS store failed, will retry: %s", exc)
 
     def get(self, tenant: str, statement_id: str) -> StoredStatement | None:
         rows = self._run(f"SELECT {_COLUMNS} FROM statements s WHERE s.tenant = ? AND s.id = ?", (tenant, statement_id))  # noqa: S608 - only constant SQL is interpolated
@@ -189,6 +208,40 @@ class SqliteLrsStore:
         rows = self._run("SELECT definition FROM activities WHERE tenant = ? AND id = ?", (tenant, activity_id))
         return bytes(rows[0][0]) if rows else None
 
+    def activities(self, tenant: str, activity_ids: Sequence[str]) -> dict[str, bytes]:
+        with self._lock:
+            try:
+                return self._activities(tenant, activity_ids)
+            except sqlite3.OperationalError as exc:
+                raise TransientError(f"the LRS store is busy: {exc}") from exc
+
+    def _activities(self, tenant: str, activity_ids: Sequence[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        for start in range(0, len(activity_ids), 500):
+            chunk = activity_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT id, definition FROM activities WHERE tenant = ? AND id IN ({marks})"  # noqa: S608
+            found.update((i, bytes(d)) for i, d in self._db.execute(sql, (tenant, *chunk)))
+        return found
+
+    def update_activities(
+        self, tenant: str, activity_ids: Sequence[str], update: Callable[[dict[str, bytes]], dict[str, bytes]]
+    ) -> None:
+        with self._lock, self._write_lock.held():
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                changed = update(self._activities(tenant, activity_ids))
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO activities VALUES (?,?,?)", [(tenant, i, d) for i, d in changed.items()]
+                )
+                self._db.execute("COMMIT")
+            except BaseException as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise TransientError(f"the LRS store is busy: {exc}") from exc
+                raise
+
     # -- documents ----------------------------------------------------------------------
 
     def get_document(self, tenant: str, key: DocumentKey) -> Document | None:
@@ -226,6 +279,7 @@ class SqliteLrsStore:
             self._indexer.join(timeout=30)
         with self._lock:
             self._db.close()
+            self._write_lock.close()
 
 
 def _values(document: Document) -> tuple[bytes, str, str, int]:
