@@ -36,7 +36,8 @@ from edupulse.lrs.store.sqlite import SqliteLrsStore
 from edupulse.privacy.credentials import Credentials, CredentialStore
 from edupulse.privacy.credentials.postgres import PostgresCredentials
 from edupulse.stream.group import GroupWorker
-from edupulse.stream.outbox import OutboxRelay
+from edupulse.stream.log_sender import LOG_TOPICS, LogSender
+from edupulse.stream.outbox import OutboxRelay, Sender
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.base import Commit, StateStore
 from edupulse.stream.store.postgres import PostgresStore
@@ -211,7 +212,8 @@ class Deployment:
             # the processor rings ``committed`` after each commit.
             self.appended = Doorbell(data_dir / "bells" / "appended")
             self.committed = Doorbell(data_dir / "bells" / "committed")
-        self.log.ensure_topic(EVENTS_TOPIC, settings.log.partitions)
+        for topic in (EVENTS_TOPIC, *LOG_TOPICS):  # outputs relayed from the outbox have topics of their own
+            self.log.ensure_topic(topic, settings.log.partitions)
         self.ingest = StatementIngest(
             self.log, unknown_verbs=settings.ingest.unknown_verbs, max_batch=settings.ingest.max_batch
         )
@@ -276,15 +278,21 @@ class Deployment:
         assert self._runtime is not None  # noqa: S101 - both builders set it
         return self._runtime
 
-    def _start_relay(self) -> OutboxRelay | None:
-        """Deliver alert webhooks from the outbox, if rules and a webhook URL are configured."""
+    def _start_relay(self) -> OutboxRelay:
+        """Relay outputs onto their log topics (for the lake); deliver alert webhooks if a URL is configured."""
         cfg = self.settings.rules
-        if cfg.path is None or cfg.webhook_url is None:
-            return None
-        secret = cfg.webhook_secret.get_secret_value() if cfg.webhook_secret is not None else None
-        sender = WebhookSender(cfg.webhook_url, secret=secret, timeout_s=cfg.timeout_s)
+        senders: dict[str, Sender] = {}
+        if cfg.path is not None and cfg.webhook_url is not None:
+            secret = cfg.webhook_secret.get_secret_value() if cfg.webhook_secret is not None else None
+            senders[WEBHOOK_TOPIC] = WebhookSender(cfg.webhook_url, secret=secret, timeout_s=cfg.timeout_s)
+        to_log = LogSender(self.log, partitions=self.settings.log.partitions)
         relay = OutboxRelay(
-            self.store, self.alerts, {WEBHOOK_TOPIC: sender}, max_attempts=cfg.max_attempts, backoff_s=cfg.backoff_s
+            self.store,
+            self.alerts,
+            senders,
+            max_attempts=cfg.max_attempts,
+            backoff_s=cfg.backoff_s,
+            batch_senders=dict.fromkeys(LOG_TOPICS, to_log),
         )
         relay.start(RELAY_INTERVAL_S)
         return relay

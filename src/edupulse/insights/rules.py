@@ -30,6 +30,7 @@ import msgspec
 from edupulse.events.model import LearningEvent
 from edupulse.events.vocabulary import ATTEMPT_VERBS, Verb
 from edupulse.insights.rule_file import FailedAttemptsRule, InactiveRule, RuleSet
+from edupulse.stream.log_sender import ALERTS_TOPIC
 from edupulse.stream.operator import Flush
 from edupulse.stream.store.base import OutboxMessage, Row, ViewSpec
 
@@ -279,6 +280,7 @@ class RulesOperator:
         }
         part.alerts.append(row)
         payload = json.dumps({"type": "edupulse.alert", **row}, sort_keys=True).encode()
+        part.outbox.append(OutboxMessage(ALERTS_TOPIC, f"{tenant}{_SEP}{learner}", payload, aid))  # the lake's alerts
         for action in rule.actions:
             topic = WEBHOOK_TOPIC if action == "webhook" else f"alerts.{action}"
             part.outbox.append(OutboxMessage(topic, aid, payload, f"{aid}:{action}"))
