@@ -17,7 +17,7 @@ from deltalake import DeltaTable
 
 from edupulse.alerts import AlertLedger
 from edupulse.bluegreen import backfill_and_swap
-from edupulse.config import Settings
+from edupulse.config import RetentionSettings, Settings
 from edupulse.deployment import STATE_FILE, Deployment
 from edupulse.events.model import LearningEvent
 from edupulse.insights import standard_operators
@@ -28,6 +28,7 @@ from edupulse.lake.sink import LakeSink
 from edupulse.lake.sql import query
 from edupulse.lake.tables import LakeTable, json_rows
 from edupulse.log.base import EventLog, Record
+from edupulse.retention import apply_tenant_retention
 from edupulse.stream.log_sender import FEATURE_SNAPSHOTS_TOPIC, LOG_TOPICS, PREDICTIONS_TOPIC, LogSender
 from edupulse.stream.operator import Flush, Operator
 from edupulse.stream.outbox import OutboxRelay
@@ -280,3 +281,26 @@ def test_json_columns_keep_every_value_across_batches_of_changing_shape(tmp_path
 
 def test_every_output_topic_has_a_table() -> None:
     assert {t: table_spec(t).topic for t in LOG_TOPICS} == {t: t for t in LOG_TOPICS}
+
+
+def _log_keys(log: EventLog, topics: Sequence[str]) -> list[bytes]:
+    return [r.key for t in topics for p in range(len(log.end_offsets(t))) for r in log.read(t, p, 0, 100_000)]
+
+
+def test_tenant_retention_reaches_the_relayed_topics_and_their_tables(live: Deployment) -> None:
+    settings = live.settings
+    live.ingest.ingest(json.dumps(random_statements(300, seed=33, learners=5)).encode(), tenant="acme")
+    live.ingest.ingest(json.dumps(random_statements(200, seed=34, learners=5)).encode(), tenant="keep")
+    _settle(live)
+    live.stop_processing()
+    tables = [t.name for t in TABLES]
+    assert all({r["tenant"] for r in _rows(settings, t)} == {"acme", "keep"} for t in tables)
+    acme_rows = sum(r["tenant"] == "acme" for t in tables for r in _rows(settings, t))
+    topics = (EVENTS_TOPIC, *LOG_TOPICS)
+    acme_records = sum(k.startswith(b"acme\x1f") for k in _log_keys(live.log, topics))
+    assert acme_records > 300  # the events and what was relayed for them
+    policy = settings.model_copy(update={"retention": RetentionSettings(tenant_days={"acme": 1.0})})
+    (report,), _ = apply_tenant_retention(policy, now_us=time.time_ns() // 1000 + 2 * 86_400_000_000)
+    assert (report.log_records, report.lake_rows) == (acme_records, acme_rows)
+    assert all({r["tenant"] for r in _rows(settings, t)} == {"keep"} for t in tables)
+    assert {k.split(b"\x1f")[0] for k in _log_keys(live.log, topics)} == {b"keep"}
