@@ -17,7 +17,7 @@ from deltalake import DeltaTable
 
 from edupulse.alerts import AlertLedger
 from edupulse.bluegreen import backfill_and_swap
-from edupulse.config import RetentionSettings, Settings
+from edupulse.config import LogSettings, RetentionSettings, Settings
 from edupulse.deployment import STATE_FILE, Deployment
 from edupulse.events.model import LearningEvent
 from edupulse.insights import standard_operators
@@ -304,3 +304,20 @@ def test_tenant_retention_reaches_the_relayed_topics_and_their_tables(live: Depl
     assert (report.log_records, report.lake_rows) == (acme_records, acme_rows)
     assert all({r["tenant"] for r in _rows(settings, t)} == {"keep"} for t in tables)
     assert {k.split(b"\x1f")[0] for k in _log_keys(live.log, topics)} == {b"keep"}
+
+
+def test_log_retention_applies_to_the_relayed_topics_but_keeps_what_the_lake_lacks(live: Deployment) -> None:
+    live.ingest.ingest(json.dumps(random_statements(200, seed=35, learners=5)).encode(), tenant="default")
+    _settle(live)
+    assert live.lake is not None
+    live.lake.stop()  # the sink holds still: records appended from now on are not in the lake
+    live.settings = live.settings.model_copy(update={"log": LogSettings(partitions=2, retention_records=1)})
+    held = {t: live.lake.offsets(t) for t in LOG_TOPICS}
+    live.ingest.ingest(json.dumps(random_statements(100, seed=36, learners=5)).encode(), tenant="default")
+    deadline = time.monotonic() + 30
+    while any(sum(live.log.end_offsets(t)) == sum(held[t].values()) for t in LOG_TOPICS):
+        assert time.monotonic() < deadline, "the relay did not append the new outputs"
+        time.sleep(0.05)
+    live.apply_retention()
+    for topic in LOG_TOPICS:
+        assert live.log.start_offsets(topic) == [held[topic].get(p, 0) for p in range(2)], topic

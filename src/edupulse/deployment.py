@@ -324,19 +324,27 @@ class Deployment:
         return lambda: member.run(self._stopping)
 
     def apply_retention(self) -> int:
-        """Drop log records past the retention settings, never one not yet processed."""
+        """Drop log records past the retention settings, never one not yet processed nor one the lake lacks.
+
+        The topics relayed from the outbox (alerts, predictions, feature snapshots) keep the
+        same retention; only the lake reads them.
+        """
         cfg = self.settings.log
-        committed = self.store.committed_offsets(EVENTS_TOPIC)
-        if self.lake is not None:  # nor one the lake does not hold yet
-            for part, offset in self.lake.offsets(EVENTS_TOPIC).items():
-                committed[part] = min(offset, committed.get(part, 0))
-        return self.log.apply_retention(
-            EVENTS_TOPIC,
-            max_age_us=int(cfg.retention_hours * 3_600_000_000) if cfg.retention_hours else None,
-            max_records=cfg.retention_records,
-            now_us=time.time_ns() // 1000,
-            keep_from=[committed.get(p, 0) for p in range(self.log.partitions(EVENTS_TOPIC))],
-        )
+        dropped = 0
+        for topic in (EVENTS_TOPIC, *LOG_TOPICS):
+            bounds = [self.store.committed_offsets(topic)] if topic == EVENTS_TOPIC else []
+            if self.lake is not None:  # nor one the lake does not hold yet
+                bounds.append(self.lake.offsets(topic))
+            parts = self.log.partitions(topic)
+            keep = [min(b.get(p, 0) for b in bounds) for p in range(parts)] if bounds else None
+            dropped += self.log.apply_retention(
+                topic,
+                max_age_us=int(cfg.retention_hours * 3_600_000_000) if cfg.retention_hours else None,
+                max_records=cfg.retention_records,
+                now_us=time.time_ns() // 1000,
+                keep_from=keep,
+            )
+        return dropped
 
     def _retention_loop(self) -> None:
         while self._runtime is not None and self._runtime.alive:
