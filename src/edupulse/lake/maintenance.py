@@ -68,7 +68,7 @@ def vacuum(settings: Settings, *, retention_hours: float | None = None) -> dict[
     }
 
 
-def quote(value: str) -> str:
+def _quote(value: str) -> str:
     """A string as a SQL literal in a Delta delete predicate."""
     return "'" + value.replace("'", "''") + "'"
 
@@ -81,12 +81,12 @@ def delete_rows(settings: Settings, where: dict[str, str], *, before_us: int | N
     """
     out: dict[str, int] = {}
     for name, table in _tables(settings):
-        columns = {field.name for field in table.schema().fields}
-        terms = [f"{c} = {quote(v)}" for c, v in sorted(where.items())]
+        needed = {*where, *(["log_time_us"] if before_us is not None else [])}
+        if not needed <= {field.name for field in table.schema().fields}:
+            continue
+        terms = [f"{c} = {_quote(v)}" for c, v in sorted(where.items())]
         if before_us is not None:
             terms.append(f"log_time_us < {int(before_us)}")
-        if not {*where, *(["log_time_us"] if before_us is not None else [])} <= columns:
-            continue
         metrics = table.delete(" AND ".join(terms))
         out[name] = int(metrics.get("num_deleted_rows", 0))
     return out
