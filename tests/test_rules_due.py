@@ -16,8 +16,8 @@ from edupulse.insights import default_operators
 from edupulse.insights.rule_file import parse_rules
 from edupulse.insights.rules import alert_id
 from edupulse.log.sqlite import SqliteLog
-from edupulse.stream.log_sender import ALERTS_TOPIC
 from edupulse.lrs.statements import StatementIngest
+from edupulse.stream.log_sender import ALERTS_TOPIC
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.sqlite import SqliteStore
 from tests.statements import START, learner_key, statement
