@@ -19,6 +19,7 @@ from edupulse.deployment import Deployment
 from edupulse.errors import ConfigError
 from edupulse.insights.rule_file import parse_rules
 from edupulse.insights.rules import ALERTS_VIEW
+from edupulse.stream.log_sender import ALERTS_TOPIC
 from edupulse.stream.outbox import OutboxRelay
 from tests.smtp_server import SmtpServer
 from tests.statements import START, statement
@@ -87,6 +88,8 @@ def test_figures_above_thresholds_alert_once_until_back_below(tmp_path: Path) ->
             assert relay.run_once().delivered == 3  # two scale-up webhooks, one email; marking has no action
             relay.stop()
         ledger.close()
+        lake = [json.loads(m.payload) for _, m in store.pending_outbox(100) if m.topic == ALERTS_TOPIC]
+        assert sorted(b["id"] for b in lake) == sorted(a["id"] for a in store.select(ALERTS_VIEW.name, {}))
     bodies = [json.loads(body) for _, body in hook.requests]
     assert [(b["type"], b["metric"], b["value"], b["threshold"]) for b in bodies] == [
         ("edupulse.aggregate_alert", "active_learners", 4, 3),

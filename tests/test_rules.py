@@ -19,6 +19,7 @@ from edupulse.insights.rules import ALERTS_VIEW, WEBHOOK_TOPIC, RulesOperator, a
 from edupulse.log.sqlite import SqliteLog
 from edupulse.lrs.statements import StatementIngest
 from edupulse.replay import replay
+from edupulse.stream.log_sender import ALERTS_TOPIC
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.sqlite import SqliteStore
 from tests.statements import START, learner_key, statement
@@ -107,10 +108,11 @@ def test_three_failures_on_a_skill_within_a_day_alert_once_per_cooldown(tmp_path
     assert "3 failed attempts on skill 'fractions' within 24 h" in alert["reason"]
     start_us = int(START.timestamp() * 1_000_000)
     assert alert["id"] == alert_id("struggling", "t", learner_key("ann"), COURSE, start_us)
-    (message,) = [m for _, m in store.pending_outbox(100)]
+    lake, message = sorted((m for _, m in store.pending_outbox(100)), key=lambda m: m.topic)
     assert message.topic == WEBHOOK_TOPIC
     assert message.idempotency_key == alert["id"] + ":webhook"
     assert json.loads(message.payload)["reason"] == alert["reason"]
+    assert (lake.topic, lake.idempotency_key, lake.payload) == (ALERTS_TOPIC, alert["id"], message.payload)
     store.close()
 
 
@@ -118,7 +120,7 @@ def test_without_cooldown_each_new_run_of_failures_alerts(tmp_path: Path) -> Non
     rules = "rules:\n  - {name: s, when: failed_attempts, count: 2, within_hours: 1}"
     store = _run(tmp_path, [[attempt("ann", h) for h in (0, 0.1, 0.2, 0.3, 5)]], rules=rules, batch=2)
     assert len(_alerts(store)) == 2  # (0, 0.1) and (0.2, 0.3); the failure at 5 h is alone
-    assert store.pending_outbox(100) == []  # no actions: no messages
+    assert [m.topic for _, m in store.pending_outbox(100)] == [ALERTS_TOPIC] * 2  # no actions: only the lake's
     store.close()
 
 

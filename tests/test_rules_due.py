@@ -17,6 +17,7 @@ from edupulse.insights.rule_file import parse_rules
 from edupulse.insights.rules import alert_id
 from edupulse.log.sqlite import SqliteLog
 from edupulse.lrs.statements import StatementIngest
+from edupulse.stream.log_sender import ALERTS_TOPIC
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.sqlite import SqliteStore
 from tests.statements import START, learner_key, statement
@@ -70,7 +71,8 @@ def test_an_assignment_not_started_48_hours_before_it_is_due_alerts(tmp_path: Pa
     ]
     first = _alerts(store)[0]
     assert first["id"] == alert_id("due-soon", "t", learner_key("ann"), COURSE, _us(100), detail=ESSAY)
-    assert len(store.pending_outbox(100)) == 3
+    topics = sorted(m.topic for _, m in store.pending_outbox(100))
+    assert topics == [ALERTS_TOPIC] * 3 + ["alerts.webhook"] * 3  # each alert: its action, and the lake's copy
     store.close()
 
 

@@ -41,7 +41,8 @@ from edupulse.roster.base import RosterStore
 from edupulse.roster.postgres import PostgresRoster
 from edupulse.roster.sqlite import SqliteRoster
 from edupulse.stream.group import GroupWorker
-from edupulse.stream.outbox import OutboxRelay
+from edupulse.stream.log_sender import LOG_TOPICS, LogSender
+from edupulse.stream.outbox import OutboxRelay, Sender
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.base import Commit, StateStore
 from edupulse.stream.store.postgres import PostgresStore
@@ -226,7 +227,8 @@ class Deployment:
             # the processor rings ``committed`` after each commit.
             self.appended = Doorbell(data_dir / "bells" / "appended")
             self.committed = Doorbell(data_dir / "bells" / "committed")
-        self.log.ensure_topic(EVENTS_TOPIC, settings.log.partitions)
+        for topic in (EVENTS_TOPIC, *LOG_TOPICS):  # outputs relayed from the outbox have topics of their own
+            self.log.ensure_topic(topic, settings.log.partitions)
         self.ingest = StatementIngest(
             self.log, unknown_verbs=settings.ingest.unknown_verbs, max_batch=settings.ingest.max_batch
         )
@@ -293,22 +295,28 @@ class Deployment:
         assert self._runtime is not None  # noqa: S101 - both builders set it
         return self._runtime
 
-    def _start_relay(self) -> OutboxRelay | None:
-        """Deliver alert actions from the outbox, if rules and a destination of an action are configured.
+    def _start_relay(self) -> OutboxRelay:
+        """Relay outputs onto their log topics (for the lake), and deliver the alert actions that have a destination.
 
         Roster seam: pass ``recipients=`` (who counsels a learner) to ``configured_senders``.
         """
         cfg = self.settings.rules
         ruleset = configured_rules(cfg.path)
-        if ruleset is None:
-            return None
-        if ruleset.aggregates:  # wall-clock checks over the serving views, beside the relay
-            self.aggregates = AggregateWatcher(self.store, ruleset.aggregates)
-            self.aggregates.start(cfg.aggregate_interval_s)
-        senders = configured_senders(cfg, aggregates=ruleset.aggregates)
-        if not senders:
-            return None
-        relay = OutboxRelay(self.store, self.alerts, senders, max_attempts=cfg.max_attempts, backoff_s=cfg.backoff_s)
+        senders: dict[str, Sender] = {}
+        if ruleset is not None:
+            if ruleset.aggregates:  # wall-clock checks over the serving views, beside the relay
+                self.aggregates = AggregateWatcher(self.store, ruleset.aggregates)
+                self.aggregates.start(cfg.aggregate_interval_s)
+            senders = configured_senders(cfg, aggregates=ruleset.aggregates)
+        to_log = LogSender(self.log, partitions=self.settings.log.partitions)
+        relay = OutboxRelay(
+            self.store,
+            self.alerts,
+            senders,
+            max_attempts=cfg.max_attempts,
+            backoff_s=cfg.backoff_s,
+            batch_senders=dict.fromkeys(LOG_TOPICS, to_log),
+        )
         relay.start(RELAY_INTERVAL_S)
         return relay
 
@@ -339,19 +347,27 @@ class Deployment:
         return lambda: member.run(self._stopping)
 
     def apply_retention(self) -> int:
-        """Drop log records past the retention settings, never one not yet processed."""
+        """Drop log records past the retention settings, never one not yet processed nor one the lake lacks.
+
+        The topics relayed from the outbox (alerts, predictions, feature snapshots) keep the
+        same retention; only the lake reads them.
+        """
         cfg = self.settings.log
-        committed = self.store.committed_offsets(EVENTS_TOPIC)
-        if self.lake is not None:  # nor one the lake does not hold yet
-            for part, offset in self.lake.offsets(EVENTS_TOPIC).items():
-                committed[part] = min(offset, committed.get(part, 0))
-        return self.log.apply_retention(
-            EVENTS_TOPIC,
-            max_age_us=int(cfg.retention_hours * 3_600_000_000) if cfg.retention_hours else None,
-            max_records=cfg.retention_records,
-            now_us=time.time_ns() // 1000,
-            keep_from=[committed.get(p, 0) for p in range(self.log.partitions(EVENTS_TOPIC))],
-        )
+        dropped = 0
+        for topic in (EVENTS_TOPIC, *LOG_TOPICS):
+            bounds = [self.store.committed_offsets(topic)] if topic == EVENTS_TOPIC else []
+            if self.lake is not None:  # nor one the lake does not hold yet
+                bounds.append(self.lake.offsets(topic))
+            parts = self.log.partitions(topic)
+            keep = [min(b.get(p, 0) for b in bounds) for p in range(parts)] if bounds else None
+            dropped += self.log.apply_retention(
+                topic,
+                max_age_us=int(cfg.retention_hours * 3_600_000_000) if cfg.retention_hours else None,
+                max_records=cfg.retention_records,
+                now_us=time.time_ns() // 1000,
+                keep_from=keep,
+            )
+        return dropped
 
     def _retention_loop(self) -> None:
         while self._runtime is not None and self._runtime.alive:

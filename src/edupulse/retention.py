@@ -2,7 +2,8 @@
 
 ``retention.tenant_days`` names, per tenant, how many days of events to keep, by the
 time edupulse stored them (the log record's timestamp, ``log_time_us`` in the lake).
-Older events of that tenant are deleted from the embedded log and from every lake
+Older events of that tenant, and the alerts, predictions and feature snapshots
+relayed onto the log for it, are deleted from the embedded log and from every lake
 table, the lake is vacuumed at once so no old file still holds them, and the state
 and views are rebuilt by a replay of what remains, through the same operators: every
 number served afterwards derives from the retained events only.
@@ -21,6 +22,7 @@ from edupulse.deployment import LOG_FILE, STOPPING_GRACE_S, ProcessLock
 from edupulse.lake.maintenance import DAY_US, RetentionReport, delete_tenant_rows
 from edupulse.log.sqlite import SqliteLog
 from edupulse.replay import ReplayReport, replay
+from edupulse.stream.log_sender import LOG_TOPICS
 from edupulse.stream.runtime import EVENTS_TOPIC
 
 __all__ = ["apply_tenant_retention"]
@@ -39,7 +41,8 @@ def apply_tenant_retention(
         try:
             for tenant, days in sorted(settings.retention.tenant_days.items()):
                 before = now - int(days * DAY_US)
-                records = log.delete_keys(EVENTS_TOPIC, f"{tenant}\x1f".encode(), before_us=before)
+                prefix = f"{tenant}\x1f".encode()  # events and the outputs relayed onto the log are keyed by learner
+                records = sum(log.delete_keys(t, prefix, before_us=before) for t in (EVENTS_TOPIC, *LOG_TOPICS))
                 rows, files = delete_tenant_rows(settings, tenant, before_us=before)
                 reports.append(RetentionReport(tenant, days, records, rows, files))
         finally:

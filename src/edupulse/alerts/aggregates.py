@@ -42,6 +42,7 @@ from edupulse.errors import EdupulseError
 from edupulse.insights.aggregate_rules import AggregateRule
 from edupulse.insights.engagement import COURSE_VIEW, LEARNER_VIEW
 from edupulse.insights.rules import ALERTS_VIEW, WEBHOOK_TOPIC, alert_id
+from edupulse.stream.log_sender import ALERTS_TOPIC
 from edupulse.stream.store.base import Commit, OutboxMessage, Row, StateStore
 
 __all__ = ["COMMIT_TOPIC", "AggregateWatcher", "rule_topic"]
@@ -146,7 +147,8 @@ class AggregateWatcher:
         base = {k: v for k, v in row.items() if k not in ("outcome", "reengaged_us")}
         body: dict[str, Any] = {"type": "edupulse.aggregate_alert", **base, "metric": rule.metric}
         body |= {"scope": rule.scope, "value": value, "threshold": rule.above}
-        out = []
+        lake = json.dumps(body, sort_keys=True).encode()  # the lake's alerts table; keyed by tenant, as no learner
+        out = [OutboxMessage(ALERTS_TOPIC, row["tenant"] + "\x1f", lake, row["id"])]
         for action in rule.actions:
             extra = {"email_to": rule.email_to} if action == "email" else {}
             payload = json.dumps(body | extra, sort_keys=True).encode()

@@ -35,6 +35,7 @@ from edupulse.insights.reengagement import Watch, Watches
 from edupulse.insights.rule_file import RuleBase, RuleSet
 from edupulse.insights.rules_due import STATE_PREFIX as DUE_PREFIX
 from edupulse.insights.rules_due import DueRules, DueWarning
+from edupulse.stream.log_sender import ALERTS_TOPIC
 from edupulse.stream.operator import Flush
 from edupulse.stream.store.base import OutboxMessage, Row, ViewSpec
 
@@ -349,6 +350,7 @@ class RulesOperator:
         watch = Watch(aid, rule.name, course, opened, opened + rule.reengage_us, reason)
         part.alerts.append(part.watches.track(tenant + _SEP + learner, watch))
         payload = json.dumps({"type": "edupulse.alert", **row}, sort_keys=True).encode()
+        part.outbox.append(OutboxMessage(ALERTS_TOPIC, f"{tenant}{_SEP}{learner}", payload, aid))  # the lake's alerts
         for action in rule.actions:
             body = payload
             if action == "email":

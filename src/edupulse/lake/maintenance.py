@@ -24,7 +24,7 @@ from deltalake import DeltaTable
 from edupulse.config import Settings
 from edupulse.lake.catalog import TABLES
 
-__all__ = ["RetentionReport", "compact", "vacuum"]
+__all__ = ["RetentionReport", "compact", "delete_rows", "vacuum"]
 
 logger = logging.getLogger(__name__)
 DAY_US = 86_400_000_000
@@ -68,16 +68,36 @@ def vacuum(settings: Settings, *, retention_hours: float | None = None) -> dict[
     }
 
 
+def _quote(value: str) -> str:
+    """A string as a SQL literal in a Delta delete predicate."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def delete_rows(settings: Settings, where: dict[str, str], *, before_us: int | None = None) -> dict[str, int]:
+    """Delete the rows whose columns equal ``where`` (and stored before ``before_us``); rows deleted per table.
+
+    A table lacking one of those columns holds no such rows and is left alone (an output
+    without a ``tenant`` and ``learner`` column cannot be traced to a learner).
+    """
+    out: dict[str, int] = {}
+    for name, table in _tables(settings):
+        needed = {*where, *(["log_time_us"] if before_us is not None else [])}
+        if not needed <= {field.name for field in table.schema().fields}:
+            continue
+        terms = [f"{c} = {_quote(v)}" for c, v in sorted(where.items())]
+        if before_us is not None:
+            terms.append(f"log_time_us < {int(before_us)}")
+        metrics = table.delete(" AND ".join(terms))
+        out[name] = int(metrics.get("num_deleted_rows", 0))
+    return out
+
+
 def delete_tenant_rows(settings: Settings, tenant: str, *, before_us: int) -> tuple[int, int]:
     """Delete a tenant's rows stored before ``before_us`` from every table, then vacuum them away.
 
     Returns (rows deleted, files vacuumed). Run only with processing stopped: a vacuum
     with no retention would also remove the files of a commit under way.
     """
-    quoted = tenant.replace("'", "''")
-    rows = 0
-    for _, table in _tables(settings):
-        metrics = table.delete(f"tenant = '{quoted}' AND log_time_us < {int(before_us)}")
-        rows += int(metrics.get("num_deleted_rows", 0))
+    rows = sum(delete_rows(settings, {"tenant": tenant}, before_us=before_us).values())
     files = sum(vacuum(settings, retention_hours=0).values()) if rows else 0
     return rows, files

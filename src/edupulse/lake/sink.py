@@ -21,10 +21,12 @@ import logging
 import time
 from pathlib import Path
 
+import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import DeltaError
 
 from edupulse.errors import TransientError
+from edupulse.lake.schema_fit import fit_batch
 from edupulse.lake.tables import LakeTable
 from edupulse.log.base import EventLog, LogRecord
 
@@ -125,7 +127,7 @@ class LakeSink:
         payloads: dict[tuple[int, int], bytes] = {}
         if self.spec.payloads:
             payloads = self._payloads(records)
-        table = self.spec.convert(records, payloads)
+        table = fit_batch(self.spec.convert(records, payloads), self._schema(), self.spec.partition_by)
         moved = {p: o for p, o in self._positions.items() if o != self._starts.get(p)}
         props = CommitProperties(
             custom_metadata={OFFSETS_KEY: json.dumps({str(p): o for p, o in sorted(moved.items())})},
@@ -140,6 +142,11 @@ class LakeSink:
             commit_properties=props,
         )
         return int(table.num_rows)
+
+    def _schema(self) -> pa.Schema | None:
+        if not DeltaTable.is_deltatable(str(self.uri)):
+            return None
+        return pa.schema(DeltaTable(str(self.uri)).schema().to_arrow())
 
     def _payloads(self, records: list[LogRecord]) -> dict[tuple[int, int], bytes]:
         by_part: dict[int, list[int]] = {}

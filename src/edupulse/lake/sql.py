@@ -62,6 +62,8 @@ def connect(settings: Settings, *, tenant: str | None = None, read_only: bool = 
             continue
         data = dataset(path)
         if tenant is not None:
+            if "tenant" not in data.schema.names:
+                continue  # rows that name no tenant are no tenant's to read
             data = data.filter(pc.field("tenant") == tenant)
         con.register(spec.name, data)
     if read_only:

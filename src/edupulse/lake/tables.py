@@ -20,6 +20,7 @@ import pyarrow as pa
 from edupulse.events.model import ExtensionValue, LearningEvent, Result, decode_events
 from edupulse.events.vocabulary import Verb
 from edupulse.lake import EVENTS_TABLE
+from edupulse.lake.json_rows import json_rows
 from edupulse.log.base import LogRecord
 
 __all__ = [
@@ -135,23 +136,6 @@ def events_to_arrow(records: Sequence[LogRecord], payloads: dict[tuple[int, int]
         "date": [days[ev.event_time_us // 86_400_000_000] for ev in events],
     }
     return pa.table(columns, schema=EVENTS_SCHEMA)
-
-
-def json_rows(records: Sequence[LogRecord], payloads: dict[tuple[int, int], bytes]) -> pa.Table:
-    """Rows of a topic whose values are JSON objects (outbox topics: features, predictions, alerts).
-
-    Columns are the objects' fields, plus the log position and a ``date`` from the append
-    time; a field that appears later adds a column (the sink merges schemas).
-    """
-    rows = []
-    for rec in records:
-        row = msgspec.json.decode(rec.value)
-        if not isinstance(row, dict):
-            row = {"value": row}
-        row.update(log_partition=rec.partition, log_offset=rec.offset, log_time_us=rec.timestamp_us)
-        row["date"] = _day(rec.timestamp_us)
-        rows.append(row)
-    return pa.Table.from_pylist(rows)
 
 
 def events_from_arrow(table: pa.Table) -> list[LearningEvent]:

@@ -21,6 +21,8 @@ class LakeWriter:
 
     def __init__(self, log: EventLog, settings: Settings) -> None:
         cfg = settings.lake
+        for spec in TABLES:  # a data directory older than a table's topic gets it (an existing one stays as is)
+            log.ensure_topic(spec.topic, settings.log.partitions)
         self.sinks = [
             LakeSink(
                 log, spec, settings.lake_path, flush_records=cfg.flush_records, flush_interval_s=cfg.flush_interval_s

@@ -14,6 +14,11 @@ outcome in the alert ledger by idempotency key:
 A message already delivered or dead in the ledger is never sent again, even when a
 replay rebuilt the outbox. A crash between a send and its record can repeat a send:
 receivers dedupe on the ``Idempotency-Key`` header.
+
+Topics with a ``BatchSender`` (outputs relayed onto log topics for the lake:
+``stream/log_sender.py``) skip the ledger: their receiver dedupes by idempotency key
+itself, so each pass hands it all their pending messages at once, and a failure leaves
+them pending for the next pass. A pass that found a full page starts the next at once.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import msgspec
@@ -30,7 +35,7 @@ from edupulse.alerts.ledger import AlertLedger, Delivery
 from edupulse.errors import EdupulseError, TerminalError
 from edupulse.stream.store.base import OutboxMessage, StateStore
 
-__all__ = ["OutboxRelay", "RelayStats", "Sender"]
+__all__ = ["BatchSender", "OutboxRelay", "RelayStats", "Sender"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +48,14 @@ class Sender(Protocol):
     def close(self) -> None: ...
 
 
+class BatchSender(Protocol):
+    """Delivers many messages at once and dedupes them by idempotency key itself; raises an ``EdupulseError``."""
+
+    def send_batch(self, messages: Sequence[OutboxMessage]) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class RelayStats(msgspec.Struct):
     """What one pass over the pending outbox did."""
 
@@ -50,6 +63,7 @@ class RelayStats(msgspec.Struct):
     retrying: int = 0
     dead: int = 0
     skipped: int = 0
+    pending: int = 0  # messages the pass read (a full page: more may be waiting)
 
 
 class OutboxRelay:
@@ -64,10 +78,12 @@ class OutboxRelay:
         max_attempts: int,
         backoff_s: float,
         page: int = 1000,
+        batch_senders: Mapping[str, BatchSender] | None = None,
     ) -> None:
         self.store = store
         self.ledger = ledger
         self.senders = dict(senders)
+        self.batch_senders = dict(batch_senders or {})
         self.max_attempts = max_attempts
         self.backoff_us = int(backoff_s * 1_000_000)
         self.page = page
@@ -78,7 +94,13 @@ class OutboxRelay:
         """One pass over the pending outbox."""
         stats = RelayStats()
         done: list[int] = []
-        for seq, message in self.store.pending_outbox(self.page):
+        batches: dict[BatchSender, list[tuple[int, OutboxMessage]]] = {}
+        pending = self.store.pending_outbox(self.page)
+        stats.pending = len(pending)
+        for seq, message in pending:
+            if (batcher := self.batch_senders.get(message.topic)) is not None:
+                batches.setdefault(batcher, []).append((seq, message))
+                continue
             sender = self.senders.get(message.topic)
             if sender is None:
                 continue
@@ -96,6 +118,15 @@ class OutboxRelay:
                 stats.dead += 1
             else:
                 stats.retrying += 1
+        for batcher, items in batches.items():
+            try:
+                batcher.send_batch([m for _, m in items])
+            except EdupulseError as exc:
+                logger.warning("relaying %d outbox messages failed, retrying next pass: %s", len(items), exc)
+                stats.retrying += len(items)
+                continue
+            done.extend(seq for seq, _ in items)
+            stats.delivered += len(items)
         self.store.mark_delivered(done)
         return stats
 
@@ -125,11 +156,16 @@ class OutboxRelay:
         self._thread.start()
 
     def _loop(self, interval_s: float) -> None:
-        while not self._stop.wait(interval_s):
+        wait_s = interval_s
+        while not self._stop.wait(wait_s):
+            wait_s = interval_s
             try:
-                self.run_once()
+                stats = self.run_once()
             except EdupulseError:
                 logger.exception("the outbox relay pass failed; retrying in %.1f s", interval_s)
+                continue
+            if stats.pending >= self.page and stats.delivered:
+                wait_s = 0.0  # a full page moved: more is waiting
 
     def stop(self) -> None:
         self._stop.set()
@@ -138,3 +174,5 @@ class OutboxRelay:
             self._thread = None
         for sender in self.senders.values():
             sender.close()
+        for batcher in set(self.batch_senders.values()):
+            batcher.close()

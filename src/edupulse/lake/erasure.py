@@ -1,0 +1,36 @@
+"""Erasure from the lake: a learner's rows leave every table, and every file that held them.
+
+``erase_learner`` is what ``edupulse forget`` calls for the lakehouse. It deletes the
+learner's rows from each table with ``tenant`` and ``learner`` columns (events,
+alerts, predictions, feature snapshots: whatever the catalog holds), then vacuums with
+no retention, so neither the current version nor any older file on disk still holds
+them (time travel to before the erasure then finds the files gone).
+
+Run it with processing stopped (hold the processing lock): a vacuum with no retention
+would also delete the files of a sink commit under way. The log keeps the records the
+lake was fed from until they are purged there too; the derived topics (alerts,
+predictions, feature snapshots) are keyed ``tenant \\x1f learner`` like the events topic.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from edupulse.config import Settings
+from edupulse.lake.maintenance import delete_rows, vacuum
+
+__all__ = ["LakeErasure", "erase_learner"]
+
+
+class LakeErasure(msgspec.Struct):
+    """What erasing one learner removed from the lake."""
+
+    rows: dict[str, int]  # rows deleted per table
+    files_vacuumed: int
+
+
+def erase_learner(settings: Settings, tenant: str, learner: str) -> LakeErasure:
+    """Delete a learner's rows (``learner`` is the pseudonym stored in the tables) from every lake table, and vacuum."""
+    rows = delete_rows(settings, {"tenant": tenant, "learner": learner})
+    files = sum(vacuum(settings, retention_hours=0).values()) if any(rows.values()) else 0
+    return LakeErasure({name: n for name, n in rows.items() if n}, files)
