@@ -29,8 +29,10 @@ def list_alerts(
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[dict[str, Any]]:
-    filters = {k: v for k, v in (("course", course), ("learner", learner)) if v is not None}
     dep = request.app.state.deployment
+    if learner is not None:
+        learner = dep.learner_key(principal.tenant, learner)
+    filters = {k: v for k, v in (("course", course), ("learner", learner)) if v is not None}
     return lifecycle.list_alerts(
         dep.store,
         dep.alerts,

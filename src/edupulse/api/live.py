@@ -120,6 +120,8 @@ async def stream(
     deployment = request.app.state.deployment
     store = deployment.store
     start = last_event_id if last_event_id is not None else await run_in_threadpool(store.last_change)
+    if learner is not None:
+        learner = deployment.learner_key(principal.tenant, learner)
     filters = {"tenant": principal.tenant, "course": course, "learner": learner}
     return StreamingResponse(
         _events(request, store, request.app.state.notifier, start, filters),

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from edupulse.api.auth import require
+from edupulse.errors import NotFoundError
 from edupulse.insights import queries
 from edupulse.privacy.credentials import Principal
 from edupulse.status import pipeline_status
@@ -55,7 +56,8 @@ def learner(
     learner: Annotated[str, Query(min_length=1)],
     course: Annotated[str | None, Query(min_length=1)] = None,
 ) -> list[dict[str, Any]]:
-    return queries.learner_metrics(request.app.state.deployment.store, principal.tenant, learner, course)
+    dep = request.app.state.deployment
+    return queries.learner_metrics(dep.store, principal.tenant, dep.learner_key(principal.tenant, learner), course)
 
 
 @router.get("/learner/mastery", summary="A learner's mastery per skill: BKT P(known), Elo, attempts")
@@ -65,7 +67,12 @@ def learner_mastery(
     learner: Annotated[str, Query(min_length=1)],
     skill: Annotated[str | None, Query(min_length=1)] = None,
 ) -> list[dict[str, Any]]:
-    return queries.learner_mastery(request.app.state.deployment.store, principal.tenant, learner, skill)
+    dep = request.app.state.deployment
+    key = dep.learner_key(principal.tenant, learner)
+    try:
+        return queries.learner_mastery(dep.store, principal.tenant, key, skill)
+    except NotFoundError as exc:  # name the learner as the caller did, not by their pseudonym
+        raise NotFoundError(str(exc).replace(repr(key), repr(learner))) from exc
 
 
 @router.get("/status", summary="Events, learners, courses, and per-partition log and committed offsets")

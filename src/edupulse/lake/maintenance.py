@@ -24,7 +24,7 @@ from deltalake import DeltaTable
 from edupulse.config import Settings
 from edupulse.lake.catalog import TABLES
 
-__all__ = ["RetentionReport", "compact", "vacuum"]
+__all__ = ["RetentionReport", "compact", "delete_learner_rows", "vacuum"]
 
 logger = logging.getLogger(__name__)
 DAY_US = 86_400_000_000
@@ -81,3 +81,38 @@ def delete_tenant_rows(settings: Settings, tenant: str, *, before_us: int) -> tu
         rows += int(metrics.get("num_deleted_rows", 0))
     files = sum(vacuum(settings, retention_hours=0).values()) if rows else 0
     return rows, files
+
+
+def delete_learner_rows(settings: Settings, tenant: str, learner: str) -> tuple[int, int]:
+    """Delete one learner's rows from every table that has a ``learner`` column, then vacuum them away.
+
+    Erasure uses this. The Delta log keeps column statistics (each file's smallest and
+    largest values) in its commit files, so after the vacuum a checkpoint is written and
+    every older commit file removed: no trace of the deleted rows stays in the log either
+    (time travel to versions before the erasure ends there). Returns (rows deleted, files
+    vacuumed); run with processing stopped.
+    """
+    quoted_tenant, quoted_learner = tenant.replace("'", "''"), learner.replace("'", "''")
+    condition = f"tenant = '{quoted_tenant}' AND learner = '{quoted_learner}'"
+    rows = 0
+    for _, table in _tables(settings):
+        if "learner" not in {field.name for field in table.schema().fields}:
+            continue
+        metrics = table.delete(condition)
+        rows += int(metrics.get("num_deleted_rows", 0))
+    files = sum(vacuum(settings, retention_hours=0).values()) if rows else 0
+    if rows:
+        for _, table in _tables(settings):
+            _drop_history(table)
+    return rows, files
+
+
+def _drop_history(table: DeltaTable) -> None:
+    """Checkpoint the table and delete every commit file before it, keeping the retention setting."""
+    key = "delta.logRetentionDuration"
+    kept = table.metadata().configuration.get(key)
+    table.alter.set_table_properties({key: "interval 0 seconds"})
+    table.create_checkpoint()
+    table.cleanup_metadata()
+    table.alter.set_table_properties({key: kept or "interval 30 days"})
+    table.create_checkpoint()
