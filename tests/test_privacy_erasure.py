@@ -176,3 +176,42 @@ def test_a_tombstone_keeps_records_still_in_a_log_out_of_every_replay(tmp_path: 
         vault.close()
     assert replay(settings).events == 303  # read, and skipped
     assert pseudonym not in _learners(settings)
+
+
+def test_the_admin_api_shreds_at_once_and_only_for_admins(deployment: Deployment, live_server: LiveServer) -> None:
+    admin = basic(deployment.credentials.create("dpo", tenant="default", scopes=("admin", "ingest", "read")))
+    reader = basic(deployment.credentials.create("dash", tenant="default", scopes=("read",)))
+    version = {"X-Experience-API-Version": "1.0.3"}
+    ana = _ana(2)
+    assert httpx.post(live_server.url + "/xapi/statements", json=ana, headers=admin | version).status_code == 200
+    url = live_server.url + "/api/v1/privacy/erasures"
+
+    assert httpx.post(url, json={"learner": ANA_MAIL}, headers=reader).status_code == 403
+    assert httpx.post(url, json={"learner": ""}, headers=admin).status_code in (400, 422)
+    response = httpx.post(url, json={"learner": ANA_MAIL}, headers=admin)
+
+    assert response.status_code == 202, response.text
+    body = response.json()
+    pseudonym = deployment.learner_key("default", ANA_MAIL)
+    assert (body["pseudonym"], body["key_shredded"], body["lrs_statements"]) == (pseudonym, True, 2)
+    assert deployment.vault is not None and deployment.vault.sealer(pseudonym) is None
+    got = httpx.get(live_server.url + "/xapi/statements", params={"statementId": ana[0]["id"]}, headers=admin | version)
+    assert got.status_code == 404
+
+
+def test_imports_are_pseudonymised_and_sealed_too(settings: Settings, tmp_path: Path) -> None:
+    from edupulse.importers.base import run_import  # noqa: PLC0415
+    from edupulse.importers.oulad import OuladImporter  # noqa: PLC0415
+    from tests.oulad_rows import write_tables  # noqa: PLC0415
+
+    with Deployment(settings) as dep:
+        report = run_import(
+            dep.log, OuladImporter(tenant="t"), [write_tables(tmp_path / "oulad")], checkpoint_dir=tmp_path
+        )
+        assert report.appended > 0
+        records = [r for p in range(4) for r in dep.log.read(EVENTS_TOPIC, p, 0, 1000)]
+        payloads = [v for p in range(4) for v in dep.log.read_payloads(EVENTS_TOPIC, p, range(1000)).values()]
+        expected = dep.learner_key("t", "oulad:11391")
+    learners = {decode_event(r.value).learner for r in records}
+    assert expected in learners and all(is_pseudonym(x) for x in learners)
+    assert payloads and all(is_sealed(p) for p in payloads)

@@ -38,6 +38,7 @@ from edupulse.privacy.credentials.postgres import PostgresCredentials
 from edupulse.privacy.log import ProtectedLog
 from edupulse.privacy.pseudonyms import identifier_of, is_pseudonym
 from edupulse.privacy.setup import open_protector
+from edupulse.privacy.vault.service import IdentityVault
 from edupulse.stream.group import GroupWorker
 from edupulse.stream.outbox import OutboxRelay
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
@@ -216,10 +217,12 @@ class Deployment:
             self.committed = Doorbell(data_dir / "bells" / "committed")
         self.raw_log = self.log  # the backend itself (Kafka consumer groups need it)
         self.erased: dict[str, int] = {}
+        self.vault: IdentityVault | None = None
         if settings.privacy.pseudonymise:
             try:
                 self.log = ProtectedLog(self.log, open_protector(settings), topic=EVENTS_TOPIC)
-                self.erased = self.log.protector.vault.tombstones()
+                self.vault = self.log.protector.vault
+                self.erased = self.vault.tombstones()
             except BaseException:
                 self.raw_log.close()
                 raise
@@ -244,6 +247,12 @@ class Deployment:
         self._runtime: Runtime | None = None
         self._lock = None if self.scaleout else ProcessLock(data_dir)
         self._stopping = threading.Event()
+
+    def note_erased(self, pseudonym: str, erased_us: int) -> None:
+        """An erasure happened: this process's runtime skips the learner's earlier events from now on."""
+        self.erased[pseudonym] = erased_us
+        if self._runtime is not None:
+            self._runtime.erased[pseudonym] = erased_us
 
     def learner_key(self, tenant: str, learner: str) -> str:
         """How a learner is keyed in views and alerts: their pseudonym, given it or their identifier."""

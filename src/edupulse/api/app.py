@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from edupulse import __version__
-from edupulse.api import alerts, caliper, lake, live, serving, xapi, xapi_documents, xapi_resources
+from edupulse.api import alerts, caliper, lake, live, privacy, serving, xapi, xapi_documents, xapi_resources
 from edupulse.api.errors import install_error_handlers
 from edupulse.api.xapi_version import XapiVersion
 from edupulse.deployment import Deployment
@@ -51,6 +51,7 @@ def create_app(deployment: Deployment, *, process: bool = True) -> FastAPI:
     app.include_router(live.router)
     app.include_router(lake.router)
     app.include_router(alerts.router)
+    app.include_router(privacy.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and the runtime's state")
     def healthz(request: Request) -> JSONResponse:

@@ -33,6 +33,7 @@ from edupulse.log.sqlite import SqliteLog
 from edupulse.lrs.store.sqlite import SqliteLrsStore
 from edupulse.privacy.pseudonyms import identifier_of, is_pseudonym
 from edupulse.privacy.setup import open_pseudonymiser, open_vault_rows
+from edupulse.privacy.vault.service import IdentityVault
 from edupulse.replay import replay
 from edupulse.stream.runtime import EVENTS_TOPIC
 
@@ -45,6 +46,7 @@ class ErasureReport(msgspec.Struct):
     tenant: str
     pseudonym: str
     key_shredded: bool
+    erased_us: int = 0
     lrs_statements: int = 0
     log_records: int = 0
     lake_rows: int = 0
@@ -65,16 +67,23 @@ def lrs_agent_keys(identifier: str) -> list[str]:
     return [identifier]
 
 
-def shred(settings: Settings, tenant: str, learner: str) -> ErasureReport:
-    """Step 1 and 2 only, safe while the server runs: the key is shredded, the tombstone recorded,
-    the LRS store's statements deleted. The rest waits for ``forget`` (processing stopped)."""
-    pseudonym, identifier = _resolve(settings, tenant, learner)
-    rows = open_vault_rows(settings)
-    try:
-        shredded = rows.erase(tenant, pseudonym, time.time_ns() // 1000)
-    finally:
-        rows.close()
-    report = ErasureReport(tenant, pseudonym, shredded)
+def shred(settings: Settings, tenant: str, learner: str, *, vault: IdentityVault | None = None) -> ErasureReport:
+    """Steps 1 and 2 only, safe while the server runs: the key is shredded, the tombstone recorded,
+    the LRS store's statements deleted. The rest waits for ``forget`` (processing stopped).
+
+    ``vault``: the running deployment's own vault, so that its cache forgets the key too.
+    """
+    pseudonym, identifier = _resolve(settings, tenant, learner, vault)
+    now = time.time_ns() // 1000
+    if vault is not None:
+        shredded = vault.forget(tenant, pseudonym, erased_us=now)
+    else:
+        rows = open_vault_rows(settings)
+        try:
+            shredded = rows.erase(tenant, pseudonym, now)
+        finally:
+            rows.close()
+    report = ErasureReport(tenant, pseudonym, shredded, erased_us=now)
     if identifier is not None:
         report.lrs_statements = _forget_in_lrs(settings, tenant, identifier)
     return report
@@ -96,9 +105,12 @@ def forget(settings: Settings, tenant: str, learner: str, *, rebuild: bool = Tru
     return report
 
 
-def _resolve(settings: Settings, tenant: str, learner: str) -> tuple[str, str | None]:
+def _resolve(settings: Settings, tenant: str, learner: str, vault: IdentityVault | None) -> tuple[str, str | None]:
     """(pseudonym, identifier if known) of a learner named by identifier or pseudonym."""
     if is_pseudonym(learner):
+        if vault is not None:
+            identity = vault.identity(learner)
+            return learner, None if identity is None else identity.identifier
         return learner, _identifier_from_vault(settings, learner)
     identifier = _identifier(learner)
     return open_pseudonymiser(settings).pseudonym(tenant, identifier), identifier
