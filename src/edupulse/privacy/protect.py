@@ -34,7 +34,7 @@ from edupulse.privacy.vault.service import Identity, IdentityVault
 __all__ = ["FREE_TEXT_KEYS", "Protector"]
 
 FREE_TEXT_KEYS = frozenset({"response", "body", "text", "comment", "comments", "message", "content", "post"})
-_HAS_FREE_TEXT = re.compile(rb'"(?:' + b"|".join(k.encode() for k in sorted(FREE_TEXT_KEYS)) + rb')"\s*:\s*"')
+_FREE_TEXT_NAME = re.compile(rb'"(?:' + b"|".join(k.encode() for k in sorted(FREE_TEXT_KEYS)) + rb')"')
 
 
 class _Who(msgspec.Struct, gc=False):
@@ -105,7 +105,7 @@ class Protector:
 
     def mask(self, payload: bytes) -> bytes:
         """The payload with free text masked; a payload without free text (most) is returned as it is."""
-        if self.scrubber is None or _HAS_FREE_TEXT.search(payload) is None:
+        if self.scrubber is None or _FREE_TEXT_NAME.search(payload) is None:
             return payload
         try:
             data = _decode_json(payload)
