@@ -2,15 +2,16 @@
 
 Embedded: the vault is ``vault.db`` under the data directory and the keys, unless
 configured, are files under ``{data_dir}/privacy/``. Scale-out: the vault is in
-PostgreSQL; the keys must then be configured (every machine needs the same ones).
+PostgreSQL; the keys should be configured (every machine needs the same ones): without
+them the files under the data directory are used, with a warning.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from edupulse.config import Settings
-from edupulse.errors import ConfigError
 from edupulse.privacy.keys import decode_key, load_key
 from edupulse.privacy.protect import Protector
 from edupulse.privacy.pseudonyms import Pseudonymiser
@@ -30,6 +31,7 @@ __all__ = [
 ]
 
 VAULT_FILE = "vault.db"
+logger = logging.getLogger(__name__)
 
 
 def _key_dir(settings: Settings) -> Path:
@@ -38,9 +40,12 @@ def _key_dir(settings: Settings) -> Path:
 
 def _require_configured(settings: Settings, what: str, configured: bool) -> None:
     if settings.deployment == "scaleout" and not configured:
-        raise ConfigError(
-            f"the scale-out deployment needs privacy.{what} or privacy.{what}_file set (every process must use "
-            f"the same one); set EDUPULSE_PRIVACY__{what.upper()}"
+        logger.warning(
+            "privacy.%s is not set: using the file under %s, which every process of this deployment must share "
+            "(on several machines, set EDUPULSE_PRIVACY__%s)",
+            what,
+            _key_dir(settings),
+            what.upper(),
         )
 
 
