@@ -191,7 +191,7 @@ def test_mapping_of_a_full_event() -> None:
         event_time_us=int(datetime(2025, 3, 4, 9, 30, tzinfo=UTC).timestamp()) * 1_000_000,
         stored_time_us=1,
         source_format="caliper",
-        mapping_version="caliper-1",
+        mapping_version=MAPPING_VERSION,
         payload=event.payload,
     )
 
@@ -201,6 +201,31 @@ def test_a_thinned_event_maps_its_iris() -> None:
     assert (event.learner, event.object_id, event.object_type, event.course) == (
         "https://school.example/people/ana", "https://school.example/readings/chapter-3", None, COURSE,
     )  # fmt: skip
+
+
+def test_a_grade_given_by_a_teacher_is_about_the_learner_not_the_teacher() -> None:
+    attempt = submitted()["generated"]
+    graded = submitted(
+        type="GradeEvent",
+        action="Graded",
+        actor={"id": "https://school.example/people/teacher-kim", "type": "Person"},
+        object=attempt,
+        generated={
+            "id": f"{attempt['id']}/score",
+            "type": "Score",
+            "attempt": attempt["id"],
+            "maxScore": 10,
+            "scoreGiven": 7,
+            "scoredBy": "https://school.example/people/teacher-kim",
+        },
+        profile="GradingProfile",
+    )
+    del graded["membership"]
+    (event,) = mapped(body(graded))
+    assert (event.learner, event.verb, event.result) == (
+        "https://school.example/people/ana", Verb.GRADED, Result(score=0.7),
+    )  # fmt: skip
+    assert event.mapping_version == MAPPING_VERSION == "caliper-2"
 
 
 def test_a_group_that_is_not_a_course_is_not_the_course() -> None:
@@ -367,7 +392,7 @@ def test_ingest_keeps_the_event_bytes_as_payload_and_stamps_the_mapping(log: Sql
     by_id = {event.event_id: (event, payload) for event, payload in stored(log)}
     assert by_id[event_id(2)][1] == second.encode()
     assert json.loads(by_id[event_id(1)][1]) == first
-    assert {e.mapping_version for e, _ in by_id.values()} == {"caliper-1"}
+    assert {e.mapping_version for e, _ in by_id.values()} == {MAPPING_VERSION}
     assert {e.payload for e, _ in by_id.values()} == {b""}
 
 

@@ -186,7 +186,7 @@ def test_the_xapi_import_reads_gzip_maps_like_the_api_and_stores_nothing_twice(t
     events = {decode_event(r.value).event_id for r in records}
     assert len(events) == 5
     assert events >= set(ids)
-    assert all(decode_event(r.value).mapping_version == "xapi-1" for r in records)
+    assert all(decode_event(r.value).mapping_version == "xapi-2" for r in records)
     (tmp_path / "imports" / "xapi.json").unlink()  # forget the checkpoint: a full second pass
     again = run_import(log, XapiImporter(tenant="t"), [path], checkpoint_dir=tmp_path / "imports")
     assert (again.appended, again.duplicates) == (0, 5)

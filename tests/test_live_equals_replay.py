@@ -37,6 +37,9 @@ RULES = """
 rules:
   - {name: failing, when: failed_attempts, count: 2, within_hours: 12, cooldown_hours: 24, actions: [webhook]}
   - {name: quiet, when: inactive, days: 2, actions: [webhook]}
+  - {name: due, when: due_not_started, hours: 30, actions: [webhook]}
+calendar:
+  - {course: "https://example.edu/c0", assignment: "https://example.edu/c0/items/1", due: "2026-09-10T09:00:00Z"}
 """
 LATENESS_US = 6 * 3_600_000_000  # six hours, so that the examples produce late events
 

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -62,6 +63,62 @@ def test_a_record_in_kafka_whose_append_did_not_commit_is_not_read(kafka_log: Ka
     assert [r.value for r in kafka_log.read(topic, 0, 0, 100)] == [b"committed"]
     assert kafka_log.read(topic, 0, 1, 100) == []
     assert kafka_log.read_payloads(topic, 0, [0, 1]) == {first.offset: b"p"}
+
+
+def test_an_append_retried_after_a_crash_past_kafka_is_read_once(kafka_log: KafkaLog) -> None:
+    """PostgreSQL fails after Kafka acknowledged an append; the caller retries: one copy is readable."""
+    topic = f"kafka-{uuid.uuid4().hex[:12]}"
+    kafka_log.ensure_topic(topic, 1)
+    kafka_log.append(topic, [Record(b"k", b"before", 1, id="a")])
+    batch = [Record(b"k", b"retried-1", 2, id="b"), Record(b"k", b"retried-2", 3, id="c")]
+    place = kafka_log._index.place_ids
+
+    def crash(*args: object) -> None:
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    kafka_log._index.place_ids = crash  # type: ignore[method-assign]
+    with pytest.raises(TransientError):
+        kafka_log.append(topic, batch)
+    kafka_log._index.place_ids = place  # type: ignore[method-assign]
+    assert kafka_log.end_offsets(topic) == [3]  # Kafka holds the orphaned copies
+
+    retried = kafka_log.append(topic, batch)
+    assert [(a.status, a.offset) for a in retried] == [("appended", 3), ("appended", 4)]
+    kafka_log.append(topic, [Record(b"k", b"after", 4, id="d")])
+
+    reader = track(KafkaLog(kafka_servers(), postgres_dsn(), schema=kafka_log.schema))
+    try:
+        seen = [(r.offset, r.value) for r in reader.read(topic, 0, 0, 100)]
+        assert seen == [(0, b"before"), (3, b"retried-1"), (4, b"retried-2"), (5, b"after")]
+        assert [r.value for r in reader.read(topic, 0, 1, 1)] == [b"retried-1"]  # reads on past orphans
+    finally:
+        reader.close()
+
+
+def test_concurrent_appends_share_transactions_and_store_each_id_once(kafka_log: KafkaLog) -> None:
+    topic = f"kafka-{uuid.uuid4().hex[:12]}"
+    kafka_log.ensure_topic(topic, 4)
+    answers: dict[int, list[tuple[str, int, int]]] = {}
+
+    def send(n: int) -> None:  # every caller also repeats one id all the others send
+        records = [Record(f"l{n}-{i}".encode(), f"{n}-{i}".encode(), 1, id=f"{n}-{i}") for i in range(50)]
+        records.append(Record(b"shared", b"shared", 1, id="shared"))
+        answers[n] = [(a.status, a.partition, a.offset) for a in kafka_log.append(topic, records)]
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+
+    assert sorted(answers) == list(range(8))
+    shared = [a[-1] for a in answers.values()]
+    assert len({pos[1:] for pos in shared}) == 1  # every caller points at the one stored copy
+    assert sorted(status for status, _, _ in shared) == ["appended"] + ["duplicate"] * 7
+    positions = [pos[1:] for a in answers.values() for pos in a[:-1]]
+    assert len(set(positions)) == 8 * 50 and all(s == "appended" for a in answers.values() for s, _, _ in a[:-1])
+    stored = [r for p in range(4) for r in kafka_log.read(topic, p, 0, 1000)]
+    assert len(stored) == 8 * 50 + 1
 
 
 def test_reading_past_the_end_returns_at_once(kafka_log: KafkaLog) -> None:

@@ -12,7 +12,7 @@ import pytest
 from edupulse.config import Settings
 from edupulse.deployment import LOG_FILE, STATE_FILE
 from edupulse.errors import ConfigError
-from edupulse.events.xapi import SKILLS_EXTENSION
+from edupulse.events.xapi import DUE_EXTENSION, SKILLS_EXTENSION
 from edupulse.insights import default_operators
 from edupulse.insights.rule_file import FailedAttemptsRule, InactiveRule, load_rules, parse_rules
 from edupulse.insights.rules import ALERTS_VIEW, WEBHOOK_TOPIC, RulesOperator, alert_id
@@ -159,18 +159,23 @@ def test_inactivity_in_one_partition(tmp_path: Path) -> None:
 
 def test_alerts_and_outbox_are_the_same_live_and_in_replay(tmp_path: Path) -> None:
     rules_path = tmp_path / "rules.yaml"
-    rules_path.write_text(RULES)
+    rules = RULES + "  - {name: due-soon, when: due_not_started, hours: 48, actions: [webhook]}\n"
+    rules_path.write_text(rules)
     requests = [
         [attempt(name, h) for h in (0, 1, 2, 30, 31, 32, 120)] + [viewed(name, 24 * 20)]
         for name in ("ann", "bob", "cid", "dee")
     ]
+    for i, request in enumerate(requests):  # an assignment due at 140 h; started by half of them
+        assignment = viewed(f"l{i}", 3)
+        assignment["context"]["extensions"] = {DUE_EXTENSION: (START + timedelta(hours=140)).isoformat()}
+        request.extend([assignment, attempt(f"l{i}", 10, failed=False)] if i % 2 else [assignment])
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    live_store = _run(data_dir, requests, batch=3)
+    live_store = _run(data_dir, requests, batch=3, rules=rules)
     live = _alerts(live_store)
     live_outbox = sorted(m.idempotency_key for _, m in live_store.pending_outbox(1000))
     live_store.close()
-    assert {a["rule"] for a in live} == {"struggling", "gone-quiet"}
+    assert {a["rule"] for a in live} == {"struggling", "gone-quiet", "due-soon"}
     config = Settings(data_dir=data_dir, runtime={"allowed_lateness_hours": 0}, rules={"path": rules_path})
     replay(config)
     replayed = SqliteStore(data_dir / STATE_FILE)

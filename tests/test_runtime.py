@@ -39,6 +39,13 @@ def _rows(store: SqliteStore) -> list[dict[str, object]]:
     return store.select(LEARNER_VIEW.name, {}, order_by="learner")
 
 
+def _reference_rows(log: SqliteLog, path: Path) -> list[dict[str, object]]:
+    """The view rows one uninterrupted runtime, in large batches, builds from the whole log."""
+    reference, ref_store = _runtime(log, path, batch=1000)
+    reference.run_until_caught_up()
+    return _rows(ref_store)
+
+
 def test_a_restarted_runtime_resumes_from_the_committed_offset(log: SqliteLog, tmp_path: Path) -> None:
     StatementIngest(log).ingest(json.dumps(random_statements(100, seed=2)).encode(), tenant="t")
     first, store = _runtime(log, tmp_path / "a.db")
@@ -48,9 +55,7 @@ def test_a_restarted_runtime_resumes_from_the_committed_offset(log: SqliteLog, t
     second, store = _runtime(log, tmp_path / "a.db")
     assert sum(second.lag().values()) == 100 - 28
     second.run_until_caught_up()
-    reference, ref_store = _runtime(log, tmp_path / "b.db", batch=1000)
-    reference.run_until_caught_up()
-    assert _rows(store) == _rows(ref_store)
+    assert _rows(store) == _reference_rows(log, tmp_path / "b.db")
 
 
 class FlakyStore(SqliteStore):
@@ -74,9 +79,7 @@ def test_a_failed_commit_leaves_no_trace_in_memory(log: SqliteLog, tmp_path: Pat
     with pytest.raises(TransientError):
         runtime.run_until_caught_up()
     runtime.run_until_caught_up()  # the retry re-reads the failed batch from the store's offset
-    reference, ref_store = _runtime(log, tmp_path / "ref.db", batch=1000)
-    reference.run_until_caught_up()
-    assert _rows(store) == _rows(ref_store)
+    assert _rows(store) == _reference_rows(log, tmp_path / "ref.db")
 
 
 class UnreachableStore(FlakyStore):
@@ -110,9 +113,28 @@ def test_a_partition_whose_restore_failed_is_restored_later_not_forgotten(log: S
     store.down = False
     runtime.run_until_caught_up()
     assert sum(runtime.lag().values()) == 0
-    reference, ref_store = _runtime(log, tmp_path / "ref.db", batch=1000)
-    reference.run_until_caught_up()
-    assert _rows(store) == _rows(ref_store)
+    assert _rows(store) == _reference_rows(log, tmp_path / "ref.db")
+
+
+def test_partitions_assigned_while_the_store_is_down_are_restored_once_it_is_back(
+    log: SqliteLog, tmp_path: Path
+) -> None:
+    """A group worker given partitions during a database restart (the assign callback) keeps them."""
+    StatementIngest(log).ingest(json.dumps(random_statements(100, seed=4)).encode(), tenant="t")
+    store = UnreachableStore(tmp_path / "down.db")
+    store.fail_at = -1  # no commit fails: the store is only away while the partitions are assigned
+    runtime = Runtime(log, store, default_operators(allowed_lateness_us=0), batch_size=5)
+    store.down = True
+    with pytest.raises(TransientError):
+        runtime.assign_all()
+    runtime.restore_later(range(log.partitions(EVENTS_TOPIC)))
+    assert sum(runtime.lag().values()) > 0  # owned, waiting
+    with pytest.raises(TransientError):
+        runtime.run_once()
+    store.down = False
+    runtime.run_until_caught_up()
+    assert sum(runtime.lag().values()) == 0
+    assert _rows(store) == _reference_rows(log, tmp_path / "ref.db")
 
 
 def test_an_undecodable_record_is_dead_lettered_and_processing_goes_on(log: SqliteLog, tmp_path: Path) -> None:
@@ -188,6 +210,4 @@ def test_a_stale_owner_is_fenced_and_nothing_is_counted_twice(log: SqliteLog, tm
         except FencedError:
             fenced += 1
     assert fenced > 0
-    reference, ref_store = _runtime(log, tmp_path / "ref.db", batch=1000)
-    reference.run_until_caught_up()
-    assert _rows(store) == _rows(ref_store)
+    assert _rows(store) == _reference_rows(log, tmp_path / "ref.db")

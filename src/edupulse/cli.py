@@ -469,7 +469,7 @@ split_option = option(
 )
 
 
-IMPORT_FORMATS = ("edx", "oulad", "xapi")
+IMPORT_FORMATS = ("canvas", "edx", "moodle", "oulad", "xapi")
 
 
 @main.command("import")
@@ -483,7 +483,9 @@ def import_(data_dir: Path | None, format: str, paths: tuple[Path, ...], as_json
     Re-running resumes where the last run stopped; events already stored are not
     stored twice. Bad lines are counted and listed with their line numbers.
 
-    Formats: edx (Open edX tracking logs, with or without a syslog prefix), oulad (the
+    Formats: canvas (Canvas Live Events, one per line, canvas or caliper format), edx
+    (Open edX tracking logs, with or without a syslog prefix), moodle (the
+    logstore_standard_log table as CSV or tab-separated, with a header row), oulad (the
     OULAD CSV tables), xapi (one xAPI statement per line; .gz files are read as such).
 
     \b
@@ -491,12 +493,15 @@ def import_(data_dir: Path | None, format: str, paths: tuple[Path, ...], as_json
       edupulse import oulad ../shared/data/oulad
       edupulse import edx /var/log/tracking/tracking.log*
       edupulse import xapi statements.ndjson.gz
+      edupulse import moodle logstore_standard_log.csv
+      edupulse import canvas live-events/
     """
     from tqdm import tqdm
 
     from edupulse.deployment import Deployment
     from edupulse.importers.base import Importer, run_import
-    from edupulse.importers.lines import EdxImporter, XapiImporter
+    from edupulse.importers.lines import CanvasImporter, EdxImporter, XapiImporter
+    from edupulse.importers.moodle import MoodleImporter
     from edupulse.importers.oulad import OuladImporter
 
     settings = _settings(data_dir=data_dir)
@@ -512,8 +517,10 @@ def import_(data_dir: Path | None, format: str, paths: tuple[Path, ...], as_json
         def advance(n: int) -> None:
             bar.update(n)
 
-        importers: dict[str, type[EdxImporter | OuladImporter | XapiImporter]] = {
+        importers: dict[str, type[CanvasImporter | EdxImporter | MoodleImporter | OuladImporter | XapiImporter]] = {
+            "canvas": CanvasImporter,
             "edx": EdxImporter,
+            "moodle": MoodleImporter,
             "oulad": OuladImporter,
             "xapi": XapiImporter,
         }
@@ -703,4 +710,10 @@ for _command in _alert_commands.COMMANDS:
 from edupulse.privacy import commands as _privacy_commands  # noqa: E402
 
 for _command in _privacy_commands.COMMANDS:
+    main.add_command(_command)
+
+# The tutor's commands live with the tutor.
+from edupulse.tutor import commands as _tutor_commands  # noqa: E402
+
+for _command in _tutor_commands.COMMANDS:
     main.add_command(_command)

@@ -23,6 +23,7 @@ __all__ = [
     "RetentionSettings",
     "RuntimeSettings",
     "Settings",
+    "TutorSettings",
     "settings_env",
 ]
 
@@ -194,6 +195,70 @@ class RulesSettings(BaseModel):
     max_attempts: int = Field(6, ge=1, description="Delivery attempts of one webhook before it is dead-lettered.")
     backoff_s: float = Field(1.0, gt=0, description="Wait before the first retry; it doubles after each failure.")
     timeout_s: float = Field(10.0, gt=0, description="Longest wait for a webhook receiver to answer.")
+    aggregate_interval_s: float = Field(
+        60.0, gt=0, description="How often the processor checks the aggregate rules (wall clock), in seconds."
+    )
+    alert_link: str = Field(
+        "http://127.0.0.1:8000/api/v1/alerts/{id}",
+        description="Link to an alert in emails; `{id}` is replaced by the alert id.",
+    )
+    smtp_host: str | None = Field(None, description="SMTP server of `email` actions; unset: emails stay in the outbox.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="'starttls' (upgrade a plain connection), 'tls' (SMTPS), or 'none' (plain text)."
+    )
+    smtp_user: str | None = Field(None, description="SMTP login name; unset: no login.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password of `smtp_user`.")
+    email_from: str = Field("edupulse@localhost", min_length=3, description="Sender address of alert emails.")
+    xapi_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s]+$",
+        description="xAPI endpoint (ending before /statements) that `xapi` actions store statements in.",
+    )
+    xapi_username: str | None = Field(None, description="Basic-auth user (key) for the xAPI endpoint.")
+    xapi_password: SecretStr | None = Field(None, description="Basic-auth password (secret) for the xAPI endpoint.")
+    xapi_agent_name: str = Field("edupulse", min_length=1, description="Account name of the system agent (the actor).")
+    xapi_agent_home: str = Field(
+        "https://edupulse.dev", min_length=1, description="Account home page of the system agent; alerts are under it."
+    )
+    xapi_pseudonym_home: str = Field(
+        "https://edupulse.dev/pseudonym",
+        min_length=1,
+        description="Account home page under which a pseudonymous learner id is sent.",
+    )
+
+
+class TutorSettings(BaseModel):
+    """The AI tutor: course content, retrieval, and optional answers."""
+
+    index_path: Path | None = Field(
+        None, description="SQLite file of the embedded vector index of course passages; unset: <data_dir>/tutor.sqlite."
+    )
+    skill_map: Path | None = Field(
+        None,
+        description='JSON file {"skill": ["keyword", ...]} that tags passages with skills at import; unset: each '
+        "passage carries the skill named by its document's top heading.",
+    )
+    chunk_chars: int = Field(1200, ge=200, le=20_000, description="Longest passage, in characters, at import.")
+    passages: int = Field(5, ge=1, le=50, description="Passages a retrieval returns unless the request asks for k.")
+    weak_skills: int = Field(3, ge=0, le=50, description="The learner's least-mastered skills retrieval focuses on.")
+    recent_failures: int = Field(
+        3, ge=0, le=50, description="Skills of the learner's most recent failed attempts retrieval also focuses on."
+    )
+    mastered: float = Field(
+        0.95, gt=0, le=1, description="A skill with a mastery probability at or above this is not weak."
+    )
+    focus_boost: float = Field(
+        0.1, ge=0, le=1, description="Added to the cosine of a passage on a focus skill when a question is asked."
+    )
+    llm_url: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible API (…/v1) that writes answers from the passages; unset: "
+        "retrieval only.",
+    )
+    llm_model: str = Field("gpt-4o-mini", min_length=1, description="Model name sent to the answer endpoint.")
+    llm_api_key: SecretStr | None = Field(None, description="Bearer token for the answer endpoint, if it needs one.")
+    llm_timeout_s: float = Field(30.0, gt=0, description="Longest wait for the answer endpoint.")
 
 
 class PrivacySettings(BaseModel):
@@ -256,11 +321,17 @@ class Settings(BaseSettings):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    tutor: TutorSettings = Field(default_factory=TutorSettings)
 
     @property
     def lake_path(self) -> Path:
         """Where the Delta tables are: ``lake.path``, or ``<data_dir>/lake``."""
         return self.lake.path if self.lake.path is not None else self.data_dir / "lake"
+
+    @property
+    def tutor_index_path(self) -> Path:
+        """Where the embedded vector index is: ``tutor.index_path``, or ``<data_dir>/tutor.sqlite``."""
+        return self.tutor.index_path if self.tutor.index_path is not None else self.data_dir / "tutor.sqlite"
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -21,12 +21,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
-from edupulse.alerts import AlertLedger, WebhookSender
+from edupulse.alerts import AlertLedger
+from edupulse.alerts.aggregates import AggregateWatcher
+from edupulse.alerts.senders import configured_senders
 from edupulse.config import Settings
 from edupulse.doorbell import Doorbell
 from edupulse.errors import ConfigError, EdupulseError
 from edupulse.insights import standard_operators
-from edupulse.insights.rules import WEBHOOK_TOPIC
+from edupulse.insights.rule_file import configured_rules
 from edupulse.log.base import EventLog
 from edupulse.log.kafka import KafkaLog
 from edupulse.log.sqlite import SqliteLog
@@ -242,6 +244,7 @@ class Deployment:
         self.store.setup([view for op in self.operators for view in op.views])
         self.alerts = AlertLedger(data_dir / ALERTS_FILE)
         self.relay: OutboxRelay | None = None
+        self.aggregates: AggregateWatcher | None = None
         self._worker: threading.Thread | None = None
         self.lake: LakeWriter | None = None
         self._runtime: Runtime | None = None
@@ -305,15 +308,21 @@ class Deployment:
         return self._runtime
 
     def _start_relay(self) -> OutboxRelay | None:
-        """Deliver alert webhooks from the outbox, if rules and a webhook URL are configured."""
+        """Deliver alert actions from the outbox, if rules and a destination of an action are configured.
+
+        Roster seam: pass ``recipients=`` (who counsels a learner) to ``configured_senders``.
+        """
         cfg = self.settings.rules
-        if cfg.path is None or cfg.webhook_url is None:
+        ruleset = configured_rules(cfg.path)
+        if ruleset is None:
             return None
-        secret = cfg.webhook_secret.get_secret_value() if cfg.webhook_secret is not None else None
-        sender = WebhookSender(cfg.webhook_url, secret=secret, timeout_s=cfg.timeout_s)
-        relay = OutboxRelay(
-            self.store, self.alerts, {WEBHOOK_TOPIC: sender}, max_attempts=cfg.max_attempts, backoff_s=cfg.backoff_s
-        )
+        if ruleset.aggregates:  # wall-clock checks over the serving views, beside the relay
+            self.aggregates = AggregateWatcher(self.store, ruleset.aggregates)
+            self.aggregates.start(cfg.aggregate_interval_s)
+        senders = configured_senders(cfg, aggregates=ruleset.aggregates)
+        if not senders:
+            return None
+        relay = OutboxRelay(self.store, self.alerts, senders, max_attempts=cfg.max_attempts, backoff_s=cfg.backoff_s)
         relay.start(RELAY_INTERVAL_S)
         return relay
 
@@ -383,6 +392,9 @@ class Deployment:
     def stop_processing(self) -> None:
         """Stop the runtime thread after its current batch, and free the processing lock."""
         self._stopping.set()
+        if self.aggregates is not None:
+            self.aggregates.stop()
+            self.aggregates = None
         if self.relay is not None:
             self.relay.stop()
             self.relay = None

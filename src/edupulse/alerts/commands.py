@@ -12,7 +12,7 @@ from typing import Any
 import click
 import msgspec
 
-from edupulse.alerts import lifecycle
+from edupulse.alerts import lifecycle, outcomes
 from edupulse.alerts.ledger import Action
 from edupulse.cli import _emit, _settings, data_dir_option, option
 from edupulse.insights.rule_file import load_rules
@@ -32,14 +32,14 @@ def rules() -> None:
 @rules.command("check")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def rules_check(path: Path) -> None:
-    """Check a rules file and print its rules; a bad file names the rule and field.
+    """Check a rules file and print its rules (then its aggregate rules); a bad file names the rule and field.
 
     \b
     Example:
       edupulse rules check rules.yaml
     """
     ruleset = load_rules(path)
-    _emit([r.model_dump() for r in ruleset.rules])
+    _emit([r.model_dump(mode="json") for r in (*ruleset.rules, *ruleset.aggregates)])
 
 
 @click.group()
@@ -141,6 +141,24 @@ def alerts_deliveries(data_dir: Path | None, status: str | None, limit: int) -> 
         return {"counts": dep.alerts.delivery_counts(), "deliveries": [msgspec.structs.asdict(d) for d in rows]}
 
     _emit(_with_deployment(data_dir, report))
+
+
+@alerts.command("reengagement")
+@data_dir_option
+@tenant_option
+@option("--course", help="Only this course's alerts.", env="EDUPULSE_ALERT_COURSE")
+def alerts_reengagement(data_dir: Path | None, tenant: str | None, course: str | None) -> None:
+    """Per rule: alerts followed by the learner's return within the rule's reengage_days, as JSON.
+
+    \b
+    Example:
+      edupulse alerts reengagement --course https://example.edu/courses/algebra
+    """
+    _emit(
+        _with_deployment(
+            data_dir, lambda dep, default: outcomes.reengagement(dep.store, tenant or default, course=course)
+        )
+    )
 
 
 COMMANDS: list[click.Command] = [rules, alerts]

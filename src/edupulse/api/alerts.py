@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from fastapi import APIRouter, Body, Depends, Query, Request
 
-from edupulse.alerts import lifecycle
+from edupulse.alerts import lifecycle, outcomes
 from edupulse.alerts.ledger import Action, Delivery
 from edupulse.api.auth import require
 from edupulse.privacy.credentials import Principal
@@ -58,6 +58,13 @@ def deliveries(
 
 def _delivery(d: Delivery) -> dict[str, Any]:
     return msgspec.structs.asdict(d)
+
+
+@router.get("/reengagement", summary="Per rule: how often an alert was followed by the learner's return")
+def reengagement(
+    request: Request, principal: Reader, course: Annotated[str | None, Query(min_length=1)] = None
+) -> list[dict[str, Any]]:
+    return outcomes.reengagement(request.app.state.deployment.store, principal.tenant, course=course)
 
 
 @router.get("/{alert_id}", summary="One alert with its history")

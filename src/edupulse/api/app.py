@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from edupulse import __version__
-from edupulse.api import alerts, caliper, lake, live, privacy, serving, xapi, xapi_documents, xapi_resources
+from edupulse.api import alerts, caliper, lake, live, privacy, serving, tutor, xapi, xapi_documents, xapi_resources
 from edupulse.api.errors import install_error_handlers
 from edupulse.api.xapi_version import XapiVersion
 from edupulse.deployment import Deployment
@@ -29,6 +29,8 @@ def create_app(deployment: Deployment, *, process: bool = True) -> FastAPI:
         if process and deployment.processing is None:
             deployment.start_processing()
         yield
+        if getattr(app.state, "tutor", None) is not None:
+            app.state.tutor.close()
         notifier.stop()
         deployment.stop_processing()
         watcher.join(timeout=5)
@@ -52,6 +54,7 @@ def create_app(deployment: Deployment, *, process: bool = True) -> FastAPI:
     app.include_router(lake.router)
     app.include_router(alerts.router)
     app.include_router(privacy.router)
+    app.include_router(tutor.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and the runtime's state")
     def healthz(request: Request) -> JSONResponse:

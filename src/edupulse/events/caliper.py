@@ -4,7 +4,7 @@ An envelope (``sensor``, ``sendTime``, ``dataVersion``, ``data``) is decoded by 
 each item of ``data`` is kept as the bytes it was sent as (its payload) and checked by
 ``caliper_check``. Items whose type is an entity type are entity "describes": valid,
 but not learning events. Events map to canonical events with mapping version
-``caliper-1``; problems name their place in the envelope, as ``$.data[2].action``.
+``caliper-2``; problems name their place in the envelope, as ``$.data[2].action``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ __all__ = [
     "to_event",
 ]
 
-MAPPING_VERSION = "caliper-1"
+MAPPING_VERSION = "caliper-2"  # 2: a GradeEvent by a person is about the attempt's assignee
 SOURCE_FORMAT = "caliper"
 
 # Where the action alone says too little: an item "Completed" is an answer (an attempt).
@@ -172,10 +172,13 @@ def learner_of(item: dict[str, Any]) -> str:
     A GradeEvent's actor is the grader: the learner is the graded Attempt's assignee;
     a SessionEvent timed out by a SoftwareApplication is about the Session's user.
     """
-    actor = item["actor"]
+    actor, obj = item["actor"], item["object"]
+    if item.get("type") == "GradeEvent" and isinstance(obj, dict):
+        graded = _id(obj.get("assignee"))  # whoever grades (a teacher, an autograder), the attempt is the learner's
+        if graded:
+            return graded
     if isinstance(actor, str) or is_a(_type(actor) or "", "Person"):
         return _id(actor) or ""
-    obj = item["object"]
     if isinstance(obj, dict):
         for key in ("assignee", "user", "member"):
             found = _id(obj.get(key))

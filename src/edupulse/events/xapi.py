@@ -21,7 +21,7 @@ from typing import Any, Literal
 import msgspec
 
 from edupulse.errors import InvalidEventError
-from edupulse.events.model import LearningEvent, Result
+from edupulse.events.model import ExtensionValue, LearningEvent, Result
 from edupulse.events.vocabulary import Verb, verb_from_name
 
 __all__ = [
@@ -35,8 +35,9 @@ __all__ = [
     "to_event",
 ]
 
-MAPPING_VERSION = "xapi-1"
+MAPPING_VERSION = "xapi-2"  # 2: the due-date extension becomes the event's due_us
 SKILLS_EXTENSION = "https://edupulse.dev/xapi/extensions/skills"
+DUE_EXTENSION = "https://edupulse.dev/xapi/extensions/due"  # ISO 8601 due time of the object (an assignment)
 COURSE_TYPE_SUFFIX = "/course"
 _IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
 _DURATION = re.compile(
@@ -379,4 +380,15 @@ def to_event(stmt: Statement, raw: bytes, *, tenant: str, event_id: str, stored_
         source_format="xapi",
         mapping_version=MAPPING_VERSION,
         payload=raw,
+        extensions=extensions_of(stmt),
     )
+
+
+def extensions_of(stmt: Statement) -> dict[str, ExtensionValue] | None:
+    """Facts beyond the common fields: ``due_us`` from the due extension (context or object), if a timestamp."""
+    for ext in (stmt.context and stmt.context.extensions, stmt.object.definition and stmt.object.definition.extensions):
+        value = ext.get(DUE_EXTENSION) if ext else None
+        due = parse_timestamp(value) if isinstance(value, str) else None
+        if due is not None:
+            return {"due_us": due}
+    return None

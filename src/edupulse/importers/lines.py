@@ -1,4 +1,4 @@
-"""Formats with one JSON event per line and no header: Open edX tracking logs, xAPI NDJSON.
+"""Formats with one JSON event per line and no header: Open edX tracking logs, xAPI NDJSON, Canvas Live Events.
 
 Given directories, every file in them (sorted by name) is imported; ``.gz`` files are
 read through gzip. Blank lines and ``#`` comment lines are skipped.
@@ -12,12 +12,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from edupulse.errors import InvalidEventError
-from edupulse.events import edx
+from edupulse.events import canvas, edx
 from edupulse.events.model import LearningEvent
 from edupulse.events.vocabulary import Verb
 from edupulse.events.xapi import decode_statements, id_text, to_event, verb_of
 
-__all__ = ["EdxImporter", "LineTable", "XapiImporter"]
+__all__ = ["CanvasImporter", "EdxImporter", "LineTable", "XapiImporter"]
 
 Mapper = Callable[[str, int], list[LearningEvent]]
 _NAMESPACE = uuid.UUID("0b6f9d3e-52a4-4c8e-9f0d-7e21c3a4b5d6")
@@ -66,7 +66,7 @@ class EdxImporter:
 class XapiImporter:
     """The ``xapi`` format of ``edupulse import``: one xAPI statement per line (NDJSON).
 
-    Statements are checked and mapped as ``POST /xapi/statements`` maps them (``xapi-1``)
+    Statements are checked and mapped as ``POST /xapi/statements`` maps them (``xapi-2``)
     and go onto the log as canonical events; a statement without an id gets one derived
     from its bytes, so importing the file again stores nothing twice.
     """
@@ -99,3 +99,18 @@ class XapiImporter:
             )
             events.append(event)
         return events
+
+
+class CanvasImporter:
+    """The ``canvas`` format of ``edupulse import``: Canvas Live Events, canvas or caliper format, per line."""
+
+    format = "canvas"
+
+    def __init__(self, *, tenant: str) -> None:
+        self.tenant = tenant
+
+    def tables(self, paths: Sequence[Path]) -> list[LineTable]:
+        return [LineTable(p, self._map) for p in _files(paths)]
+
+    def _map(self, text: str, line: int) -> list[LearningEvent]:
+        return canvas.map_line(text, tenant=self.tenant)

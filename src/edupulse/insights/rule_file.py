@@ -17,26 +17,31 @@ Example (docs/interventions.md has the full reference)::
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from edupulse.errors import ConfigError
+from edupulse.insights.aggregate_rules import AggregateRule
 
 __all__ = [
     "Action",
+    "CalendarEntry",
+    "DueNotStartedRule",
     "FailedAttemptsRule",
     "InactiveRule",
     "Rule",
+    "RuleBase",
     "RuleSet",
     "configured_rules",
     "load_rules",
     "parse_rules",
 ]
 
-Action = Literal["webhook"]
+Action = Literal["webhook", "email", "xapi"]
 HOUR_US = 3_600_000_000
 
 
@@ -45,11 +50,21 @@ class _RuleBase(BaseModel):
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
     cooldown_hours: float = Field(0.0, ge=0, description="No second alert of this rule for the same learner sooner.")
+    reengage_days: float = Field(
+        7.0, gt=0, description="An alert counts as followed by re-engagement if the learner is active this soon after."
+    )
     actions: tuple[Action, ...] = ()
+    email_to: tuple[Annotated[str, Field(pattern=r"^[^@\s,<>]+@[^@\s,<>]+$")], ...] = Field(
+        (), description="Addresses the `email` action writes to (besides any a roster adds)."
+    )
 
     @property
     def cooldown_us(self) -> int:
         return int(self.cooldown_hours * HOUR_US)
+
+    @property
+    def reengage_us(self) -> int:
+        return int(self.reengage_days * 24 * HOUR_US)
 
 
 class FailedAttemptsRule(_RuleBase):
@@ -75,7 +90,34 @@ class InactiveRule(_RuleBase):
         return int(self.days * 24 * HOUR_US)
 
 
-Rule = Annotated[FailedAttemptsRule | InactiveRule, Field(discriminator="when")]
+class DueNotStartedRule(_RuleBase):
+    """An assignment due within ``hours`` that the learner has not started (``insights.rules_due``)."""
+
+    when: Literal["due_not_started"]
+    hours: float = Field(gt=0)
+
+    @property
+    def ahead_us(self) -> int:
+        return int(self.hours * HOUR_US)
+
+
+class CalendarEntry(BaseModel):
+    """An assignment of a course and when it is due, for learners seen in that course."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    course: str = Field(min_length=1)
+    assignment: str = Field(min_length=1, description="The assignment's object id, as its events carry it.")
+    due: AwareDatetime
+
+    @property
+    def due_us(self) -> int:
+        delta = self.due.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+RuleBase = _RuleBase
+Rule = Annotated[FailedAttemptsRule | InactiveRule | DueNotStartedRule, Field(discriminator="when")]
 
 
 class RuleSet(BaseModel):
@@ -83,7 +125,9 @@ class RuleSet(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    rules: tuple[Rule, ...]
+    rules: tuple[Rule, ...] = ()
+    calendar: tuple[CalendarEntry, ...] = ()
+    aggregates: tuple[AggregateRule, ...] = ()  # checked on the wall clock (alerts.aggregates)
 
     @property
     def failed_attempts(self) -> list[FailedAttemptsRule]:
@@ -93,6 +137,10 @@ class RuleSet(BaseModel):
     def inactive(self) -> list[InactiveRule]:
         return [r for r in self.rules if isinstance(r, InactiveRule)]
 
+    @property
+    def due_not_started(self) -> list[DueNotStartedRule]:
+        return [r for r in self.rules if isinstance(r, DueNotStartedRule)]
+
 
 def parse_rules(text: str, *, source: str = "<rules>") -> RuleSet:
     """Rules from YAML text; a ``ConfigError`` names what is wrong and where."""
@@ -100,14 +148,14 @@ def parse_rules(text: str, *, source: str = "<rules>") -> RuleSet:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict) or "rules" not in data:
-        raise ConfigError(f"{source}: expected a mapping with a `rules:` list")
+    if not isinstance(data, dict) or not {"rules", "aggregates"} & set(data):
+        raise ConfigError(f"{source}: expected a mapping with a `rules:` list (or `aggregates:`)")
     try:
         ruleset = RuleSet.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"{source}: {problems}") from None
-    names = [r.name for r in ruleset.rules]
+    names = [r.name for r in ruleset.rules] + [a.name for a in ruleset.aggregates]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ConfigError(f"{source}: rule names must be unique; repeated: {dupes}")

@@ -19,6 +19,7 @@ so re-processing a batch or replaying the log never delivers an alert twice.
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import heapq
 import json
@@ -29,7 +30,11 @@ import msgspec
 
 from edupulse.events.model import LearningEvent
 from edupulse.events.vocabulary import ATTEMPT_VERBS, Verb
-from edupulse.insights.rule_file import FailedAttemptsRule, InactiveRule, RuleSet
+from edupulse.insights.reengagement import STATE_PREFIX as REENGAGE_PREFIX
+from edupulse.insights.reengagement import Watch, Watches
+from edupulse.insights.rule_file import RuleBase, RuleSet
+from edupulse.insights.rules_due import STATE_PREFIX as DUE_PREFIX
+from edupulse.insights.rules_due import DueRules, DueWarning
 from edupulse.stream.operator import Flush
 from edupulse.stream.store.base import OutboxMessage, Row, ViewSpec
 
@@ -47,10 +52,13 @@ ALERTS_VIEW = ViewSpec(
         "opened_us": "int",
         "reason": "text",
         "status": "text",
+        "outcome": "text",  # re-engagement: pending, reengaged, not_reengaged (insights.reengagement)
+        "reengaged_us": "int",
     },
     indexes=(("tenant", "course", "opened_us"), ("tenant", "learner")),
 )
 WEBHOOK_TOPIC = "alerts.webhook"
+ALERT_OBJECT_TYPE = "alert"  # the object type of an alert statement (alerts.xapi_action), as events carry it
 _WATERMARK_KEY = "\x00watermark"
 _SEP = "\x1f"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -69,9 +77,14 @@ _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(LearnerRules).decode
 
 
-def alert_id(rule: str, tenant: str, learner: str, course: str, window_start_us: int) -> str:
-    """The deterministic id of an alert: the same facts always give the same id."""
-    raw = _SEP.join((rule, tenant, learner, course, str(window_start_us)))
+def alert_id(rule: str, tenant: str, learner: str, course: str, window_start_us: int, *, detail: str = "") -> str:
+    """The deterministic id of an alert: the same facts always give the same id.
+
+    ``detail`` tells apart alerts of one rule, learner and course with the same window
+    start (the assignment of a due-date alert); empty for the other kinds.
+    """
+    parts = (rule, tenant, learner, course, str(window_start_us)) + ((detail,) if detail else ())
+    raw = _SEP.join(parts)
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
@@ -86,7 +99,7 @@ def is_failure(ev: LearningEvent) -> bool:
 
 
 class _Partition:
-    __slots__ = ("alerts", "dirty", "learners", "max_seen", "outbox", "queue", "scheduled")
+    __slots__ = ("alerts", "dirty", "learners", "max_seen", "outbox", "queue", "scheduled", "watches")
 
     def __init__(self) -> None:
         self.learners: dict[str, LearnerRules] = {}
@@ -96,6 +109,7 @@ class _Partition:
         self.dirty: set[str] = set()
         self.alerts: list[Row] = []
         self.outbox: list[OutboxMessage] = []
+        self.watches = Watches()  # alerts waiting for their learner to come back
 
 
 class RulesOperator:
@@ -111,17 +125,27 @@ class RulesOperator:
         self.inactive_rules = ruleset.inactive
         self._full_mask = (1 << len(self.inactive_rules)) - 1
         self.keep_us = max((r.window_us for r in self.failed_rules), default=0)
+        self.due = DueRules(ruleset.due_not_started, ruleset.calendar) if ruleset.due_not_started else None
         self._parts: dict[int, _Partition] = {}
 
     # -- lifecycle ------------------------------------------------------------------
 
     def restore(self, partition: int, state: Mapping[str, bytes]) -> None:
         part = _Partition()
+        due_state: dict[str, bytes] = {}
+        watch_state: dict[str, bytes] = {}
         for key, value in state.items():
             if key == _WATERMARK_KEY:
                 part.max_seen = int(value)
+            elif key.startswith(DUE_PREFIX):
+                due_state[key[len(DUE_PREFIX) :]] = value
+            elif key.startswith(REENGAGE_PREFIX):
+                watch_state[key[len(REENGAGE_PREFIX) :]] = value
             else:
                 part.learners[key] = _decode(value)
+        part.watches.restore(watch_state)
+        if self.due is not None:
+            self.due.restore(partition, due_state)
         for lkey in sorted(part.learners):
             for course in sorted(part.learners[lkey].last_seen):
                 self._schedule(part, lkey, course)
@@ -129,6 +153,8 @@ class RulesOperator:
 
     def revoke(self, partition: int) -> None:
         self._parts.pop(partition, None)
+        if self.due is not None:
+            self.due.revoke(partition)
 
     def process(self, partition: int, events: Sequence[LearningEvent]) -> None:
         # Runs once per event: locals, and the helpers only when a rule may be concerned.
@@ -136,18 +162,29 @@ class RulesOperator:
         learners, dirty, scheduled = part.learners, part.dirty, part.scheduled
         full = self._full_mask
         failures = bool(self.failed_rules)
+        due, raise_due = self.due, functools.partial(self._due_alert, part)
+        watches = part.watches
+        watching = watches.learners
         for ev in events:
             t = ev.event_time_us
             if t > part.max_seen:
                 part.max_seen = t
                 if part.queue:
                     self._expire(part)
+                if due is not None:
+                    due.expire(partition, t - self.lateness_us, raise_due)
+                if watches.queue:
+                    part.alerts.extend(watches.expire(t - self.lateness_us))
+            if ev.object_type == ALERT_OBJECT_TYPE and ev.verb == Verb.OTHER:
+                continue  # an alert recorded back in our own LRS (the xapi action): not learning activity
             lkey = ev.tenant + _SEP + ev.learner
             state = learners.get(lkey)
             if state is None:
                 state = learners[lkey] = LearnerRules()
             dirty.add(lkey)
             course = ev.course or ""
+            if lkey in watching:
+                part.alerts.extend(watches.observe(lkey, course, t))
             seen = state.last_seen
             if t > seen.get(course, -(2**62)):
                 seen[course] = t
@@ -155,6 +192,8 @@ class RulesOperator:
                     self._schedule(part, lkey, course)
             if failures and ev.verb in _FAILURE_VERBS and is_failure(ev):
                 self._failure(part, ev, state, course)
+            if due is not None:
+                due.observe(partition, lkey, ev, course)
 
     def flush(self, partition: int) -> Flush:
         part = self._parts[partition]
@@ -163,7 +202,11 @@ class RulesOperator:
             out.state[lkey] = _encode(part.learners[lkey])
         part.dirty.clear()
         out.state[_WATERMARK_KEY] = str(part.max_seen).encode()
-        out.views = {ALERTS_VIEW.name: part.alerts}
+        out.state.update(part.watches.flush())
+        if self.due is not None:
+            out.state.update(self.due.flush(partition))
+        # An alert raised and re-engaged in one batch has two rows: the last one stands.
+        out.views = {ALERTS_VIEW.name: list({r["id"]: r for r in part.alerts}.values())}
         out.outbox = part.outbox
         part.alerts, part.outbox = [], []
         return out
@@ -245,10 +288,35 @@ class RulesOperator:
                     reason=reason,
                 )
 
+    # -- due dates (insights.rules_due) ----------------------------------------------------
+
+    def _due_alert(self, part: _Partition, warning: DueWarning) -> None:
+        lkey, rule, course = warning.lkey, warning.rule, warning.course
+        state = part.learners[lkey]
+        if not self._cooled(state, rule, course, warning.warn_us):
+            return
+        part.dirty.add(lkey)
+        tenant, learner = lkey.split(_SEP, 1)
+        reason = (
+            f"assignment {warning.assignment!r} is due {_iso(warning.due_us)} and not started {rule.hours:g} h before"
+        )
+        self._raise(
+            part,
+            state,
+            rule,
+            tenant=tenant,
+            learner=learner,
+            course=course,
+            window_start=warning.due_us,
+            opened=warning.warn_us,
+            reason=reason,
+            detail=warning.assignment,
+        )
+
     # -- alerts ------------------------------------------------------------------------
 
     @staticmethod
-    def _cooled(state: LearnerRules, rule: FailedAttemptsRule | InactiveRule, course: str, t: int) -> bool:
+    def _cooled(state: LearnerRules, rule: RuleBase, course: str, t: int) -> bool:
         last = state.alerted.get(rule.name + _SEP + course)
         return last is None or t >= last + rule.cooldown_us
 
@@ -256,7 +324,7 @@ class RulesOperator:
         self,
         part: _Partition,
         state: LearnerRules,
-        rule: FailedAttemptsRule | InactiveRule,
+        rule: RuleBase,
         *,
         tenant: str,
         learner: str,
@@ -264,9 +332,10 @@ class RulesOperator:
         window_start: int,
         opened: int,
         reason: str,
+        detail: str = "",
     ) -> None:
         state.alerted[rule.name + _SEP + course] = opened
-        aid = alert_id(rule.name, tenant, learner, course, window_start)
+        aid = alert_id(rule.name, tenant, learner, course, window_start, detail=detail)
         row: Row = {
             "tenant": tenant,
             "id": aid,
@@ -277,11 +346,14 @@ class RulesOperator:
             "reason": reason,
             "status": "open",
         }
-        part.alerts.append(row)
+        watch = Watch(aid, rule.name, course, opened, opened + rule.reengage_us, reason)
+        part.alerts.append(part.watches.track(tenant + _SEP + learner, watch))
         payload = json.dumps({"type": "edupulse.alert", **row}, sort_keys=True).encode()
         for action in rule.actions:
-            topic = WEBHOOK_TOPIC if action == "webhook" else f"alerts.{action}"
-            part.outbox.append(OutboxMessage(topic, aid, payload, f"{aid}:{action}"))
+            body = payload
+            if action == "email":
+                body = json.dumps({"type": "edupulse.alert", **row, "email_to": rule.email_to}, sort_keys=True).encode()
+            part.outbox.append(OutboxMessage(f"alerts.{action}", aid, body, f"{aid}:{action}"))
 
 
 def _window_with(times: list[int], t: int, count: int, width_us: int) -> list[int] | None:

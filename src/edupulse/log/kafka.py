@@ -5,19 +5,22 @@ into the partition ``partition_for`` computes, so a key lands where the embedded
 puts it. What Kafka cannot do alone lives in PostgreSQL (``kafka_index.py``): refusing a
 repeated id, keeping payloads beside records, and the committed end of each partition.
 
-An append runs in one PostgreSQL transaction: lock the partitions it touches, claim its
+An append runs in one PostgreSQL transaction (appends that other threads make meanwhile
+wait and then share the next one, ``log/group_commit.py``): lock the partitions it touches, claim its
 new ids (a concurrent append of the same id waits on the unique index, then sees it),
 produce the new records and wait for their delivery reports, store their positions and
 payloads, advance the committed ends, NOTIFY, commit. ``read`` returns only records
 below the committed end, so no reader sees a record before its payload and id are
 stored; ``wait`` listens for the notifications, so it wakes on any process's appends.
 
-The one crash window: if the process dies, or PostgreSQL fails, after Kafka acknowledged
-the records but before the transaction committed, the records stay in Kafka while their
-ids are not stored, and the caller got no answer. Its retry appends them again, and
-once a later append commits past them they are readable too: the event is then in the
-log twice (at-least-once). Exactly-once would need Kafka transactions, whose control
-records would break the contiguous offsets every backend promises.
+If the process dies, or PostgreSQL fails, after Kafka acknowledged the records but
+before the transaction committed, the records stay in Kafka while their ids are not
+stored, and the caller got no answer; its retry appends them again. The next append to
+the partition (holding its lock) finds the offsets between the old committed end and
+its own records that it did not place, and records them as orphans in the same
+transaction that moves the end past them; readers skip them. So an event is readable
+once, whatever crashed (``tests/test_log_kafka.py``), and offsets keep their meaning:
+a partition's offsets are increasing, with a gap where an orphan was.
 
 Retention uses Kafka's own ``deleteRecords``; topics are created with time and size
 retention off, so only ``apply_retention`` drops records. Ids are kept for good, as in
@@ -27,6 +30,8 @@ microsecond timestamp in a header.
 
 from __future__ import annotations
 
+import bisect
+import concurrent.futures
 import logging
 import threading
 import time
@@ -42,6 +47,7 @@ from psycopg import sql
 from edupulse.config import KafkaSettings, PostgresSettings
 from edupulse.errors import ConfigError, NotFoundError, TransientError
 from edupulse.log.base import Appended, LogRecord, Record, partition_for
+from edupulse.log.group_commit import GroupCommit
 from edupulse.log.kafka_append import AppendPlan, plan_append
 from edupulse.log.kafka_errors import retriable, translated
 from edupulse.log.kafka_index import Conn, Index, create_schema
@@ -61,6 +67,7 @@ _TOPIC_CONFIG = {  # only apply_retention drops records; any event time is accep
     "message.timestamp.before.max.ms": str(2**63 - 1),
 }
 _RETRIES = 40
+_OFFSETS_TIMEOUT_S = 5.0  # one attempt at listing offsets; a retry asks for fresh metadata first
 
 
 class KafkaLog:
@@ -114,10 +121,14 @@ class KafkaLog:
         )
         self._partitions: dict[str, int] = {}
         self._visible: dict[str, dict[int, int]] = {}
+        self._orphans: dict[str, dict[int, list[tuple[int, int]]]] = {}
         self._read_lock = threading.Lock()
         self._listen_lock = threading.Lock()
         self._listener: Conn | None = None
         self._closed = False
+        # Appends of concurrent threads (an API's requests) share one transaction: each
+        # append locks every partition it touches, so alone they would queue one by one.
+        self._grouped: GroupCommit[Record, Appended] = GroupCommit(self._append)
 
     @classmethod
     def from_settings(cls, kafka: KafkaSettings, postgres: PostgresSettings, **kwargs: Any) -> KafkaLog:
@@ -210,6 +221,11 @@ class KafkaLog:
         topic = self.topic_prefix + topic
         if not records:
             return []
+        if atomic:  # all or nothing for this caller alone: never grouped with others
+            return self._append(topic, records, atomic=True)
+        return self._grouped(topic, records)
+
+    def _append(self, topic: str, records: Sequence[Record], *, atomic: bool = False) -> list[Appended]:
         n = self._partition_count(topic)
         with self._kafka_errors(f"append to topic {topic!r}"), self._pool.connection() as conn, conn.transaction():
             self._index.lock_partitions(conn, topic, (partition_for(r.key, n) for r in records))
@@ -278,6 +294,7 @@ class KafkaLog:
             ends[part] = max(ends.get(part, 0), off + 1)
         self._index.place_ids(conn, topic, plan.placed_ids(positions))
         self._index.add_payloads(conn, topic, plan.payload_rows(positions))
+        self._index.add_orphans(conn, topic, _unplaced(self._index.committed_ends(conn, topic), positions))
         self._index.advance(conn, topic, ends)
 
     # -- reading --------------------------------------------------------------------
@@ -285,15 +302,27 @@ class KafkaLog:
     def read(self, topic: str, partition: int, offset: int, max_records: int) -> list[LogRecord]:
         topic = self.topic_prefix + topic
         with self._read_lock, self._kafka_errors(f"read topic {topic!r}"):
-            end = self._visible_end(topic, partition, offset)
-            return self._reader.read(topic, partition, offset, max_records, end)
+            while True:
+                end = self._visible_end(topic, partition, offset)
+                records = self._reader.read(topic, partition, offset, max_records, end)
+                orphans = self._orphans.get(topic, {}).get(partition)
+                if not orphans or not records:
+                    return records
+                kept = [r for r in records if not _within(orphans, r.offset)]
+                if kept:
+                    return kept
+                offset = records[-1].offset + 1  # nothing but orphans: read on past them
 
     def _visible_end(self, topic: str, partition: int, offset: int) -> int:
-        """The committed end of a partition, asked again only once a read reaches the one known."""
+        """The committed end of a partition, asked again only once a read reaches the one known.
+
+        The orphans are asked after the ends, so they cover every offset below the ends.
+        """
         ends = self._visible.get(topic, {})
         if offset >= ends.get(partition, 0):
             with self._pool.connection() as conn:
                 ends = self._visible[topic] = self._index.committed_ends(conn, topic)
+                self._orphans[topic] = self._index.orphans(conn, topic)
         return ends.get(partition, 0)
 
     def read_payloads(self, topic: str, partition: int, offsets: Sequence[int]) -> dict[int, bytes]:
@@ -317,11 +346,15 @@ class KafkaLog:
         with self._kafka_errors(f"list the offsets of topic {topic!r}"):
             for attempt in range(_RETRIES):
                 try:
-                    futures = self._admin.list_offsets(wanted, request_timeout=_TIMEOUT_S)
-                    found = {tp.partition: int(f.result(timeout=_TIMEOUT_S).offset) for tp, f in futures.items()}
+                    futures = self._admin.list_offsets(wanted, request_timeout=_OFFSETS_TIMEOUT_S)
+                    found = {
+                        tp.partition: int(f.result(timeout=_OFFSETS_TIMEOUT_S + 1).offset) for tp, f in futures.items()
+                    }
                     return [found[p] for p in range(n)]
-                except KafkaException as exc:  # a new topic's leaders settle within moments
-                    if attempt == _RETRIES - 1 or not retriable(exc):
+                except (KafkaException, concurrent.futures.TimeoutError) as exc:
+                    # A new topic's leaders settle within moments; after a broker restart a
+                    # request sent to a stale leader may go unanswered until the metadata is asked again.
+                    if attempt == _RETRIES - 1 or (isinstance(exc, KafkaException) and not retriable(exc)):
                         raise
                     threading.Event().wait(0.05)
                     self._refresh_metadata(topic)
@@ -438,3 +471,25 @@ class KafkaLog:
         with self._listen_lock:
             if self._listener is not None:
                 self._listener.close()
+
+
+def _unplaced(ends: dict[int, int], positions: Sequence[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """(partition, first, next) ranges between each partition's committed end and the last of
+    ``positions`` that ``positions`` do not hold: what appends that never committed left in Kafka."""
+    placed: dict[int, list[int]] = {}
+    for part, off in positions:
+        placed.setdefault(part, []).append(off)
+    out = []
+    for part, offsets in sorted(placed.items()):
+        at = ends.get(part, 0)
+        for off in sorted(offsets):
+            if off > at:
+                out.append((part, at, off))
+            at = max(at, off + 1)
+    return out
+
+
+def _within(ranges: Sequence[tuple[int, int]], offset: int) -> bool:
+    """True if ``offset`` falls in one of the sorted ``[first, next)`` ranges."""
+    i = bisect.bisect_right(ranges, (offset, 2**63)) - 1
+    return i >= 0 and ranges[i][0] <= offset < ranges[i][1]

@@ -6,6 +6,7 @@ PostgreSQL's errors are translated as every store translates them (``edupulse.po
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -78,3 +79,5 @@ def translated(servers: str, dsn: str, doing: str) -> Iterator[None]:
         raise _from_kafka(exc, servers, doing) from exc
     except (psycopg.Error, PoolTimeout) as exc:
         raise translate(exc, doing, dsn) from exc
+    except concurrent.futures.TimeoutError as exc:
+        raise TransientError(f"Kafka at {servers} did not answer in time to {doing}") from exc

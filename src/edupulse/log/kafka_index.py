@@ -7,7 +7,10 @@ returning it on every read, so three tables in one schema hold:
 - ``payloads``: (topic, partition, offset) -> payload;
 - ``partition_ends``: (topic, partition) -> the offset after the last record whose
   append committed here. Readers see records below it only, so a record is never
-  readable before its payload and id are stored.
+  readable before its payload and id are stored;
+- ``orphans``: (topic, partition, first, next) -> offsets in Kafka that no committed
+  append placed: records an append produced before it died (or lost PostgreSQL)
+  without committing. Its caller retried them, so readers skip these copies.
 
 Appends to one partition are serialised by a transaction-scoped advisory lock, so
 the committed end of a partition only ever moves past records that are complete.
@@ -45,7 +48,16 @@ MIGRATIONS = [
             topic text NOT NULL, partition integer NOT NULL, next_offset bigint NOT NULL,
             PRIMARY KEY (topic, partition));
         """,
-    )
+    ),
+    Migration(
+        2,
+        "orphaned offsets",
+        """
+        CREATE TABLE IF NOT EXISTS {schema}.orphans (
+            topic text NOT NULL, partition integer NOT NULL, first bigint NOT NULL, next bigint NOT NULL,
+            PRIMARY KEY (topic, partition, first));
+        """,
+    ),
 ]
 
 
@@ -80,6 +92,12 @@ class Index:
             "DO UPDATE SET next_offset=greatest(e.next_offset, excluded.next_offset)"
         ).format(ident)
         self._ends = sql.SQL("SELECT partition, next_offset FROM {}.partition_ends WHERE topic=%s").format(ident)
+        self._add_orphans = sql.SQL("INSERT INTO {}.orphans VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING").format(
+            ident
+        )
+        self._orphans = sql.SQL(
+            "SELECT partition, first, next FROM {}.orphans WHERE topic=%s ORDER BY partition, first"
+        ).format(ident)
         self._payloads = sql.SQL(
             'SELECT "offset", payload FROM {}.payloads WHERE topic=%s AND partition=%s AND "offset" = ANY(%s)'
         ).format(ident)
@@ -136,6 +154,19 @@ class Index:
 
     def committed_ends(self, conn: Conn, topic: str) -> dict[int, int]:
         return {int(p): int(e) for p, e in conn.execute(self._ends, (topic,)).fetchall()}
+
+    def add_orphans(self, conn: Conn, topic: str, ranges: Sequence[tuple[int, int, int]]) -> None:
+        """Record (partition, first, next) ranges of offsets no committed append placed."""
+        if ranges:
+            with conn.cursor() as cur:
+                cur.executemany(self._add_orphans, [(topic, *r) for r in ranges])
+
+    def orphans(self, conn: Conn, topic: str) -> dict[int, list[tuple[int, int]]]:
+        """Each partition's orphaned offset ranges, ``[first, next)``, in order."""
+        out: dict[int, list[tuple[int, int]]] = {}
+        for part, first, nxt in conn.execute(self._orphans, (topic,)).fetchall():
+            out.setdefault(int(part), []).append((int(first), int(nxt)))
+        return out
 
     def payloads(self, conn: Conn, topic: str, partition: int, offsets: Sequence[int]) -> dict[int, bytes]:
         rows = conn.execute(self._payloads, (topic, partition, sorted(set(offsets)))).fetchall()

@@ -62,7 +62,11 @@ class Protector:
         events: list[LearningEvent | None] = []
         identities: dict[str, Identity] = {}
         for rec in records:
-            event = decode_event(rec.value)
+            try:
+                event = decode_event(rec.value)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                events.append(None)  # not an event: it passes as it is, and the runtime dead-letters it
+                continue
             if is_pseudonym(event.learner):
                 events.append(None)
                 continue

@@ -164,7 +164,13 @@ class GroupWorker:
         consumer.incremental_assign(partitions)  # cooperative: only the added partitions
         if partitions:
             consumer.pause(partitions)
-        self.runtime.assign(parts)
+        try:
+            self.runtime.assign(parts)
+        except EdupulseError as exc:  # the store is away (a restart): restore them at a later pass
+            if not exc.transient:
+                raise
+            logger.warning("could not restore partitions %s yet, retrying: %s", parts, exc)
+            self.runtime.restore_later(parts)
         self.owned.update(parts)
         if parts:
             logger.info("assigned partitions %s of %s", parts, self.topic)

@@ -7,7 +7,8 @@ outcome in the alert ledger by idempotency key:
 
 * success: ``delivered``; the message leaves the pending outbox.
 * failure: ``retrying`` until ``backoff_s * 2**(attempts - 1)`` has passed, then tried
-  again; after ``max_attempts`` failures: ``dead`` (a dead letter, listed by the API),
+  again; after ``max_attempts`` failures, or at once when the sender raises a
+  ``TerminalError`` (a permanent refusal): ``dead`` (a dead letter, listed by the API),
   and it leaves the pending outbox.
 
 A message already delivered or dead in the ledger is never sent again, even when a
@@ -26,7 +27,7 @@ from typing import Protocol
 import msgspec
 
 from edupulse.alerts.ledger import AlertLedger, Delivery
-from edupulse.errors import EdupulseError
+from edupulse.errors import EdupulseError, TerminalError
 from edupulse.stream.store.base import OutboxMessage, StateStore
 
 __all__ = ["OutboxRelay", "RelayStats", "Sender"]
@@ -104,7 +105,7 @@ class OutboxRelay:
             sender.send(message)
         except EdupulseError as exc:
             attempts = (before.attempts if before else 0) + 1
-            if attempts >= self.max_attempts:
+            if attempts >= self.max_attempts or isinstance(exc, TerminalError):
                 logger.warning("dead-lettering %s after %d attempts: %s", key, attempts, exc)
                 self.ledger.record_attempt(key, topic, status="dead", error=str(exc))
             else:

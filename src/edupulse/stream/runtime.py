@@ -81,6 +81,11 @@ class Runtime:
             self._offsets[part] = self._committed[part] = committed.get(part, 0)
             self._owned.add(part)
 
+    def restore_later(self, partitions: Sequence[int]) -> None:
+        """Own these partitions, to be restored at the next pass (the store cannot be read now)."""
+        self.revoke(partitions)
+        self._unrestored.update(partitions)
+
     def revoke(self, partitions: Sequence[int]) -> None:
         for part in partitions:
             for op in self.operators:

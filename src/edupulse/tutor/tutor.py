@@ -1,0 +1,53 @@
+"""The tutor's parts, opened together from the settings: embedder, index, skill map."""
+
+from __future__ import annotations
+
+import functools
+
+from edupulse.config import Settings, TutorSettings
+from edupulse.tutor.embedder import Embedder, MiniLmEmbedder, Vectors
+from edupulse.tutor.index.base import VectorIndex
+from edupulse.tutor.index.embedded import EmbeddedIndex
+from edupulse.tutor.skills import SkillMap, load_skill_map
+
+__all__ = ["Tutor", "open_index", "open_tutor"]
+
+
+class Tutor:
+    """What retrieval and import need, with a cache of the embeddings of skill descriptions."""
+
+    def __init__(
+        self, settings: TutorSettings, embedder: Embedder, index: VectorIndex, skill_map: SkillMap | None
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.index = index
+        self.skill_map = skill_map
+        self.embed_query = functools.lru_cache(maxsize=4096)(self._embed_one)
+
+    def _embed_one(self, text: str) -> Vectors:
+        vector: Vectors = self.embedder.embed([text])[0]
+        return vector
+
+    def describe(self, skill: str) -> str:
+        return self.skill_map.describe(skill) if self.skill_map else skill.replace("-", " ")
+
+    def close(self) -> None:
+        self.index.close()
+
+
+def open_index(settings: Settings) -> VectorIndex:
+    """The deployment's index: PostgreSQL (its schema) when scaled out, else the embedded file."""
+    if settings.deployment == "scaleout":
+        from edupulse.tutor.index.postgres import PostgresIndex  # noqa: PLC0415
+
+        pg = settings.postgres
+        return PostgresIndex(pg.dsn, schema=pg.schema_name, pool_size=min(pg.pool_size, 2))
+    return EmbeddedIndex(settings.tutor_index_path)
+
+
+def open_tutor(settings: Settings, *, threads: int = 1, index: VectorIndex | None = None) -> Tutor:
+    """The tutor of a deployment (or over ``index``)."""
+    tutor = settings.tutor
+    skill_map = load_skill_map(tutor.skill_map) if tutor.skill_map is not None else None
+    return Tutor(tutor, MiniLmEmbedder(threads=threads), index or open_index(settings), skill_map)
