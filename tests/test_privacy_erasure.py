@@ -215,3 +215,13 @@ def test_imports_are_pseudonymised_and_sealed_too(settings: Settings, tmp_path: 
     learners = {decode_event(r.value).learner for r in records}
     assert expected in learners and all(is_pseudonym(x) for x in learners)
     assert payloads and all(is_sealed(p) for p in payloads)
+
+
+def test_a_record_that_is_no_event_passes_the_seam_unchanged(deployment: Deployment) -> None:
+    """Junk on the events topic is the runtime's to dead-letter; the seam neither drops nor breaks on it."""
+    from edupulse.log.base import Record  # noqa: PLC0415
+
+    junk = Record(b"default\x1fwhoever", b"\xc1 not msgpack", 1, "default:junk-1", b"j" * 16, b"raw")
+    (result,) = deployment.log.append(EVENTS_TOPIC, [junk])
+    (stored,) = deployment.log.read(EVENTS_TOPIC, result.partition, result.offset, 1)
+    assert (stored.key, stored.value) == (junk.key, junk.value)
