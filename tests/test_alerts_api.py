@@ -49,7 +49,8 @@ def test_alert_raised_delivered_and_acted_on_and_kept_across_replay(tmp_path: Pa
             assert client.post("/xapi/statements", json=body).status_code == 200
 
             (alert,) = _until(lambda: client.get("/api/v1/alerts", params={"status": "open"}).json())
-            assert (alert["rule"], alert["learner"], alert["history"]) == ("struggling", learner_key("ann"), [])
+            ann = dep.learner_key("default", learner_key("ann"))
+            assert (alert["rule"], alert["learner"], alert["history"]) == ("struggling", ann, [])
             # The receiver answered 503 once; the relay retried after its backoff.
             _until(lambda: len(receiver.requests) >= 2)
             headers, payload = receiver.requests[-1]

@@ -35,6 +35,7 @@ def test_alerts_listed_and_acted_on_from_the_command_line(tmp_path: Path) -> Non
     settings = Settings(data_dir=data_dir, rules={"path": rules})
     with Deployment(settings) as dep:
         dep.ingest.ingest(json.dumps([attempt("ann", h) for h in (0, 1, 2)]).encode(), tenant="default")
+        ann = dep.learner_key("default", learner_key("ann"))
         runtime = dep.runtime()
         runtime.assign_all()
         runtime.run_until_caught_up()
@@ -43,7 +44,7 @@ def test_alerts_listed_and_acted_on_from_the_command_line(tmp_path: Path) -> Non
     listed = runner.invoke(main, ["alerts", "list", "--status", "open"])
     assert listed.exit_code == 0, listed.output
     (alert,) = json.loads(listed.output)
-    assert alert["learner"] == learner_key("ann")
+    assert alert["learner"] == ann
     acked = runner.invoke(main, ["alerts", "ack", alert["id"], "--by", "tutor-jo", "--note", "phoned"])
     assert acked.exit_code == 0, acked.output
     assert json.loads(acked.output)["history"][0]["actor"] == "tutor-jo"

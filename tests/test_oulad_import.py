@@ -25,6 +25,13 @@ DAY = 86_400_000_000
 START_2013J = 1_380_585_600_000_000  # 2013-10-01T00:00:00Z
 
 
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """These tests check the mapping itself, so they read learner ids and payloads in clear
+    (tests/test_privacy_erasure.py checks that an import is pseudonymised and sealed)."""
+    return Settings(data_dir=tmp_path / "data", log={"partitions": 4}, privacy={"pseudonymise": False})
+
+
 def _import(settings: Settings, *paths: Path, batch_size: int = 5000) -> ImportReport:
     with Deployment(settings) as dep:
         return run_import(

@@ -24,6 +24,7 @@ import msgspec
 from edupulse.config import Settings
 from edupulse.deployment import STATE_FILE, Deployment
 from edupulse.log.base import EventLog
+from edupulse.privacy.setup import read_tombstones
 from edupulse.replay import (
     OperatorChain,
     ReplayReport,
@@ -51,7 +52,8 @@ class BackfillReport(msgspec.Struct):
 
 
 def _catch_up(settings: Settings, green: SqliteStore, log: EventLog, operators: OperatorChain) -> int:
-    runtime = Runtime(log, green, operators(settings), batch_size=settings.runtime.replay_batch_size)
+    erased = read_tombstones(settings)
+    runtime = Runtime(log, green, operators(settings), batch_size=settings.runtime.replay_batch_size, erased=erased)
     runtime.assign_all()
     return runtime.run_until_caught_up().events
 

@@ -745,6 +745,12 @@ from edupulse.alerts import commands as _alert_commands  # noqa: E402
 for _command in _alert_commands.COMMANDS:
     main.add_command(_command)
 
+# The privacy commands (forget, privacy rotate-key|identity|pseudonym) live with privacy.
+from edupulse.privacy import commands as _privacy_commands  # noqa: E402
+
+for _command in _privacy_commands.COMMANDS:
+    main.add_command(_command)
+
 # The tutor's commands live with the tutor.
 from edupulse.tutor import commands as _tutor_commands  # noqa: E402
 

@@ -5,6 +5,7 @@ Nested settings use ``__``: ``EDUPULSE_RUNTIME__LIVE_BATCH_SIZE=64``.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Literal
@@ -20,6 +21,7 @@ __all__ = [
     "LogSettings",
     "LrsSettings",
     "PostgresSettings",
+    "PrivacySettings",
     "RetentionSettings",
     "RuntimeSettings",
     "Settings",
@@ -289,6 +291,36 @@ class AuthSettings(BaseModel):
     jwks_cache_s: float = Field(300.0, gt=0, description="How long keys fetched from a JWKS URL are kept.")
 
 
+class PrivacySettings(BaseModel):
+    """Pseudonyms, the identity vault, free-text masking."""
+
+    pseudonymise: bool = Field(
+        True,
+        description="Replace learner identifiers by keyed pseudonyms, mask free text and seal payloads "
+        "with the learner's data key before anything reaches the log.",
+    )
+    pseudonym_secret: SecretStr | None = Field(
+        None,
+        description="Base64 of 32 random bytes from which each tenant's pseudonym secret is derived; "
+        "unset: the file pseudonym_secret_file names, else <data_dir>/privacy/pseudonym.key, created on first use.",
+    )
+    pseudonym_secret_file: Path | None = Field(None, description="File holding the pseudonym secret in base64.")
+    tenant_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Explicit pseudonym secrets (base64 of 32 bytes) per tenant, instead of derived ones.",
+    )
+    master_key: SecretStr | None = Field(
+        None,
+        description="Base64 of the 32-byte master key that wraps every learner's data key; unset: the file "
+        "master_key_file names, else <data_dir>/privacy/master.key, created on first use.",
+    )
+    master_key_file: Path | None = Field(None, description="File holding the master key in base64.")
+    mask_free_text: bool = Field(
+        True, description="Mask e-mails, phones, ids, person links and roster names in free-text fields."
+    )
+    cache_size: int = Field(100_000, ge=1000, description="Pseudonyms and data keys each API process keeps in memory.")
+
+
 class Settings(BaseSettings):
     """Everything edupulse can be told, with its default."""
 
@@ -327,6 +359,7 @@ class Settings(BaseSettings):
     lake: LakeSettings = Field(default_factory=LakeSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     tutor: TutorSettings = Field(default_factory=TutorSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
 
@@ -359,6 +392,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
                 walk(value, f"{prefix}{name.upper()}__")
             elif isinstance(value, SecretStr):
                 env[f"{prefix}{name.upper()}"] = value.get_secret_value()
+            elif isinstance(value, dict):  # complex values travel as JSON, secrets revealed
+                plain = {k: v.get_secret_value() if isinstance(v, SecretStr) else v for k, v in value.items()}
+                env[f"{prefix}{name.upper()}"] = json.dumps(plain)
             elif value is not None:
                 env[f"{prefix}{name.upper()}"] = str(value)
 

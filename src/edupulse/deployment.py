@@ -37,6 +37,10 @@ from edupulse.lrs.statements import StatementIngest
 from edupulse.lrs.store.sqlite import SqliteLrsStore
 from edupulse.privacy.credentials import Credentials, CredentialStore
 from edupulse.privacy.credentials.postgres import PostgresCredentials
+from edupulse.privacy.log import ProtectedLog
+from edupulse.privacy.pseudonyms import identifier_of, is_pseudonym
+from edupulse.privacy.setup import open_protector
+from edupulse.privacy.vault.service import IdentityVault
 from edupulse.roster.base import RosterStore
 from edupulse.roster.postgres import PostgresRoster
 from edupulse.roster.sqlite import SqliteRoster
@@ -227,6 +231,17 @@ class Deployment:
             # the processor rings ``committed`` after each commit.
             self.appended = Doorbell(data_dir / "bells" / "appended")
             self.committed = Doorbell(data_dir / "bells" / "committed")
+        self.raw_log = self.log  # the backend itself (Kafka consumer groups need it)
+        self.erased: dict[str, int] = {}
+        self.vault: IdentityVault | None = None
+        if settings.privacy.pseudonymise:
+            try:
+                self.log = ProtectedLog(self.log, open_protector(settings), topic=EVENTS_TOPIC)
+                self.vault = self.log.protector.vault
+                self.erased = self.vault.tombstones()
+            except BaseException:
+                self.raw_log.close()
+                raise
         for topic in (EVENTS_TOPIC, *LOG_TOPICS):  # outputs relayed from the outbox have topics of their own
             self.log.ensure_topic(topic, settings.log.partitions)
         self.ingest = StatementIngest(
@@ -252,6 +267,18 @@ class Deployment:
         self._lock = None if self.scaleout else ProcessLock(data_dir)
         self._stopping = threading.Event()
 
+    def note_erased(self, pseudonym: str, erased_us: int) -> None:
+        """An erasure happened: this process's runtime skips the learner's earlier events from now on."""
+        self.erased[pseudonym] = erased_us
+        if self._runtime is not None:
+            self._runtime.erased[pseudonym] = erased_us
+
+    def learner_key(self, tenant: str, learner: str) -> str:
+        """How a learner is keyed in views and alerts: their pseudonym, given it or their identifier."""
+        if not isinstance(self.log, ProtectedLog) or is_pseudonym(learner):
+            return learner
+        return self.log.protector.pseudonyms.pseudonym(tenant, identifier_of(learner))
+
     def runtime(self, *, batch_size: int | None = None, on_commit: CommitHook | None = None) -> Runtime:
         """A runtime over this deployment's log and store."""
         cfg = self.settings.runtime
@@ -262,6 +289,7 @@ class Deployment:
             batch_size=batch_size or cfg.live_batch_size,
             max_batch_size=cfg.live_max_batch_size,
             on_commit=on_commit,
+            erased=self.erased,
         )
 
     def start_processing(self) -> Runtime:
@@ -331,10 +359,10 @@ class Deployment:
         return lambda: runtime.run_forever(idle, wait=self.appended.wait)
 
     def _group_member(self) -> Callable[[], None]:
-        if not isinstance(self.log, KafkaLog):
+        if not isinstance(self.raw_log, KafkaLog):
             raise ConfigError("consumer-group workers need the Kafka log (deployment=scaleout)")
         member = GroupWorker(
-            self.log,
+            self.raw_log,
             self.store,
             self.operators,
             group_id=self.settings.kafka.group_id,
@@ -343,6 +371,7 @@ class Deployment:
             session_timeout_ms=self.settings.kafka.session_timeout_ms,
             instance_id=self.settings.kafka.instance_id,
         )
+        member.runtime.erased = dict(self.erased)
         self._runtime = member.runtime
         return lambda: member.run(self._stopping)
 

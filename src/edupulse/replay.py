@@ -30,6 +30,7 @@ from edupulse.lake import EVENTS_TABLE
 from edupulse.log.base import EventLog
 from edupulse.log.sqlite import SqliteLog
 from edupulse.memory import peak_rss_mib
+from edupulse.privacy.setup import read_tombstones
 from edupulse.stream.operator import Operator
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.sqlite import SqliteStore
@@ -237,7 +238,8 @@ def _rebuild(
     log = open_replay_log(settings, partitions)
     store = SqliteStore(path, serving=False)
     try:
-        runtime = Runtime(log, store, operators(settings), batch_size=settings.runtime.replay_batch_size)
+        erased = read_tombstones(settings)
+        runtime = Runtime(log, store, operators(settings), batch_size=settings.runtime.replay_batch_size, erased=erased)
         runtime.assign(partitions)
         stats = runtime.run_until_caught_up(progress, checkpoint_every_batch=False)
     finally:

@@ -23,12 +23,14 @@ from edupulse.log.kafka import KafkaLog
 from edupulse.log.sqlite import SqliteLog
 from edupulse.privacy.credentials import CredentialStore, SqliteCredentials
 from edupulse.privacy.credentials.postgres import PostgresCredentials
+from edupulse.privacy.vault import SqliteVaultRows, VaultRows
+from edupulse.privacy.vault.postgres import PostgresVaultRows
 from edupulse.stream.store.base import StateStore
 from edupulse.stream.store.postgres import PostgresStore
 from edupulse.stream.store.sqlite import SqliteStore
 from tests.services import kafka_servers, postgres_dsn, scratch_schema, track
 
-__all__ = ["CREDENTIAL_BACKENDS", "LOG_BACKENDS", "STORE_BACKENDS", "Handles"]
+__all__ = ["CREDENTIAL_BACKENDS", "LOG_BACKENDS", "STORE_BACKENDS", "VAULT_BACKENDS", "Handles"]
 
 
 def _sqlite_log(place: Path) -> EventLog:
@@ -62,12 +64,21 @@ def _postgres_credentials(place: Path) -> CredentialStore:
     return PostgresCredentials(postgres_dsn(), schema=_schema(place), pool_size=1)
 
 
+def _sqlite_vault(place: Path) -> VaultRows:
+    return SqliteVaultRows(place / "vault.sqlite")
+
+
+def _postgres_vault(place: Path) -> VaultRows:
+    return PostgresVaultRows(postgres_dsn(), schema=_schema(place), pool_size=1)
+
+
 LOG_BACKENDS: dict[str, Callable[[Path], EventLog]] = {"kafka": _kafka_log, "sqlite": _sqlite_log}
 STORE_BACKENDS: dict[str, Callable[[Path], StateStore]] = {"sqlite": _sqlite_store, "postgres": _postgres_store}
 CREDENTIAL_BACKENDS: dict[str, Callable[[Path], CredentialStore]] = {
     "sqlite": _sqlite_credentials,
     "postgres": _postgres_credentials,
 }
+VAULT_BACKENDS: dict[str, Callable[[Path], VaultRows]] = {"sqlite": _sqlite_vault, "postgres": _postgres_vault}
 
 
 class _Closable(Protocol):

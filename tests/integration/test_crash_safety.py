@@ -39,6 +39,7 @@ import pytest
 from edupulse.config import Settings
 from edupulse.deployment import Deployment, ProcessLock
 from edupulse.insights.engagement import COURSE_VIEW, LEARNER_VIEW
+from edupulse.privacy.setup import open_pseudonymiser
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -567,6 +568,8 @@ def test_kill_9_during_ingest_loses_nothing_and_counts_nothing_twice(tmp_path: P
     data_dir = tmp_path / "data"
     key = json.loads(run_cli("keys", "create", "--data-dir", str(data_dir), "--name", "crash-test", "--json"))
     auth = (key["key"], key["secret"])
+    pseudonyms = open_pseudonymiser(Settings(data_dir=data_dir))  # views key learners by pseudonym
+    want = {(course, pseudonyms.pseudonym(TENANT, learner)): e for (course, learner), e in want.items()}
     server = Server(data_dir, tmp_path / "server.log")
     server.start()
     try:

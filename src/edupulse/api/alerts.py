@@ -32,12 +32,13 @@ def list_alerts(
     page_size: PageSize = 50,
 ) -> list[dict[str, Any]]:
     caller = reader.caller
+    dep = request.app.state.deployment
     if learner is not None:
+        learner = dep.learner_key(caller.tenant, learner)  # an identifier or a pseudonym
         caller.check_learner(learner)
     elif course is not None:
         caller.check_course(course)
     filters = {k: v for k, v in (("course", course), ("learner", learner)) if v is not None}
-    dep = request.app.state.deployment
     rows = lifecycle.list_alerts(
         dep.store, dep.alerts, caller.tenant, filters=filters, status=status, limit=1 << 62, offset=0
     )

@@ -17,6 +17,7 @@ from edupulse.api import (
     lineage,
     live,
     people,
+    privacy,
     risk,
     serving,
     tutor,
@@ -66,6 +67,7 @@ def create_app(deployment: Deployment, *, process: bool = True) -> FastAPI:
     app.include_router(live.router)
     app.include_router(lake.router)
     app.include_router(alerts.router)
+    app.include_router(privacy.router)
     app.include_router(tutor.router)
     app.include_router(people.router)
     app.include_router(lineage.router)

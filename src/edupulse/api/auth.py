@@ -13,8 +13,9 @@ import base64
 import binascii
 import time
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
+import msgspec
 from fastapi import Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
@@ -22,7 +23,10 @@ from edupulse.access.caller import Caller
 from edupulse.access.tokens import TokenVerifier, looks_like_jwt
 from edupulse.errors import AuthError, ForbiddenError, InvalidEventError
 from edupulse.privacy.credentials import Principal, Scope
-from edupulse.roster.base import AuditEntry, AuditKind
+from edupulse.roster.base import AuditEntry, AuditKind, Person
+
+if TYPE_CHECKING:
+    from edupulse.deployment import Deployment
 
 __all__ = [
     "Access",
@@ -137,12 +141,13 @@ async def authenticate_caller(request: Request) -> Caller:
             claims = await run_in_threadpool(_tokens(request).verify, token)  # a JWKS URL may be fetched
         except AuthError as exc:
             raise BearerAuthError(str(exc)) from None
-        roster = request.app.state.deployment.roster
-        person = await run_in_threadpool(roster.person, claims.tenant, claims.subject)
+        deployment = request.app.state.deployment
+        person = await run_in_threadpool(deployment.roster.person, claims.tenant, claims.subject)
         if person is None:
             raise ForbiddenError(
                 f"{claims.subject!r} is not in tenant {claims.tenant!r}'s roster (see `edupulse import oneroster`)"
             )
+        person = _with_pseudonyms(deployment, person)
         return Caller(f"user:{person.user.sourced_id}", claims.tenant, "person", person=person)
     principal = await (authenticate_bearer(request) if scheme.lower() == "bearer" else authenticate(request))
     return Caller(principal.name, principal.tenant, "key", frozenset(principal.scopes))
@@ -216,3 +221,19 @@ def require_audited(scope: Scope) -> Callable[..., Coroutine[None, None, Princip
         return principal
 
     return check
+
+
+def _with_pseudonyms(deployment: Deployment, person: Person) -> Person:
+    """The person's learner keys (the roster's ids) together with their pseudonyms.
+
+    Views, alerts and the lake key learners by pseudonym when pseudonymisation is on;
+    the roster names them by their ids. Adding each id's pseudonym lets the scope checks
+    compare the two (``Caller.check_learner``, ``sees_row``).
+    """
+
+    def both(keys: frozenset[str]) -> frozenset[str]:
+        return keys | {deployment.learner_key(person.tenant, k) for k in keys}
+
+    return msgspec.structs.replace(
+        person, students=both(person.students), advisees=both(person.advisees), own=both(person.own)
+    )

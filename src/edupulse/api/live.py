@@ -117,12 +117,13 @@ async def stream(
     learner: Annotated[str | None, Query(min_length=1)] = None,
     last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
 ) -> StreamingResponse:
+    deployment = request.app.state.deployment
     if learner is not None:
+        learner = deployment.learner_key(reader.caller.tenant, learner)  # an identifier or a pseudonym
         reader.caller.check_learner(learner)
     elif course is not None:
         reader.caller.check_course(course)
     await run_in_threadpool(reader.audit, f"stream:{learner or course or '*'}")
-    deployment = request.app.state.deployment
     store = deployment.store
     start = last_event_id if last_event_id is not None else await run_in_threadpool(store.last_change)
     filters = {"caller": reader.caller, "course": course, "learner": learner}

@@ -25,11 +25,12 @@ def learner_profile(
     course: Annotated[str, Query(min_length=1)],
     history: Annotated[int, Query(ge=0, le=10_000)] = 100,
 ) -> dict[str, Any]:
-    reader.caller.check_learner(learner)  # the learner, their counsellors, their instructors
-    reader.audit(f"profile:{learner}:{course}")
     dep = request.app.state.deployment
+    key = dep.learner_key(reader.caller.tenant, learner)  # an identifier or a pseudonym
+    reader.caller.check_learner(key)  # the learner, their counsellors, their instructors
+    reader.audit(f"profile:{key}:{course}")
     partitions = dep.log.partitions(EVENTS_TOPIC)
-    return risk_queries.learner_profile(dep.store, partitions, reader.caller.tenant, learner, course, history=history)
+    return risk_queries.learner_profile(dep.store, partitions, reader.caller.tenant, key, course, history=history)
 
 
 @router.get("/course/at-risk", summary="A course's learners by current risk, riskiest first, paginated")

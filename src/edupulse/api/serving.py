@@ -5,12 +5,15 @@ Reads of a learner's rows or a course's learner list are audited (``Access.audit
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from edupulse.api.auth import Access, access
 from edupulse.api.routing import Page, PageSize
+from edupulse.errors import NotFoundError
 from edupulse.insights import queries
 from edupulse.status import pipeline_status
 
@@ -63,9 +66,12 @@ def learner(
     learner: Annotated[str, Query(min_length=1)],
     course: Annotated[str | None, Query(min_length=1)] = None,
 ) -> list[dict[str, Any]]:
-    reader.caller.check_learner(learner)
-    reader.audit(learner)
-    rows = queries.learner_metrics(request.app.state.deployment.store, reader.caller.tenant, learner, course)
+    dep = request.app.state.deployment
+    key = dep.learner_key(reader.caller.tenant, learner)  # an identifier or a pseudonym
+    reader.caller.check_learner(key)
+    reader.audit(key)
+    with _as_asked(key, learner):
+        rows = queries.learner_metrics(dep.store, reader.caller.tenant, key, course)
     return [row for row in rows if reader.caller.sees_row(row)]
 
 
@@ -76,9 +82,21 @@ def learner_mastery(
     learner: Annotated[str, Query(min_length=1)],
     skill: Annotated[str | None, Query(min_length=1)] = None,
 ) -> list[dict[str, Any]]:
-    reader.caller.check_learner(learner)
-    reader.audit(learner)
-    return queries.learner_mastery(request.app.state.deployment.store, reader.caller.tenant, learner, skill)
+    dep = request.app.state.deployment
+    key = dep.learner_key(reader.caller.tenant, learner)
+    reader.caller.check_learner(key)
+    reader.audit(key)
+    with _as_asked(key, learner):
+        return queries.learner_mastery(dep.store, reader.caller.tenant, key, skill)
+
+
+@contextmanager
+def _as_asked(key: str, learner: str) -> Iterator[None]:
+    """A learner not found is named as the caller named them, not by their pseudonym."""
+    try:
+        yield
+    except NotFoundError as exc:
+        raise NotFoundError(str(exc).replace(repr(key), repr(learner))) from exc
 
 
 @router.get("/status", summary="Events, learners, courses, and per-partition log and committed offsets")

@@ -46,14 +46,16 @@ def _retrieve(request: Request, reader: Access, req: RetrieveRequest) -> dict[st
     from edupulse.tutor.answer import answer  # noqa: PLC0415
     from edupulse.tutor.retrieve import retrieve  # noqa: PLC0415
 
-    reader.caller.check_learner(req.learner)  # the learner, their counsellors and instructors
-    reader.audit(f"tutor:{req.learner}")
+    dep = request.app.state.deployment
+    key = dep.learner_key(reader.caller.tenant, req.learner)  # an identifier or a pseudonym
+    reader.caller.check_learner(key)  # the learner, their counsellors and instructors
+    reader.audit(f"tutor:{key}")
     tutor = tutor_of(request)
     out = retrieve(
         tutor,
-        request.app.state.deployment.store,
+        dep.store,
         tenant=reader.caller.tenant,
-        learner=req.learner,
+        learner=key,
         course=req.course,
         question=req.question,
         k=req.k,

@@ -4,7 +4,8 @@
 learner's rows from each table with ``tenant`` and ``learner`` columns (events,
 alerts, predictions, feature snapshots: whatever the catalog holds), then vacuums with
 no retention, so neither the current version nor any older file on disk still holds
-them (time travel to before the erasure then finds the files gone).
+them; then checkpoints each table and drops its older commit files, whose column
+statistics held the deleted values (time travel to before the erasure ends there).
 
 Run it with processing stopped (hold the processing lock): a vacuum with no retention
 would also delete the files of a sink commit under way. The log keeps the records the
@@ -17,7 +18,7 @@ from __future__ import annotations
 import msgspec
 
 from edupulse.config import Settings
-from edupulse.lake.maintenance import delete_rows, vacuum
+from edupulse.lake.maintenance import delete_rows, drop_history, vacuum
 
 __all__ = ["LakeErasure", "erase_learner"]
 
@@ -32,5 +33,8 @@ class LakeErasure(msgspec.Struct):
 def erase_learner(settings: Settings, tenant: str, learner: str) -> LakeErasure:
     """Delete a learner's rows (``learner`` is the pseudonym stored in the tables) from every lake table, and vacuum."""
     rows = delete_rows(settings, {"tenant": tenant, "learner": learner})
-    files = sum(vacuum(settings, retention_hours=0).values()) if any(rows.values()) else 0
+    files = 0
+    if any(rows.values()):
+        files = sum(vacuum(settings, retention_hours=0).values())
+        drop_history(settings)  # the commit files' statistics still held the deleted values
     return LakeErasure({name: n for name, n in rows.items() if n}, files)

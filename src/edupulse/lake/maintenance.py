@@ -24,7 +24,7 @@ from deltalake import DeltaTable
 from edupulse.config import Settings
 from edupulse.lake.catalog import TABLES
 
-__all__ = ["RetentionReport", "compact", "delete_rows", "vacuum"]
+__all__ = ["RetentionReport", "compact", "delete_rows", "drop_history", "vacuum"]
 
 logger = logging.getLogger(__name__)
 DAY_US = 86_400_000_000
@@ -101,3 +101,26 @@ def delete_tenant_rows(settings: Settings, tenant: str, *, before_us: int) -> tu
     rows = sum(delete_rows(settings, {"tenant": tenant}, before_us=before_us).values())
     files = sum(vacuum(settings, retention_hours=0).values()) if rows else 0
     return rows, files
+
+
+def drop_history(settings: Settings) -> None:
+    """Checkpoint every table and delete its older commit files.
+
+    Erasure needs this: the Delta log keeps column statistics (each file's smallest and
+    largest values) in its commit files, so after deleting and vacuuming a learner's rows
+    their values could still be read there. Time travel to versions before it ends here.
+    Run with processing stopped.
+    """
+    for _, table in _tables(settings):
+        _drop_history(table)
+
+
+def _drop_history(table: DeltaTable) -> None:
+    """Checkpoint the table and delete every commit file before it, keeping the retention setting."""
+    key = "delta.logRetentionDuration"
+    kept = table.metadata().configuration.get(key)
+    table.alter.set_table_properties({key: "interval 0 seconds"})
+    table.create_checkpoint()
+    table.cleanup_metadata()
+    table.alter.set_table_properties({key: kept or "interval 30 days"})
+    table.create_checkpoint()

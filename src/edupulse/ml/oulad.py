@@ -90,7 +90,9 @@ class Evaluation(msgspec.Struct):
 
 def build_history(data: Path, workdir: Path, *, say: Say | None = None) -> History:
     """Import the tables onto a log in ``workdir``, replay it, and read the feature states."""
-    settings = Settings(data_dir=workdir, tenant=TENANT)
+    # A scratch copy of a public data set, joined to its outcomes by the data set's own ids:
+    # nothing here leaves the temporary directory, so it is not pseudonymised.
+    settings = Settings(data_dir=workdir, tenant=TENANT, privacy={"pseudonymise": False})
     with Deployment(settings) as dep:
         report = run_import(dep.log, OuladImporter(tenant=TENANT), [data], checkpoint_dir=workdir / "imports")
     if say is not None:

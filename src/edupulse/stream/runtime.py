@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 import msgspec
@@ -59,8 +59,10 @@ class Runtime:
         batch_size: int = 256,
         max_batch_size: int | None = None,
         on_commit: Callable[[Commit], None] | None = None,
+        erased: Mapping[str, int] | None = None,
     ) -> None:
         self.log = log
+        self.erased = dict(erased or {})  # tombstones: learner -> erased at (us); older events are skipped
         self.store = store
         self.operators = list(operators)
         self.topic = topic
@@ -123,6 +125,8 @@ class Runtime:
             return 0
         try:
             events = self._decode(records)
+            if self.erased:
+                events = self._unerased(events)
             for op in self.operators:
                 op.process(partition, events)
             self._offsets[partition] = records[-1].offset + 1
@@ -132,6 +136,11 @@ class Runtime:
             self._rollback(partition)
             raise
         return len(records)
+
+    def _unerased(self, events: list[LearningEvent]) -> list[LearningEvent]:
+        """Events not of an erased learner (stored before their erasure): no replay brings those back."""
+        erased = self.erased
+        return [e for e in events if e.learner not in erased or e.stored_time_us > erased[e.learner]]
 
     def _next_batch_size(self, size: int, got: int) -> int:
         """Adaptive batching: a full batch means a backlog, so read twice as many next time

@@ -100,9 +100,9 @@ def tutor_retrieve(
     helper = open_tutor(settings)
     try:
         with Deployment(settings) as dep:
-            out = retrieve(
-                helper, dep.store, tenant=settings.tenant, learner=learner, course=course, question=question, k=k
-            )
+            who = dep.learner_key(settings.tenant, learner)  # an identifier or a pseudonym
+            tenant = settings.tenant
+            out = retrieve(helper, dep.store, tenant=tenant, learner=who, course=course, question=question, k=k)
     finally:
         helper.close()
     if as_json:

@@ -273,6 +273,36 @@ class SqliteLrsStore:
             args.append(key.doc_id)
         self._run(f"DELETE FROM documents WHERE {where}", args)  # noqa: S608 - only constant SQL is interpolated
 
+    def forget_agent(self, tenant: str, agents: Sequence[str], needles: Sequence[str]) -> int:
+        """Erase an agent: every statement naming them, its index rows, and their documents.
+
+        ``agents`` are agent keys (``index.agent_key``); ``needles`` are texts of the
+        agent's identifier, looked for in the bodies of statements not indexed yet.
+        Deleted pages are zeroed (``secure_delete``), the file is vacuumed and its
+        write-ahead log truncated, so no copy of the statements stays on disk.
+        Returns how many statements were deleted.
+        """
+        with self._lock:
+            db = self._db
+            db.execute("PRAGMA secure_delete=ON")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                seqs = _agent_seqs(db, tenant, agents, needles)
+                for start in range(0, len(seqs), 500):
+                    chunk = seqs[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    for table in ("statements", "statement_agents", "statement_activities"):
+                        db.execute(f"DELETE FROM {table} WHERE seq IN ({marks})", chunk)  # noqa: S608 - constant SQL
+                for text in [*agents, *needles]:
+                    db.execute("DELETE FROM documents WHERE tenant = ? AND instr(agent, ?) > 0", (tenant, text))
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            db.execute("VACUUM")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return len(seqs)
+
     def close(self) -> None:
         self._closing.set()
         if self._indexer is not threading.current_thread():
@@ -280,6 +310,19 @@ class SqliteLrsStore:
         with self._lock:
             self._db.close()
             self._write_lock.close()
+
+
+def _agent_seqs(db: sqlite3.Connection, tenant: str, agents: Sequence[str], needles: Sequence[str]) -> list[int]:
+    seqs: set[int] = set()
+    for agent in agents:
+        query = (
+            "SELECT a.seq FROM statement_agents a JOIN statements s ON s.seq = a.seq WHERE a.agent = ? AND s.tenant = ?"
+        )
+        seqs.update(r[0] for r in db.execute(query, (agent, tenant)))
+    for text in needles:
+        query = "SELECT seq FROM statements WHERE tenant = ? AND instr(body, ?) > 0"
+        seqs.update(r[0] for r in db.execute(query, (tenant, text.encode())))
+    return sorted(seqs)
 
 
 def _values(document: Document) -> tuple[bytes, str, str, int]:

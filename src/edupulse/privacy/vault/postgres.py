@@ -1,0 +1,115 @@
+"""The identity vault in PostgreSQL (scale-out), in the deployment's schema (component ``vault``).
+
+A deleted row stays in the table's data file until PostgreSQL vacuums the page, so an
+erasure runs ``VACUUM`` on the table after deleting: the wrapped key's bytes do not
+survive in a dead tuple.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg_pool import PoolTimeout
+
+from edupulse.errors import EdupulseError
+from edupulse.postgres import Migration, check_schema, migrate, open_pool, translate
+from edupulse.privacy.vault.base import VaultRow
+
+__all__ = ["PostgresVaultRows"]
+
+MIGRATIONS = (
+    Migration(
+        1,
+        "identity vault",
+        "CREATE TABLE {schema}.vault_identities (pseudonym text PRIMARY KEY, tenant text NOT NULL,"
+        " key_id text NOT NULL, wrapped_key bytea NOT NULL, identity bytea NOT NULL, created_us bigint NOT NULL);"
+        "CREATE TABLE {schema}.vault_tombstones (pseudonym text PRIMARY KEY, tenant text NOT NULL,"
+        " erased_us bigint NOT NULL)",
+    ),
+)
+
+
+class PostgresVaultRows:
+    """Vault rows in one schema of a PostgreSQL database."""
+
+    def __init__(self, dsn: str, *, schema: str = "edupulse", pool_size: int = 2, timeout_s: float = 10.0) -> None:
+        self.dsn = dsn
+        self.schema = check_schema(schema)
+        self._ids = f'"{schema}".vault_identities'
+        self._tombs = f'"{schema}".vault_tombstones'
+        self._pool = open_pool(dsn, size=pool_size, name=f"edupulse-vault-{schema}", timeout_s=timeout_s)
+        try:
+            with self._connection("set up the identity vault") as conn, conn.transaction():
+                migrate(conn, self.schema, "vault", MIGRATIONS)
+        except BaseException:
+            self._pool.close()
+            raise
+
+    @contextmanager
+    def _connection(self, doing: str) -> Iterator[psycopg.Connection[Any]]:
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except EdupulseError:
+            raise
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise translate(exc, doing, self.dsn) from exc
+
+    def wrapped_keys(self, pseudonyms: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        query = f"SELECT pseudonym, key_id, wrapped_key FROM {self._ids} WHERE pseudonym = ANY(%s)"
+        with self._connection("read data keys") as conn:
+            rows = conn.execute(query.encode(), [list(pseudonyms)]).fetchall()
+        return {r[0]: (r[1], bytes(r[2])) for r in rows}
+
+    def insert(self, rows: Sequence[VaultRow]) -> None:
+        query = f"INSERT INTO {self._ids} VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (pseudonym) DO NOTHING"
+        values = [(r.pseudonym, r.tenant, r.key_id, r.wrapped_key, r.identity, r.created_us) for r in rows]
+        with self._connection("store identities") as conn, conn.transaction(), conn.cursor() as cur:
+            cur.executemany(query.encode(), values)
+
+    def row(self, pseudonym: str) -> VaultRow | None:
+        query = f"SELECT tenant, key_id, wrapped_key, identity, created_us FROM {self._ids} WHERE pseudonym = %s"
+        with self._connection("read an identity") as conn:
+            found = conn.execute(query.encode(), [pseudonym]).fetchone()
+        if found is None:
+            return None
+        return VaultRow(found[0], pseudonym, found[1], bytes(found[2]), bytes(found[3]), found[4])
+
+    def erase(self, tenant: str, pseudonym: str, erased_us: int) -> bool:
+        delete = f"DELETE FROM {self._ids} WHERE pseudonym = %s"
+        tomb = (
+            f"INSERT INTO {self._tombs} VALUES (%s, %s, %s) "
+            "ON CONFLICT (pseudonym) DO UPDATE SET erased_us = EXCLUDED.erased_us"
+        )
+        with self._connection("erase an identity") as conn:
+            with conn.transaction():
+                deleted = conn.execute(delete.encode(), [pseudonym]).rowcount
+                conn.execute(tomb.encode(), [pseudonym, tenant, erased_us])
+            conn.autocommit = True  # VACUUM cannot run in a transaction
+            try:
+                conn.execute(f"VACUUM {self._ids}".encode())
+            finally:
+                conn.autocommit = False
+        return deleted > 0
+
+    def tombstones(self) -> dict[str, int]:
+        with self._connection("read tombstones") as conn:
+            rows = conn.execute(f"SELECT pseudonym, erased_us FROM {self._tombs}".encode()).fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
+    def all_keys(self) -> list[tuple[str, str, bytes]]:
+        with self._connection("read data keys") as conn:
+            rows = conn.execute(f"SELECT pseudonym, key_id, wrapped_key FROM {self._ids}".encode()).fetchall()
+        return [(r[0], r[1], bytes(r[2])) for r in rows]
+
+    def rewrap(self, updates: Sequence[tuple[str, str, bytes]]) -> None:
+        query = f"UPDATE {self._ids} SET key_id = %s, wrapped_key = %s WHERE pseudonym = %s"
+        values = [(kid, wrapped, pseudonym) for pseudonym, kid, wrapped in updates]
+        with self._connection("re-wrap data keys") as conn, conn.transaction(), conn.cursor() as cur:
+            cur.executemany(query.encode(), values)
+
+    def close(self) -> None:
+        self._pool.close()
