@@ -83,6 +83,7 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, str], dict[str, Any]]] = {
     ("GET", "/api/v1/status"): (OPERATORS, {}),
     ("GET", "/api/v1/stream"): (LEARNER_EVE, {"params": {"learner": EVE}}),
     ("POST", "/api/v1/sql"): (ADMIN_ONLY, {"json": {"sql": "SELECT 1 AS one"}}),
+    ("POST", "/api/v1/privacy/erasures"): (ADMIN_ONLY, {"json": {"learner": "mailto:nobody@school.example"}}),
     ("GET", "/api/v1/alerts"): (LEARNER_EVE, {"params": {"learner": EVE}}),
     ("GET", "/api/v1/alerts/deliveries"): (OPERATORS, {}),
     ("GET", "/api/v1/alerts/reengagement"): (OPERATORS, {}),

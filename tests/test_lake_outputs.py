@@ -172,8 +172,11 @@ def test_erasing_a_learner_removes_their_rows_from_every_table_and_file(live: De
     assert report.files_vacuumed > 0
     for spec in TABLES:
         assert not any(r["learner"] == learner for r in _rows(settings, spec.name)), spec.name
-        files = (settings.lake_path / spec.name).rglob("*.parquet")
+        table_dir = settings.lake_path / spec.name
+        files = [f for f in table_dir.rglob("*.parquet") if "_delta_log" not in f.parts]
         assert all(learner not in pq.read_table(f, columns=["learner"]).column(0).to_pylist() for f in files)
+        delta_log = [f for f in (table_dir / "_delta_log").iterdir() if f.is_file()]  # commits, checkpoints
+        assert not any(learner.encode() in f.read_bytes() for f in delta_log), spec.name  # statistics held it
     assert erase_learner(settings, "default", learner).rows == {}  # nothing left: nothing to vacuum
 
 

@@ -83,7 +83,9 @@ def test_the_api_answers_the_commit_versions_and_events_of_a_row(
     assert commit["operators"]["engagement"] and commit["operators"]["edupulse"]
     assert "mastery" in commit["models"]
     events = body["events"]
-    assert len(events) == 2 and {e["event"]["learner"] for e in events} == {EVE}
+    assert len(events) == 2 and {e["event"]["learner"] for e in events} == {
+        server.deployment.learner_key("default", EVE)
+    }
     assert all(commit["from_offset"] <= e["offset"] < commit["to_offset"] for e in events)
     log = server.deployment.log
     stored = log.read(commit["topic"], commit["partition"], events[0]["offset"], 1)[0]

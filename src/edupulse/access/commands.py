@@ -11,6 +11,8 @@ import click
 import msgspec
 
 from edupulse.cli import _emit, _settings, data_dir_option, option
+from edupulse.config import Settings
+from edupulse.errors import EdupulseError
 
 __all__ = ["COMMANDS", "audit"]
 
@@ -40,16 +42,36 @@ def audit(
     from edupulse.deployment import open_roster  # noqa: PLC0415 - keeps `--help` fast
 
     settings = _settings(data_dir=data_dir, tenant=tenant)
+    subjects: list[str | None] = [subject] if subject is None else _subjects(settings, subject)
     roster = open_roster(settings)
     try:
-        entries = roster.audit_entries(settings.tenant, after=after, limit=limit, subject=subject)
+        found = {
+            e.seq: e
+            for s in subjects
+            for e in roster.audit_entries(settings.tenant, after=after, limit=limit, subject=s)
+        }
     finally:
         roster.close()
+    entries = [found[seq] for seq in sorted(found)][:limit]
     if as_json:
         _emit([msgspec.structs.asdict(e) for e in entries])
         return
     for e in entries:
         click.echo(f"{e.seq}\t{e.at_us}\t{e.actor} ({e.roles})\t{e.action}\t{e.subject}\t{e.kind}\t{e.purpose}")
+
+
+def _subjects(settings: Settings, subject: str) -> list[str | None]:
+    """The subject as given, and, if it names a learner, the pseudonym their reads are logged under."""
+    from edupulse.privacy.pseudonyms import identifier_of, is_pseudonym  # noqa: PLC0415
+    from edupulse.privacy.setup import open_pseudonymiser  # noqa: PLC0415
+
+    if not settings.privacy.pseudonymise or is_pseudonym(subject):
+        return [subject]
+    try:
+        pseudonym = open_pseudonymiser(settings).pseudonym(settings.tenant, identifier_of(subject))
+    except EdupulseError:  # no pseudonym secret here: only the subject as given
+        return [subject]
+    return [subject, pseudonym]
 
 
 COMMANDS: list[click.Command] = [audit]

@@ -22,6 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from edupulse.access.caller import Caller
 from edupulse.access.tokens import TokenVerifier, looks_like_jwt
 from edupulse.errors import AuthError, ForbiddenError, InvalidEventError
+from edupulse.events.xapi import Agent, learner_id
 from edupulse.privacy.credentials import Principal, Scope
 from edupulse.roster.base import AuditEntry, AuditKind, Person
 
@@ -217,10 +218,23 @@ def require_audited(scope: Scope) -> Callable[..., Coroutine[None, None, Princip
         principal = await scoped(await authenticate(request))
         caller = Caller(principal.name, principal.tenant, "key", frozenset(principal.scopes))
         entry = Access(request, caller, request.headers.get("x-purpose"))
-        await run_in_threadpool(entry.audit, f"xapi:{request.url.query}", "identified")
+        await run_in_threadpool(entry.audit, _lrs_subject(request, principal.tenant), "identified")
         return principal
 
     return check
+
+
+def _lrs_subject(request: Request, tenant: str) -> str:
+    """What an LRS read is about, as the audit log keeps it: the agent's pseudonym, never the
+    agent's identifier or the statement ids asked for (an erased learner leaves no trace there)."""
+    agent = request.query_params.get("agent")
+    if agent is not None:
+        try:
+            learner = learner_id(msgspec.json.decode(agent, type=Agent))
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return f"xapi:{request.url.path} agent:unreadable"
+        return f"{request.app.state.deployment.learner_key(tenant, learner)}"
+    return f"xapi:{request.url.path}"
 
 
 def _with_pseudonyms(deployment: Deployment, person: Person) -> Person:

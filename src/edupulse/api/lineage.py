@@ -44,9 +44,11 @@ def lineage(
     key: Annotated[str, Query(min_length=2, max_length=4000, description='The row\'s key as JSON: {"learner": ...}')],
     limit: Annotated[int, Query(ge=0, le=1000, description="Most events returned.")] = 100,
 ) -> dict[str, Any]:
-    store = request.app.state.deployment.store
+    dep = request.app.state.deployment
+    store = dep.store
     where = _key(key) | {"tenant": reader.caller.tenant}
     if isinstance(where.get("learner"), str):  # scope first: a missing row tells an outsider nothing
+        where["learner"] = dep.learner_key(reader.caller.tenant, where["learner"])  # an identifier or a pseudonym
         reader.caller.check_learner(where["learner"])
     elif isinstance(where.get("course"), str):
         reader.caller.check_course(where["course"])

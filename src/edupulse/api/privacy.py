@@ -8,14 +8,13 @@ import msgspec
 from fastapi import APIRouter, Body, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from edupulse.api.auth import require
-from edupulse.privacy.credentials import Principal
+from edupulse.api.auth import Access, access
 from edupulse.privacy.erasure import shred
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/privacy", tags=["privacy"])
-Admin = Annotated[Principal, Depends(require("admin"))]
+Admin = Annotated[Access, Depends(access("everything"))]
 Learner = Annotated[str, Body(embed=True, min_length=1, max_length=2000)]
 
 PURGE = (
@@ -26,10 +25,11 @@ PURGE = (
 
 
 @router.post("/erasures", status_code=202, summary="Erase a learner: shred their key now, purge the rest offline")
-async def erase(request: Request, principal: Admin, learner: Learner) -> dict[str, Any]:
+async def erase(request: Request, admin: Admin, learner: Learner) -> dict[str, Any]:
     """Erase a learner of the caller's tenant, named by identifier (e-mail, mailto:, account:HOME|NAME,
     sha1:, openid:, an LMS id) or pseudonym."""
+    admin.caller.require_admin()  # administrators (roster admins, admin keys) only
     dep = request.app.state.deployment
-    report = await run_in_threadpool(shred, dep.settings, principal.tenant, learner, vault=dep.vault)
+    report = await run_in_threadpool(shred, dep.settings, admin.caller.tenant, learner, vault=dep.vault)
     dep.note_erased(report.pseudonym, report.erased_us)
     return {**msgspec.structs.asdict(report), "purge": PURGE}

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from edupulse.api.auth import Access, access
-from edupulse.api.routing import Page, PageSize
+from edupulse.api.routing import Page, PageSize, as_asked
 from edupulse.insights import risk_queries
 from edupulse.stream.runtime import EVENTS_TOPIC
 
@@ -30,7 +30,8 @@ def learner_profile(
     reader.caller.check_learner(key)  # the learner, their counsellors, their instructors
     reader.audit(f"profile:{key}:{course}")
     partitions = dep.log.partitions(EVENTS_TOPIC)
-    return risk_queries.learner_profile(dep.store, partitions, reader.caller.tenant, key, course, history=history)
+    with as_asked(key, learner):
+        return risk_queries.learner_profile(dep.store, partitions, reader.caller.tenant, key, course, history=history)
 
 
 @router.get("/course/at-risk", summary="A course's learners by current risk, riskiest first, paginated")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query
 
-__all__ = ["Page", "PageSize", "get_and_head"]
+from edupulse.errors import NotFoundError
+
+__all__ = ["Page", "PageSize", "as_asked", "get_and_head"]
 
 # Pages of a paginated list: numbered from 1, bounded so that an offset always fits a
 # 64-bit integer (a page beyond the end is an empty page, never a server error).
@@ -26,3 +29,12 @@ def get_and_head(router: APIRouter, path: str, **kwargs: Any) -> Callable[[Endpo
         return endpoint
 
     return register
+
+
+@contextmanager
+def as_asked(key: str, learner: str) -> Iterator[None]:
+    """A learner not found is named as the caller named them, not by the pseudonym they are stored under."""
+    try:
+        yield
+    except NotFoundError as exc:
+        raise NotFoundError(str(exc).replace(repr(key), repr(learner))) from exc

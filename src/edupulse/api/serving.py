@@ -5,15 +5,12 @@ Reads of a learner's rows or a course's learner list are audited (``Access.audit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from edupulse.api.auth import Access, access
-from edupulse.api.routing import Page, PageSize
-from edupulse.errors import NotFoundError
+from edupulse.api.routing import Page, PageSize, as_asked
 from edupulse.insights import queries
 from edupulse.status import pipeline_status
 
@@ -70,7 +67,7 @@ def learner(
     key = dep.learner_key(reader.caller.tenant, learner)  # an identifier or a pseudonym
     reader.caller.check_learner(key)
     reader.audit(key)
-    with _as_asked(key, learner):
+    with as_asked(key, learner):
         rows = queries.learner_metrics(dep.store, reader.caller.tenant, key, course)
     return [row for row in rows if reader.caller.sees_row(row)]
 
@@ -86,17 +83,8 @@ def learner_mastery(
     key = dep.learner_key(reader.caller.tenant, learner)
     reader.caller.check_learner(key)
     reader.audit(key)
-    with _as_asked(key, learner):
+    with as_asked(key, learner):
         return queries.learner_mastery(dep.store, reader.caller.tenant, key, skill)
-
-
-@contextmanager
-def _as_asked(key: str, learner: str) -> Iterator[None]:
-    """A learner not found is named as the caller named them, not by their pseudonym."""
-    try:
-        yield
-    except NotFoundError as exc:
-        raise NotFoundError(str(exc).replace(repr(key), repr(learner))) from exc
 
 
 @router.get("/status", summary="Events, learners, courses, and per-partition log and committed offsets")
