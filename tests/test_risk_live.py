@@ -16,6 +16,7 @@ from edupulse.cli import main
 from edupulse.config import Settings
 from edupulse.deployment import LOG_FILE, STATE_FILE, Deployment
 from edupulse.insights import FeatureOperator, RiskOperator, default_operators, standard_operators
+from edupulse.insights.risk_explain import RiskExplainer
 from edupulse.insights.risk_views import FEATURES_TOPIC, HISTORY_STEP, HISTORY_VIEW, PREDICTIONS_TOPIC, RISK_VIEW
 from edupulse.log.sqlite import SqliteLog
 from edupulse.lrs.statements import StatementIngest
@@ -85,7 +86,20 @@ def test_restarting_midway_continues_exactly_as_one_replay(tmp_path: Path) -> No
         current = next(r for r in live[RISK_VIEW.name] if (r["course"], r["learner"]) == (course, learner))
         assert abs(current["risk"] - rows[-1]["risk"]) <= HISTORY_STEP
         assert 0.0 <= current["risk"] <= 1.0 and current["model_version"] == tiny_models().version
-        assert all(f["text"] for f in current["factors"])
+        for row in (rows[-1], current):  # the stored features are the ones scored: they give the risk again
+            model = tiny_models().by_day[row["model_day"]]
+            assert round(float(model.predict([row["features"]])[0]), 4) == row["risk"]
+    explainer = RiskExplainer(tmp_path / "models")
+    explained = explainer.explain(live[RISK_VIEW.name])
+    assert all(r["factors_missing"] is None and "features" not in r for r in explained)
+    assert any(r["factors"] for r in explained)
+    for row, out in zip(live[RISK_VIEW.name], explained, strict=True):
+        model = tiny_models().by_day[row["model_day"]]
+        assert out["factors"] == msgspec.to_builtins(model.explain(row["features"]))
+        assert all(f["text"] and f["effect"] > 0 for f in out["factors"])
+    prediction = msgspec.json.decode(next(p for _, t, p in live["outbox"] if t == PREDICTIONS_TOPIC))
+    assert {"tenant", "learner", "course", "seq", "risk", "model_version", "model_day"} <= set(prediction)
+    assert "factors" not in prediction  # reasons are computed on read
     topics = [t for _, t, _ in live["outbox"]]
     assert topics.count(PREDICTIONS_TOPIC) == topics.count(FEATURES_TOPIC) == len(live[HISTORY_VIEW.name])
     snapshot = msgspec.json.decode(next(p for _, t, p in live["outbox"] if t == FEATURES_TOPIC))
