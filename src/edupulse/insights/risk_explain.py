@@ -45,6 +45,11 @@ class RiskExplainer:
         self._reasons: OrderedDict[_CacheKey, list[dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
+    @property
+    def cached(self) -> int:
+        """How many rows' reasons are cached."""
+        return len(self._reasons)
+
     def explain(self, rows: Sequence[Row]) -> list[Row]:
         """The rows with ``factors`` (top reasons, strongest first) and ``factors_missing``
         (None, or why there are no reasons), without the stored ``features``."""
