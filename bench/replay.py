@@ -7,7 +7,12 @@ later (fresh event ids). Then, each in its own subprocess so its peak RSS is its
 
 - ``read``: read every record of the log in replay-sized batches (the I/O floor);
 - ``decode``: read and decode every record to ``LearningEvent`` (the baseline: no operators);
-- ``replay``: ``edupulse.replay.replay(settings)``, the whole chain into a new state file.
+- ``replay``: ``edupulse.replay.replay(settings)``, the whole chain into a new state file;
+- ``reads`` (with risk models only): on the replayed state, the latency of a course's
+  at-risk page of 50 (``course_at_risk``; its reasons are computed on read) and of a
+  learner's profile, with a fresh explainer (the model loaded and the rows explained on
+  the first read), then again with the model loaded, then from the explainer's cache;
+  and the plain view reads without reasons, for comparison.
 
 With ``--risk-models DATA_DIR`` the at-risk models stored there (``edupulse train risk
 --data-dir DATA_DIR``) are copied into the fixture, so the chain runs the risk operator
@@ -135,6 +140,8 @@ def scan(log: SqliteLog, batch: int, *, decode: bool) -> int:
 def child(kind: str, data_dir: Path, partitions: int) -> dict[str, Any]:
     settings = settings_for(data_dir, partitions)
     started = time.perf_counter()
+    if kind == "reads":
+        return read_latency(data_dir, partitions)
     if kind == "replay":
         from edupulse.replay import replay  # noqa: PLC0415 - imported in the measured process only
 
@@ -149,6 +156,62 @@ def child(kind: str, data_dir: Path, partitions: int) -> dict[str, Any]:
         log.close()
     seconds = time.perf_counter() - started
     return {"events": events, "seconds": round(seconds, 3), "events_per_second": round(events / seconds, 1)}
+
+
+def read_latency(data_dir: Path, partitions: int) -> dict[str, Any]:
+    """Milliseconds of the at-risk page and the profile: cold, model loaded, cached; and without reasons."""
+    from edupulse.insights.risk_explain import RiskExplainer  # noqa: PLC0415 - measured process only
+    from edupulse.insights.risk_queries import course_at_risk, learner_profile  # noqa: PLC0415
+    from edupulse.insights.risk_views import HISTORY_VIEW, RISK_VIEW  # noqa: PLC0415
+    from edupulse.stream.store.sqlite import SqliteStore  # noqa: PLC0415
+
+    store = SqliteStore(data_dir / "state.db")
+    try:
+        rows = store.select(RISK_VIEW.name, {"tenant": TENANT}, order_by="risk", descending=True, limit=1)
+        if not rows:
+            return {"skipped": "no risk scores in the fixture's state"}
+        course = str(rows[0]["course"])
+        explainer = RiskExplainer(data_dir / "models")
+
+        def page(n: int) -> float:
+            started = time.perf_counter()
+            listing = course_at_risk(store, TENANT, course, explainer=explainer, page=n, page_size=50)
+            assert all(r["factors_missing"] is None for r in listing["learners"])
+            return round((time.perf_counter() - started) * 1000, 1)
+
+        def plain(n: int) -> float:
+            started = time.perf_counter()
+            where = {"tenant": TENANT, "course": course}
+            store.select(RISK_VIEW.name, where, order_by="risk", descending=True, limit=50, offset=(n - 1) * 50)
+            return round((time.perf_counter() - started) * 1000, 1)
+
+        out: dict[str, Any] = {"course": course, "page_size": 50}
+        out["at_risk_ms"] = {
+            "without_reasons": statistics.median(plain(n) for n in (1, 2, 3)),
+            "cold": page(1),
+            "model_loaded": statistics.median(page(n) for n in (2, 3, 4)),
+            "cached": statistics.median(page(n) for n in (1, 2, 3)),
+        }
+        learner = str(rows[0]["learner"])
+        fresh = RiskExplainer(data_dir / "models")
+        timings = []
+        for explain_with in (fresh, fresh, fresh):
+            started = time.perf_counter()
+            profile = learner_profile(store, partitions, TENANT, learner, course, explainer=explain_with, history=100)
+            timings.append(round((time.perf_counter() - started) * 1000, 1))
+        where = {"tenant": TENANT, "learner": learner, "course": course}
+        started = time.perf_counter()
+        store.select(HISTORY_VIEW.name, where, order_by="seq", descending=True, limit=100)
+        store.get(RISK_VIEW.name, {"tenant": TENANT, "course": course, "learner": learner})
+        out["profile_ms"] = {
+            "history_rows": len(profile["risk_history"]),
+            "cold": timings[0],
+            "cached": statistics.median(timings[1:]),
+            "risk_rows_without_reasons": round((time.perf_counter() - started) * 1000, 1),
+        }
+        return out
+    finally:
+        store.close()
 
 
 def run_child(kind: str, data_dir: Path, partitions: int) -> dict[str, Any]:
@@ -182,6 +245,7 @@ def measure(data_dir: Path, partitions: int, runs: int) -> dict[str, Any]:
     read = [run_child("read", data_dir, partitions) for _ in range(runs)]
     decode = [run_child("decode", data_dir, partitions) for _ in range(runs)]
     replays = [run_child("replay", data_dir, partitions) for _ in range(runs)]
+    reads = run_child("reads", data_dir, partitions) if (data_dir / "models" / "risk").exists() else None
 
     def median(rows: list[dict[str, Any]], field: str = "events_per_second") -> float:
         return round(float(statistics.median(r[field] for r in rows)), 1)
@@ -199,6 +263,7 @@ def measure(data_dir: Path, partitions: int, runs: int) -> dict[str, Any]:
             "peak_rss_mib": median(read, "peak_rss_mib"),
             "runs": read,
         },
+        "risk_reads": reads,
         "replay_to_decode_ratio": round(replay_rate / decode_rate, 3),
         "operators_share_of_time": round(1 - replay_rate / decode_rate, 3),
         "targets_met": {f"replay >= {TARGET_PER_SECOND}/s": replay_rate >= TARGET_PER_SECOND},
@@ -224,7 +289,7 @@ def main() -> None:
     parser.add_argument("--fixture", type=Path, help="reuse (or build once into) this data directory")
     parser.add_argument("--keep", action="store_true", help="keep the temporary fixture")
     parser.add_argument("--risk-models", type=Path, help="a data directory whose stored risk models to run")
-    parser.add_argument("--child", choices=["read", "decode", "replay"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["read", "decode", "replay", "reads"], help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child:

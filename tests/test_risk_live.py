@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,12 @@ from edupulse.cli import main
 from edupulse.config import Settings
 from edupulse.deployment import LOG_FILE, STATE_FILE, Deployment
 from edupulse.insights import FeatureOperator, RiskOperator, default_operators, standard_operators
+from edupulse.insights.risk_explain import RiskExplainer
 from edupulse.insights.risk_views import FEATURES_TOPIC, HISTORY_STEP, HISTORY_VIEW, PREDICTIONS_TOPIC, RISK_VIEW
 from edupulse.log.sqlite import SqliteLog
 from edupulse.lrs.statements import StatementIngest
+from edupulse.ml.registry import ModelCard, save_model
+from edupulse.ml.risk_models import RISK_MODEL
 from edupulse.replay import replay
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.sqlite import SqliteStore
@@ -85,7 +89,20 @@ def test_restarting_midway_continues_exactly_as_one_replay(tmp_path: Path) -> No
         current = next(r for r in live[RISK_VIEW.name] if (r["course"], r["learner"]) == (course, learner))
         assert abs(current["risk"] - rows[-1]["risk"]) <= HISTORY_STEP
         assert 0.0 <= current["risk"] <= 1.0 and current["model_version"] == tiny_models().version
-        assert all(f["text"] for f in current["factors"])
+        for row in (rows[-1], current):  # the stored features are the ones scored: they give the risk again
+            model = tiny_models().by_day[row["model_day"]]
+            assert round(float(model.predict([row["features"]])[0]), 4) == row["risk"]
+    explainer = RiskExplainer(tmp_path / "models")
+    explained = explainer.explain(live[RISK_VIEW.name])
+    assert all(r["factors_missing"] is None and "features" not in r for r in explained)
+    assert any(r["factors"] for r in explained)
+    for row, out in zip(live[RISK_VIEW.name], explained, strict=True):
+        model = tiny_models().by_day[row["model_day"]]
+        assert out["factors"] == msgspec.to_builtins(model.explain(row["features"]))
+        assert all(f["text"] and f["effect"] > 0 for f in out["factors"])
+    prediction = msgspec.json.decode(next(p for _, t, p in live["outbox"] if t == PREDICTIONS_TOPIC))
+    assert {"tenant", "learner", "course", "seq", "risk", "model_version", "model_day"} <= set(prediction)
+    assert "factors" not in prediction  # reasons are computed on read
     topics = [t for _, t, _ in live["outbox"]]
     assert topics.count(PREDICTIONS_TOPIC) == topics.count(FEATURES_TOPIC) == len(live[HISTORY_VIEW.name])
     snapshot = msgspec.json.decode(next(p for _, t, p in live["outbox"] if t == FEATURES_TOPIC))
@@ -166,6 +183,10 @@ def test_api_and_cli_serve_profile_and_at_risk_list(tmp_path: Path) -> None:
             server.url + "/api/v1/learner/profile", params={"learner": learner, "course": course}, headers=basic(key)
         )
         body = profile.json()
+        for row in [*listing["learners"], body["risk"], *body["risk_history"]]:  # explained on read
+            assert row["factors_missing"] is None and "features" not in row
+            assert all(f["text"] and f["effect"] > 0 for f in row["factors"])
+        assert any(r["factors"] for r in listing["learners"])
         assert body["risk"]["risk"] == risks[0] and body["risk_history"][-1]["seq"] == len(body["risk_history"]) - 1
         assert body["features"]["activity"] > 0 and "activity_percentile" in body["features"]
         assert isinstance(body["mastery"], list)
@@ -184,3 +205,21 @@ def test_api_and_cli_serve_profile_and_at_risk_list(tmp_path: Path) -> None:
     assert out.exit_code == 0 and f"risk {risks[0]:.2f}" in out.output
     out = runner.invoke(main, ["learner", "nobody", "--course", course], env=env)
     assert out.exit_code != 0 and "nobody" in out.output
+
+    # A newer model is stored and the version the scores were made with is deleted:
+    # the scores are served without reasons, saying why.
+    newer = msgspec.structs.replace(tiny_models(), version="risk-test-newer")
+    save_model(settings.data_dir / "models", ModelCard(RISK_MODEL, newer.version), newer)
+    shutil.rmtree(settings.data_dir / "models" / RISK_MODEL / tiny_models().version)
+    with Deployment(settings) as dep, LiveServer(dep) as server:
+        got = httpx.get(
+            server.url + "/api/v1/course/at-risk", params={"course": course, "page_size": 3}, headers=basic(key)
+        )
+        assert got.status_code == 200 and [r["risk"] for r in got.json()["learners"]] == risks[:3]
+        assert all(not r["factors"] and tiny_models().version in r["factors_missing"] for r in got.json()["learners"])
+        body = httpx.get(
+            server.url + "/api/v1/learner/profile", params={"learner": learner, "course": course}, headers=basic(key)
+        ).json()
+        assert body["risk"]["risk"] == risks[0] and "is not stored" in body["risk"]["factors_missing"]
+    out = runner.invoke(main, ["at-risk", course, "--limit", "3"], env=env)
+    assert out.exit_code == 0 and "no reasons" in out.output

@@ -9,12 +9,22 @@ from fastapi import APIRouter, Depends, Query, Request
 from edupulse.api.auth import Access, access
 from edupulse.api.routing import Page, PageSize, as_asked
 from edupulse.insights import risk_queries
+from edupulse.insights.risk_explain import RiskExplainer
 from edupulse.stream.runtime import EVENTS_TOPIC
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["risk"])
 Reader = Annotated[Access, Depends(access("read"))]
+
+
+def _explainer(request: Request) -> RiskExplainer:
+    """The app's explainer (its loaded models and cached reasons live as long as the app)."""
+    state = request.app.state
+    explainer: RiskExplainer | None = getattr(state, "risk_explainer", None)
+    if explainer is None:
+        explainer = state.risk_explainer = RiskExplainer(state.deployment.settings.data_dir / "models")
+    return explainer
 
 
 @router.get("/learner/profile", summary="A learner in a course: features now, mastery, risk with reasons, history")
@@ -31,7 +41,9 @@ def learner_profile(
     reader.audit(f"profile:{key}:{course}")
     partitions = dep.log.partitions(EVENTS_TOPIC)
     with as_asked(key, learner):
-        return risk_queries.learner_profile(dep.store, partitions, reader.caller.tenant, key, course, history=history)
+        return risk_queries.learner_profile(
+            dep.store, partitions, reader.caller.tenant, key, course, explainer=_explainer(request), history=history
+        )
 
 
 @router.get("/course/at-risk", summary="A course's learners by current risk, riskiest first, paginated")
@@ -47,5 +59,11 @@ def course_at_risk(
     reader.audit(f"at-risk:{course}")
     store = request.app.state.deployment.store
     return risk_queries.course_at_risk(
-        store, reader.caller.tenant, course, threshold=threshold, page=page, page_size=page_size
+        store,
+        reader.caller.tenant,
+        course,
+        explainer=_explainer(request),
+        threshold=threshold,
+        page=page,
+        page_size=page_size,
     )

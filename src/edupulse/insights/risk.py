@@ -3,10 +3,11 @@
 The operator rides on the feature operator (``FeatureOperator.observe``): right after an
 event is folded, in log order, it builds the learner's feature row from the state as it
 stands then, as of just after the newest fact of that learner-course. Rows wait in a
-list; ``process`` predicts them with one call per model and batch, and explains only
-the history rows (the current score carries the reasons of its latest history row, which
-it is within ``HISTORY_STEP`` of). A score is a function of the log up to its event, so
-it is the same live and in replay, whatever the batches.
+list; ``process`` predicts them with one call per model and batch. Rows keep the feature
+vector they were scored on; the reasons are computed when a row is read
+(``insights.risk_explain``), as explaining costs a prediction per feature. A score is a
+function of the log up to its event, so it is the same live and in replay, whatever the
+batches.
 
 Cohort features need a course's other learners, but a partition holds only its own
 learners: the operator places a learner in the cohort of the course's learners of the
@@ -29,7 +30,6 @@ from edupulse.insights.cohort import Cohort
 from edupulse.insights.features import DAY_US, FeatureOperator, FeatureState, features_as_of, split_key
 from edupulse.insights.history import history_features
 from edupulse.insights.risk_views import HISTORY_STEP, HISTORY_VIEW, RISK_VIEW, Score, lake_messages
-from edupulse.ml.explain import Factor
 from edupulse.stream.operator import Flush
 from edupulse.stream.store.base import OutboxMessage, Row, ViewSpec
 
@@ -50,7 +50,7 @@ class RiskState(msgspec.Struct, array_like=True, gc=False):
     risk: float = -1.0
     model_version: str = ""
     model_day: int = -1
-    factors: list[Factor] = msgspec.field(default_factory=list)  # the last history row's reasons
+    # Version 1 kept the last history row's reasons here: decoding ignores that trailing field.
 
 
 _encode = msgspec.msgpack.Encoder().encode
@@ -82,14 +82,13 @@ class RiskOperator:
     """Rescores a learner-course on every relevant event with the stored risk models."""
 
     name: str = "risk"
-    version: str = "1"
+    version: str = "2"  # 2: rows keep their features; no reasons in the stream
     views: Sequence[ViewSpec] = (RISK_VIEW, HISTORY_VIEW)
 
-    def __init__(self, features: FeatureOperator, models: RiskModels, *, lake: bool = False, top: int = 3) -> None:
+    def __init__(self, features: FeatureOperator, models: RiskModels, *, lake: bool = False) -> None:
         self.features = features
         self.models = models
         self.lake = lake
-        self.top = top
         self._days = sorted(models.by_day)
         self._parts: dict[int, _Partition] = {}
         features.observe(self._observe)
@@ -167,29 +166,17 @@ class RiskOperator:
             part.dirty.add(_LEARNER + key)
         return kept
 
-    def _explain(self, scores: list[Score]) -> None:
-        for model_day in sorted({s.model_day for s in scores}):
-            group = [s for s in scores if s.model_day == model_day]
-            reasons = self.models.by_day[model_day].explain_many([s.features for s in group], top=self.top)
-            for s, why in zip(group, reasons, strict=True):
-                s.factors = why
-
     def _emit(self, part: _Partition, pending: list[tuple[str, Score]], kept: dict[int, int]) -> None:
-        """History rows (explained), and each learner-course's latest score with the reasons of
-        its latest history row: explaining costs a prediction per feature, so only history
-        rows are explained; the current score is within ``HISTORY_STEP`` of that row's."""
-        self._explain([pending[i][1] for i in kept])
+        """History rows, and each learner-course's latest score, each with its features."""
         version = self.models.version
         for i, seq in kept.items():
             key, score = pending[i]
-            part.scores[key].factors = score.factors
             row = score.row(version, seq)
             part.history.append(row)
             if self.lake:
                 part.outbox.extend(lake_messages(score, row))
         latest = dict(pending)
         for key, score in latest.items():
-            score.factors = part.scores[key].factors
             part.current[key] = score.row(version)
 
     def flush(self, partition: int) -> Flush:

@@ -13,6 +13,7 @@ import click
 
 from edupulse.cli import _emit, _settings, data_dir_option, option
 from edupulse.insights import risk_queries
+from edupulse.insights.risk_explain import RiskExplainer
 
 __all__ = ["COMMANDS", "at_risk", "learner"]
 
@@ -25,8 +26,9 @@ def _read(data_dir: Path | None, tenant: str | None, act: Any) -> Any:
     from edupulse.stream.runtime import EVENTS_TOPIC  # noqa: PLC0415
 
     settings = _settings(data_dir=data_dir, tenant=tenant)
+    explainer = RiskExplainer(settings.data_dir / "models")
     with Deployment(settings) as dep:
-        return act(dep.store, dep.log.partitions(EVENTS_TOPIC), settings.tenant)
+        return act(dep.store, dep.log.partitions(EVENTS_TOPIC), settings.tenant, explainer)
 
 
 @click.command()
@@ -48,7 +50,9 @@ def learner(
     profile = _read(
         data_dir,
         tenant,
-        lambda store, parts, t: risk_queries.learner_profile(store, parts, t, learner_id, course, history=history),
+        lambda store, parts, t, why: risk_queries.learner_profile(
+            store, parts, t, learner_id, course, explainer=why, history=history
+        ),
     )
     if as_json:
         _emit(profile)
@@ -61,6 +65,8 @@ def learner(
         click.echo(f"  risk {risk['risk']:.2f} (model {risk['model_version']}, day {risk['model_day']})")
         for factor in risk["factors"]:
             click.echo(f"    - {factor['text']}")
+        if risk["factors_missing"]:
+            click.echo(f"    (no reasons: {risk['factors_missing']})")
     for row in profile["mastery"]:
         click.echo(f"  skill {row['skill']}: mastery {row['p_mastery']:.2f} after {row['attempts']} attempt(s)")
     past = " -> ".join(f"{r['risk']:.2f}" for r in profile["risk_history"])
@@ -92,14 +98,16 @@ def at_risk(
     listing = _read(
         data_dir,
         tenant,
-        lambda store, _parts, t: risk_queries.course_at_risk(store, t, course, threshold=threshold, page_size=limit),
+        lambda store, _parts, t, why: risk_queries.course_at_risk(
+            store, t, course, explainer=why, threshold=threshold, page_size=limit
+        ),
     )
     if as_json:
         _emit(listing)
         return
     click.echo(f"{course}: {listing['total']} learner(s) at risk {threshold:g} or more")
     for row in listing["learners"]:
-        reasons = "; ".join(f["text"] for f in row["factors"])
+        reasons = "; ".join(f["text"] for f in row["factors"]) or f"(no reasons: {row['factors_missing']})"
         click.echo(f"  {row['risk']:.2f}  {row['learner']}  {reasons}")
 
 

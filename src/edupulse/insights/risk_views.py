@@ -7,6 +7,10 @@
   changes; numbered per learner-course (``seq``), in log order;
 - outbox topics ``predictions`` (each history row) and ``feature_snapshots`` (the
   feature vector it was scored on), for the lakehouse, when the lake is enabled.
+
+Every row keeps the feature vector it was scored on (``features``) with the model
+version and cut-off day: the reasons are computed from them when the row is read
+(``insights.risk_explain``), not in the stream.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from typing import Any
 import msgspec
 
 from edupulse.insights.features import Features
-from edupulse.ml.explain import Factor
 from edupulse.stream.store.base import OutboxMessage, Row, ViewSpec
 
 __all__ = [
@@ -41,7 +44,7 @@ _SCORE_COLUMNS: dict[str, Any] = {
     "as_of_us": "int",
     "event_id": "text",
     "event_time_us": "int",
-    "factors": "json",
+    "features": "json",  # the feature vector scored: the reasons are computed from it on read
 }
 RISK_VIEW = ViewSpec(
     name="learner_risk",
@@ -68,7 +71,6 @@ class Score(msgspec.Struct, gc=False):
     model_day: int
     features: Features
     risk: float = 0.0
-    factors: list[Factor] = msgspec.field(default_factory=list)
 
     def row(self, model_version: str, seq: int | None = None) -> Row:
         course_day = self.features.get("course_day")
@@ -83,7 +85,7 @@ class Score(msgspec.Struct, gc=False):
             "as_of_us": self.as_of_us,
             "event_id": self.event_id,
             "event_time_us": self.event_time_us,
-            "factors": msgspec.to_builtins(self.factors),
+            "features": self.features,
         }
         if seq is not None:
             out["seq"] = seq
@@ -91,12 +93,13 @@ class Score(msgspec.Struct, gc=False):
 
 
 def lake_messages(score: Score, row: Row) -> list[OutboxMessage]:
-    """The history row, and the features it was scored on, for the lake (idempotent by event)."""
+    """The history row (without its features), and the features it was scored on, for the lake
+    (idempotent by event). The reasons are not sent: they are computed on read."""
     ident = f"{score.tenant}/{score.course}/{score.learner}/{score.event_id}"
     key = f"{score.tenant}/{score.learner}"
     base = {k: row[k] for k in ("tenant", "learner", "course", "event_id", "event_time_us", "as_of_us")}
     base |= {"model_version": row["model_version"], "model_day": row["model_day"]}
-    prediction = msgspec.json.encode(base | {"seq": row["seq"], "risk": row["risk"], "factors": row["factors"]})
+    prediction = msgspec.json.encode(base | {"seq": row["seq"], "risk": row["risk"]})
     snapshot = msgspec.json.encode(base | {"seq": row["seq"], "features": score.features})
     return [
         OutboxMessage(PREDICTIONS_TOPIC, key, prediction, f"{PREDICTIONS_TOPIC}/{ident}"),
