@@ -95,8 +95,10 @@ class Score(msgspec.Struct, gc=False):
 def lake_messages(score: Score, row: Row) -> list[OutboxMessage]:
     """The history row (without its features), and the features it was scored on, for the lake
     (idempotent by event). The reasons are not sent: they are computed on read."""
-    ident = f"{score.tenant}/{score.course}/{score.learner}/{score.event_id}"
-    key = f"{score.tenant}/{score.learner}"
+    # Unique per model version: a rebuild with a new model must add its predictions, not be taken
+    # for a repeat of the old ones (the log keeps the first record of an idempotency key).
+    ident = f"{score.tenant}/{score.course}/{score.learner}/{score.event_id}/{row['model_version']}/{row['model_day']}"
+    key = f"{score.tenant}\x1f{score.learner}"  # as events are keyed: tenant retention and erasure find them
     base = {k: row[k] for k in ("tenant", "learner", "course", "event_id", "event_time_us", "as_of_us")}
     base |= {"model_version": row["model_version"], "model_day": row["model_day"]}
     prediction = msgspec.json.encode(base | {"seq": row["seq"], "risk": row["risk"]})
