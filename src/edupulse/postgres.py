@@ -9,8 +9,9 @@ value or statement that can never succeed is a ``TerminalError``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from typing import NamedTuple, cast
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, NamedTuple, cast
 
 import psycopg
 from psycopg import sql
@@ -19,7 +20,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from edupulse.errors import ConfigError, EdupulseError, TerminalError, TransientError
 
-__all__ = ["Migration", "check_schema", "describe", "migrate", "open_pool", "translate"]
+__all__ = ["Migration", "SchemaPool", "check_schema", "describe", "migrate", "open_pool", "translate"]
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # SQLSTATE classes a retry can cure: connection exception, transaction rollback
@@ -144,3 +145,46 @@ def migrate(
             sql.SQL("INSERT INTO {}.schema_migrations (component, version, name) VALUES (%s, %s, %s)").format(ident),
             [component, step.version, step.name],
         )
+
+
+class SchemaPool:
+    """A component's tables in one schema of a PostgreSQL database: a connection pool, the
+    component's migrations applied on opening, and errors that say what was being done.
+
+    The small stores (credentials, roster, identity vault, tutor index) each own one.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str,
+        component: str,
+        migrations: Sequence[Migration],
+        setting_up: str,
+        pool_size: int = 2,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self.dsn = dsn
+        self.schema = check_schema(schema)
+        self.pool = open_pool(dsn, size=pool_size, name=f"edupulse-{component}-{schema}", timeout_s=timeout_s)
+        try:
+            with self.connection(setting_up) as conn, conn.transaction():
+                migrate(conn, self.schema, component, migrations)
+        except BaseException:
+            self.pool.close()
+            raise
+
+    @contextmanager
+    def connection(self, doing: str) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection; a database error becomes an ``EdupulseError`` naming ``doing``."""
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except EdupulseError:
+            raise
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise translate(exc, doing, self.dsn) from exc
+
+    def close(self) -> None:
+        self.pool.close()

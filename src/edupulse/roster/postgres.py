@@ -7,14 +7,12 @@ with a trigger, so even the application's own role cannot rewrite it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import psycopg
-from psycopg_pool import PoolTimeout
 
-from edupulse.errors import EdupulseError
-from edupulse.postgres import Migration, check_schema, migrate, open_pool, translate
+from edupulse.postgres import Migration, SchemaPool, check_schema
 from edupulse.roster.base import SqlRoster
 
 __all__ = ["PostgresRoster"]
@@ -57,23 +55,18 @@ class PostgresRoster(SqlRoster):
         self.dsn = dsn
         self.schema = check_schema(schema)
         self.prefix = f'"{schema}".'
-        self._pool = open_pool(dsn, size=pool_size, name=f"edupulse-roster-{schema}", timeout_s=timeout_s)
-        try:
-            with self._connection("set up the roster tables") as conn, conn.transaction():
-                migrate(conn, self.schema, "roster", MIGRATIONS)
-        except BaseException:
-            self._pool.close()
-            raise
+        self._db = SchemaPool(
+            dsn,
+            schema=self.schema,
+            component="roster",
+            migrations=MIGRATIONS,
+            setting_up="set up the roster tables",
+            pool_size=pool_size,
+            timeout_s=timeout_s,
+        )
 
-    @contextmanager
-    def _connection(self, doing: str) -> Iterator[psycopg.Connection[Any]]:
-        try:
-            with self._pool.connection() as conn:
-                yield conn
-        except EdupulseError:
-            raise
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise translate(exc, doing, self.dsn) from exc
+    def _connection(self, doing: str) -> AbstractContextManager[psycopg.Connection[Any]]:
+        return self._db.connection(doing)
 
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Cursor[Any]]:
@@ -95,4 +88,4 @@ class PostgresRoster(SqlRoster):
         cursor.executemany(self._pg(sql), [list(r) for r in rows])
 
     def close(self) -> None:
-        self._pool.close()
+        self._db.close()

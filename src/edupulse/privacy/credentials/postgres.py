@@ -6,15 +6,12 @@ store's, with migrations of its own (component ``credentials``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import psycopg
-from psycopg_pool import PoolTimeout
 
-from edupulse.errors import EdupulseError
-from edupulse.postgres import Migration, check_schema, migrate, open_pool, translate
+from edupulse.postgres import Migration, SchemaPool, check_schema
 from edupulse.privacy.credentials.base import CachedCredentials, KeyRow
 
 __all__ = ["PostgresCredentials"]
@@ -37,23 +34,18 @@ class PostgresCredentials(CachedCredentials):
         self.dsn = dsn
         self.schema = check_schema(schema)
         self._table = f'"{schema}".api_keys'
-        self._pool = open_pool(dsn, size=pool_size, name=f"edupulse-credentials-{schema}", timeout_s=timeout_s)
-        try:
-            with self._connection("set up the credential table") as conn, conn.transaction():
-                migrate(conn, self.schema, "credentials", MIGRATIONS)
-        except BaseException:
-            self._pool.close()
-            raise
+        self._db = SchemaPool(
+            dsn,
+            schema=self.schema,
+            component="credentials",
+            migrations=MIGRATIONS,
+            setting_up="set up the credential table",
+            pool_size=pool_size,
+            timeout_s=timeout_s,
+        )
 
-    @contextmanager
-    def _connection(self, doing: str) -> Iterator[psycopg.Connection[Any]]:
-        try:
-            with self._pool.connection() as conn:
-                yield conn
-        except EdupulseError:
-            raise
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise translate(exc, doing, self.dsn) from exc
+    def _connection(self, doing: str) -> AbstractContextManager[psycopg.Connection[Any]]:
+        return self._db.connection(doing)
 
     def _insert(self, row: KeyRow) -> None:
         with self._connection("create a key") as conn:
@@ -79,4 +71,4 @@ class PostgresCredentials(CachedCredentials):
             return conn.execute(query.encode()).fetchall()
 
     def close(self) -> None:
-        self._pool.close()
+        self._db.close()

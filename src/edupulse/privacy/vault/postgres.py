@@ -7,15 +7,13 @@ survive in a dead tuple.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import psycopg
-from psycopg_pool import PoolTimeout
 
-from edupulse.errors import EdupulseError
-from edupulse.postgres import Migration, check_schema, migrate, open_pool, translate
+from edupulse.postgres import Migration, SchemaPool, check_schema
 from edupulse.privacy.vault.base import VaultRow
 
 __all__ = ["PostgresVaultRows"]
@@ -40,23 +38,18 @@ class PostgresVaultRows:
         self.schema = check_schema(schema)
         self._ids = f'"{schema}".vault_identities'
         self._tombs = f'"{schema}".vault_tombstones'
-        self._pool = open_pool(dsn, size=pool_size, name=f"edupulse-vault-{schema}", timeout_s=timeout_s)
-        try:
-            with self._connection("set up the identity vault") as conn, conn.transaction():
-                migrate(conn, self.schema, "vault", MIGRATIONS)
-        except BaseException:
-            self._pool.close()
-            raise
+        self._db = SchemaPool(
+            dsn,
+            schema=self.schema,
+            component="vault",
+            migrations=MIGRATIONS,
+            setting_up="set up the identity vault",
+            pool_size=pool_size,
+            timeout_s=timeout_s,
+        )
 
-    @contextmanager
-    def _connection(self, doing: str) -> Iterator[psycopg.Connection[Any]]:
-        try:
-            with self._pool.connection() as conn:
-                yield conn
-        except EdupulseError:
-            raise
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise translate(exc, doing, self.dsn) from exc
+    def _connection(self, doing: str) -> AbstractContextManager[psycopg.Connection[Any]]:
+        return self._db.connection(doing)
 
     def wrapped_keys(self, pseudonyms: Sequence[str]) -> dict[str, tuple[str, bytes]]:
         query = f"SELECT pseudonym, key_id, wrapped_key FROM {self._ids} WHERE pseudonym = ANY(%s)"
@@ -112,4 +105,4 @@ class PostgresVaultRows:
             cur.executemany(query.encode(), values)
 
     def close(self) -> None:
-        self._pool.close()
+        self._db.close()

@@ -10,15 +10,13 @@ docs/tutor.md).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import psycopg
-from psycopg_pool import PoolTimeout
 
-from edupulse.errors import EdupulseError
-from edupulse.postgres import Migration, check_schema, migrate, open_pool, translate
+from edupulse.postgres import Migration, SchemaPool, check_schema
 from edupulse.tutor.chunking import Chunk
 from edupulse.tutor.embedder import Vectors
 from edupulse.tutor.index.base import Hit
@@ -47,24 +45,19 @@ class PostgresIndex:
         self.schema = check_schema(schema)
         self._passages = f'"{schema}".tutor_passages'
         self._generation_table = f'"{schema}".tutor_generation'
-        self._pool = open_pool(dsn, size=pool_size, name=f"edupulse-tutor-{schema}", timeout_s=timeout_s)
-        try:
-            with self._connection("set up the tutor's tables") as conn, conn.transaction():
-                migrate(conn, self.schema, "tutor", MIGRATIONS)
-        except BaseException:
-            self._pool.close()
-            raise
+        self._db = SchemaPool(
+            dsn,
+            schema=self.schema,
+            component="tutor",
+            migrations=MIGRATIONS,
+            setting_up="set up the tutor's tables",
+            pool_size=pool_size,
+            timeout_s=timeout_s,
+        )
         self._cache = MatrixCache(self._generation, self._rows)
 
-    @contextmanager
-    def _connection(self, doing: str) -> Iterator[psycopg.Connection[Any]]:
-        try:
-            with self._pool.connection() as conn:
-                yield conn
-        except EdupulseError:
-            raise
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise translate(exc, doing, self.dsn) from exc
+    def _connection(self, doing: str) -> AbstractContextManager[psycopg.Connection[Any]]:
+        return self._db.connection(doing)
 
     def _generation(self) -> int:
         with self._connection("read the tutor's generation") as conn:
@@ -108,4 +101,4 @@ class PostgresIndex:
         return len(self._cache.course(tenant, course).chunks)
 
     def close(self) -> None:
-        self._pool.close()
+        self._db.close()
