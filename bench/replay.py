@@ -109,7 +109,7 @@ def build_fixture(data_dir: Path, statements: Sequence[bytes], events: int, part
     with Deployment(settings_for(data_dir, partitions)) as deployment:
         for part in chunks(statements, 5000):
             deployment.ingest.ingest(json_array(part), tenant=TENANT)
-        log = deployment.log
+        log = deployment.raw_log  # the log itself: copies of events already pseudonymised go on it as they are
         assert isinstance(log, SqliteLog)
         base = all_records(log, 50_000)
         payloads = payloads_of(log, base)
