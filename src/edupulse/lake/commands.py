@@ -15,6 +15,7 @@ import click
 import msgspec
 
 from edupulse.cli import _emit, _settings, data_dir_option, option
+from edupulse.progress import bar
 
 __all__ = ["COMMANDS", "export", "lake", "retention", "sql"]
 
@@ -53,7 +54,7 @@ def sql(query: str, data_dir: Path | None, fmt: str, max_rows: int | None) -> No
     """Run DuckDB SQL over the lake's Delta tables (tables: events).
 
     \b
-    Example:
+    Examples:
       edupulse sql "SELECT course, count(DISTINCT learner) AS learners FROM events GROUP BY course"
       edupulse sql --format csv "SELECT * FROM events WHERE date >= '2026-09-01'" > recent.csv
     """
@@ -93,7 +94,7 @@ def export(table: str, to: Path, fmt: str | None, data_dir: Path | None) -> None
     """Write a whole lake table to one Parquet or CSV file.
 
     \b
-    Example:
+    Examples:
       edupulse export events --to events.parquet
       edupulse export events --to events.csv --format csv
     """
@@ -106,7 +107,13 @@ def export(table: str, to: Path, fmt: str | None, data_dir: Path | None) -> None
 
 @click.group()
 def lake() -> None:
-    """Maintain the lake's Delta tables."""
+    """Maintain the lake's Delta tables.
+
+    \b
+    Examples:
+      edupulse lake sync
+      edupulse lake compact && edupulse lake vacuum
+    """
 
 
 @lake.command("compact")
@@ -115,12 +122,16 @@ def lake_compact(data_dir: Path | None) -> None:
     """Rewrite each table's many small files into few large ones, and checkpoint its log.
 
     \b
-    Example:
+    Examples:
       edupulse lake compact --data-dir ./edupulse-data
     """
     from edupulse.lake.maintenance import compact
 
-    _emit(compact(_settings(data_dir=data_dir)))
+    with bar("lake compact", unit="phase", total=1) as shown:
+        shown.phase("rewriting small files and checkpointing")
+        report = compact(_settings(data_dir=data_dir))
+        shown.advance()
+    _emit(report)
 
 
 @lake.command("vacuum")
@@ -135,7 +146,7 @@ def lake_vacuum(data_dir: Path | None, retention_hours: float | None) -> None:
     """Delete files that no table version within the retention still needs.
 
     \b
-    Example:
+    Examples:
       edupulse lake vacuum --retention-hours 168
     """
     from edupulse.lake.maintenance import vacuum
@@ -149,7 +160,7 @@ def lake_sync(data_dir: Path | None) -> None:
     """Append whatever the lake does not hold yet, now (a running processor does this itself).
 
     \b
-    Example:
+    Examples:
       edupulse lake sync --data-dir ./edupulse-data
     """
     from edupulse.deployment import LOG_FILE, STOPPING_GRACE_S, ProcessLock
@@ -163,8 +174,10 @@ def lake_sync(data_dir: Path | None) -> None:
     try:
         writer = LakeWriter(log, settings)
         total = 0
-        while rows := writer.run_once(force=True):
-            total += rows
+        with bar("lake sync", unit="row") as shown:
+            while rows := writer.run_once(force=True):
+                total += rows
+                shown.advance(rows)
     finally:
         log.close()
         lock.release()
@@ -173,7 +186,12 @@ def lake_sync(data_dir: Path | None) -> None:
 
 @click.group()
 def retention() -> None:
-    """Per-tenant retention (retention.tenant_days)."""
+    """Per-tenant retention (retention.tenant_days).
+
+    \b
+    Examples:
+      EDUPULSE_RETENTION__TENANT_DAYS='{"acme": 365}' edupulse retention apply
+    """
 
 
 @retention.command("apply")
@@ -182,7 +200,7 @@ def retention_apply(data_dir: Path | None) -> None:
     """Delete each tenant's events older than its policy from log, lake and views (stop the server first).
 
     \b
-    Example:
+    Examples:
       EDUPULSE_RETENTION__TENANT_DAYS='{"acme": 365}' edupulse retention apply
     """
     from edupulse.retention import apply_tenant_retention
