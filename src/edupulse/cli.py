@@ -118,13 +118,13 @@ USAGE_ERRORS: tuple[type[BaseException], ...] = (
 """Errors only a change to the command, a setting, a path or an input fixes: exit code 2, like bad usage."""
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException, *, verbose: bool = False) -> str:
     text = " ".join(str(exc).split())
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"{exc.filename}: {exc.strerror}"
     if isinstance(exc, (EdupulseError, OSError)):
         return text or type(exc).__name__
-    return f"unexpected {type(exc).__name__}: {text} (run with -v for the traceback)"
+    return f"unexpected {type(exc).__name__}: {text}" + ("" if verbose else " (run with -v for the traceback)")
 
 
 class _Group(click.Group):
@@ -169,9 +169,10 @@ class _Group(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:  # the one place where every failure becomes one line
-            if ctx.meta.get(VERBOSE_KEY):
+            verbose = bool(ctx.meta.get(VERBOSE_KEY))
+            if verbose:
                 click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
-            click.echo(f"error: {_one_line(exc)}", err=True)
+            click.echo(f"error: {_one_line(exc, verbose=verbose)}", err=True)
             sys.exit(2 if isinstance(exc, USAGE_ERRORS) else 1)
 
 
@@ -195,7 +196,8 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """Real-time learning analytics on one Kappa stream.
 
     Errors print one line, `error: ...` (-v adds the traceback), and exit with code 2 when
-    the command or its settings, paths or inputs must change, 1 when retrying may help. Shell completion: `edupulse completion --help`.
+    the command or its settings, paths or inputs must change, 1 when retrying may help.
+    Shell completion: `edupulse completion --help`.
 
     \b
     Examples:
@@ -241,13 +243,13 @@ def serve(
       edupulse serve --data-dir ./edupulse-data --host 0.0.0.0 --port 8000
       edupulse serve --workers 2      # two API processes and a processor process
     """
-    from edupulse.server import run_server
-
     log = {"partitions": partitions} if partitions else None
     settings = _settings(data_dir=data_dir, host=host, port=port, log=log, workers=workers, processing=processing)
     if settings.processing == "thread" and settings.api_workers > 1:
         raise click.UsageError("--processing thread runs in the one API process: use it with --workers 1")
     _check_port_free(settings)
+    from edupulse.server import run_server
+
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     run_server(settings)
 
@@ -446,11 +448,11 @@ def demo(
     """
     import secrets
 
+    settings = _settings(data_dir=data_dir, host=host, port=port)
+    _check_port_free(settings)
     from edupulse.demo import live_course, run_demo
     from edupulse.privacy.credentials import NewKey
 
-    settings = _settings(data_dir=data_dir, host=host, port=port)
-    _check_port_free(settings)
     seed = secrets.randbelow(2**31) if seed is None else seed
 
     def announce(url: str, key: NewKey) -> None:
