@@ -67,6 +67,12 @@ class RuntimeSettings(BaseModel):
     changes_kept: int = Field(
         100_000, ge=1000, description="View change records kept for server-sent-event resumption."
     )
+    outbox_kept_hours: float = Field(
+        24.0,
+        ge=0,
+        description="How long the outbox keeps a message after its delivery (or dead-lettering) before the relay "
+        "deletes it; within this time a message committed again with the same idempotency key is dropped at once.",
+    )
 
     @property
     def allowed_lateness_us(self) -> int:

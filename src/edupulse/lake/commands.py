@@ -15,6 +15,8 @@ import click
 import msgspec
 
 from edupulse.cli import _emit, _settings, data_dir_option, option
+from edupulse.config import Settings
+from edupulse.log.base import EventLog
 from edupulse.progress import bar
 
 __all__ = ["COMMANDS", "export", "lake", "retention", "sql"]
@@ -159,6 +161,9 @@ def lake_vacuum(data_dir: Path | None, retention_hours: float | None) -> None:
 def lake_sync(data_dir: Path | None) -> None:
     """Append whatever the lake does not hold yet, now (a running processor does this itself).
 
+    First the outputs a stopped processor left in the outbox (alerts, predictions, feature
+    snapshots) go onto their log topics, as its relay would have done, so the lake gets them too.
+
     \b
     Examples:
       edupulse lake sync --data-dir ./edupulse-data
@@ -175,6 +180,8 @@ def lake_sync(data_dir: Path | None) -> None:
         writer = LakeWriter(log, settings)
         total = 0
         with bar("lake sync", unit="row") as shown:
+            if relayed := _relay_outputs(settings, log):
+                shown.note(f"relayed {relayed} output(s) left in the outbox onto the log")
             while rows := writer.run_once(force=True):
                 total += rows
                 shown.advance(rows)
@@ -182,6 +189,35 @@ def lake_sync(data_dir: Path | None) -> None:
         log.close()
         lock.release()
     _emit({"rows_appended": total})
+
+
+def _relay_outputs(settings: Settings, log: EventLog) -> int:
+    """Relay the outputs a stopped processor left in the outbox onto their log topics, so the lake gets them.
+
+    The same relay pass the processor runs, with only the log topics' sender: alert webhooks
+    stay pending for the processor. Returns how many messages went onto the log.
+    """
+    from edupulse.alerts.ledger import AlertLedger
+    from edupulse.deployment import ALERTS_FILE, STATE_FILE
+    from edupulse.stream.log_sender import LOG_TOPICS, LogSender
+    from edupulse.stream.outbox import OutboxRelay
+    from edupulse.stream.store.sqlite import SqliteStore
+
+    if not (settings.data_dir / STATE_FILE).exists():
+        return 0
+    store = SqliteStore(settings.data_dir / STATE_FILE)
+    ledger = AlertLedger(settings.data_dir / ALERTS_FILE)
+    try:
+        to_log = LogSender(log, partitions=settings.log.partitions)
+        senders = dict.fromkeys(LOG_TOPICS, to_log)
+        relay = OutboxRelay(store, ledger, {}, max_attempts=1, backoff_s=1, batch_senders=senders)
+        relayed = 0
+        while (moved := relay.run_once().delivered) > 0:
+            relayed += moved
+        return relayed
+    finally:
+        ledger.close()
+        store.close()
 
 
 @click.group()

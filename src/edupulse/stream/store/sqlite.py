@@ -394,6 +394,27 @@ class SqliteStore:
         with self._lock:
             self._conn.executemany("UPDATE outbox SET delivered_us=? WHERE seq=?", [(now_us, s) for s in seqs])
 
+    def purge_outbox(self, delivered_before_us: int) -> int:
+        with self._lock:
+            return int(self._conn.execute("DELETE FROM outbox WHERE delivered_us < ?", (delivered_before_us,)).rowcount)
+
+    def trim_lineage(self, topic: str, first_offsets: Mapping[int, int]) -> int:
+        bounds = [(part, first, topic) for part, first in sorted(first_offsets.items())]
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                gone = sum(
+                    self._conn.execute(
+                        "DELETE FROM commits WHERE partition=? AND to_offset<=? AND topic=?", bound
+                    ).rowcount
+                    for bound in bounds
+                )
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        return gone
+
     def close(self) -> None:
         with self._lock:
             for conn in self._readers:
