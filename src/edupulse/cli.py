@@ -25,7 +25,7 @@ from edupulse import __version__
 from edupulse.config import Settings
 from edupulse.errors import ConfigError, EdupulseError, TerminalError
 from edupulse.privacy.credentials import CredentialStore
-from edupulse.progress import QUIET_KEY, Bar, bar
+from edupulse.progress import QUIET_KEY, Bar, bar, one_phase
 
 __all__ = ["main"]
 
@@ -107,6 +107,9 @@ def _emit(value: Any) -> None:
     click.echo(msgspec.json.format(msgspec.json.encode(value), indent=2).decode())
 
 
+VERBOSE_KEY = "edupulse.verbose"
+"""Key in the root click context's ``meta``: True with -v, when errors show their traceback."""
+
 USAGE_ERRORS: tuple[type[BaseException], ...] = (
     TerminalError,
     FileNotFoundError,
@@ -174,9 +177,6 @@ class _Group(click.Group):
                 click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
             click.echo(f"error: {_one_line(exc, verbose=verbose)}", err=True)
             sys.exit(2 if isinstance(exc, USAGE_ERRORS) else 1)
-
-
-VERBOSE_KEY = "edupulse.verbose"
 
 
 @click.group(cls=_Group)
@@ -740,10 +740,8 @@ def evaluate_assistments(data: Path, seed: int, split: str, as_json: bool) -> No
     """
     from edupulse.ml.assistments import evaluate as run
 
-    with bar("evaluate assistments", unit="phase", total=1, show=not as_json) as shown:
-        shown.phase("fitting and scoring BKT, BKT with forgetting and Elo")
+    with one_phase("evaluate assistments", "fitting and scoring BKT, BKT with forgetting and Elo", show=not as_json):
         report = run(data, seed=seed, split="user_id" if split == "user_id" else "sequence")
-        shown.advance()
     if as_json:
         _emit(report)
         return

@@ -22,7 +22,7 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-__all__ = ["QUIET_KEY", "Bar", "bar", "enabled"]
+__all__ = ["QUIET_KEY", "Bar", "bar", "enabled", "one_phase"]
 
 QUIET_KEY = "edupulse.quiet"
 """Key in the root click context's ``meta``: True when the user asked for no progress."""
@@ -78,3 +78,12 @@ def bar(desc: str, *, unit: str = "it", total: int | None = None, show: bool = T
     scale = unit not in ("phase", "file", "table")
     with tqdm(total=total, desc=desc, unit=unit, unit_scale=scale, file=sys.stderr, dynamic_ncols=True) as shown:
         yield Bar(shown)
+
+
+@contextmanager
+def one_phase(desc: str, doing: str, *, show: bool = True) -> Iterator[None]:
+    """Work with no measure of its own: a bar that says what is being done and for how long."""
+    with bar(desc, unit="phase", total=1, show=show) as shown:
+        shown.phase(doing)
+        yield
+        shown.advance()

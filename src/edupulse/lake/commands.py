@@ -17,7 +17,7 @@ import msgspec
 from edupulse.cli import _emit, _settings, data_dir_option, option
 from edupulse.config import Settings
 from edupulse.log.base import EventLog
-from edupulse.progress import bar
+from edupulse.progress import bar, one_phase
 
 __all__ = ["COMMANDS", "export", "lake", "retention", "sql"]
 
@@ -129,10 +129,8 @@ def lake_compact(data_dir: Path | None) -> None:
     """
     from edupulse.lake.maintenance import compact
 
-    with bar("lake compact", unit="phase", total=1) as shown:
-        shown.phase("rewriting small files and checkpointing")
+    with one_phase("lake compact", "rewriting small files and checkpointing"):
         report = compact(_settings(data_dir=data_dir))
-        shown.advance()
     _emit(report)
 
 
@@ -241,7 +239,8 @@ def retention_apply(data_dir: Path | None) -> None:
     """
     from edupulse.retention import apply_tenant_retention
 
-    reports, rebuilt = apply_tenant_retention(_settings(data_dir=data_dir))
+    with one_phase("retention apply", "deleting expired events and rebuilding the views"):
+        reports, rebuilt = apply_tenant_retention(_settings(data_dir=data_dir))
     _emit({"tenants": reports, "rebuilt": rebuilt})
 
 

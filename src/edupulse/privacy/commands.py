@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from edupulse.cli import _emit, _settings, data_dir_option, option
-from edupulse.progress import bar
+from edupulse.progress import one_phase
 
 __all__ = ["COMMANDS", "forget", "privacy"]
 
@@ -45,10 +45,8 @@ def forget(learner: str, tenant: str | None, data_dir: Path | None, shred_only: 
 
     settings = _settings(data_dir=data_dir)
     who = tenant or settings.tenant
-    with bar("forget", unit="phase", total=1) as shown:
-        shown.phase("shredding the key" if shred_only else "erasing from every store and rebuilding the views")
+    with one_phase("forget", "shredding the key" if shred_only else "erasing from every store, rebuilding the views"):
         report = shred(settings, who, learner) if shred_only else run_forget(settings, who, learner)
-        shown.advance()
     _emit(report)
 
 
