@@ -67,7 +67,7 @@ def test_a_data_dir_that_cannot_be_created_names_the_setting(tmp_path: Path) -> 
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only directories: run as a user to test this")
-def test_a_data_dir_that_is_not_writable_names_the_setting(tmp_path: Path) -> None:
+def test_a_data_dir_that_cannot_be_created_for_permissions_names_the_setting(tmp_path: Path) -> None:
     tmp_path.chmod(0o555)
     try:
         result = _run("status", "--data-dir", str(tmp_path / "data"))

@@ -45,15 +45,15 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _check_data_dir(path: Path) -> None:
-    """A data directory edupulse can use, or create: else a usage error naming the setting."""
+    """A data directory that is one, or can be created: else a usage error naming the setting."""
     existing = path
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     problem = None
     if not existing.is_dir():
         problem = errno.ENOTDIR
-    elif not os.access(existing, os.W_OK | os.X_OK):
-        problem = errno.EACCES
+    elif existing != path and not os.access(existing, os.W_OK | os.X_OK):
+        problem = errno.EACCES  # (an existing one may be read-only: commands that only read work there)
     if problem is not None:
         unusable = "is unusable" if existing == path else "cannot be created"
         raise click.UsageError(
