@@ -14,6 +14,7 @@ starts with :meth:`Bar.phase`.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,8 +77,16 @@ def bar(desc: str, *, unit: str = "it", total: int | None = None, show: bool = T
         yield Bar(None, quiet=_quiet())
         return
     scale = unit not in ("phase", "file", "table")
-    with tqdm(total=total, desc=desc, unit=unit, unit_scale=scale, file=sys.stderr, dynamic_ncols=True) as shown:
+    width: dict[str, Any] = {"dynamic_ncols": True} if _columns() else {"ncols": 80, "nrows": 24}  # no size known
+    with tqdm(total=total, desc=desc, unit=unit, unit_scale=scale, file=sys.stderr, **width) as shown:
         yield Bar(shown)
+
+
+def _columns() -> int:
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError):
+        return 0
 
 
 @contextmanager
