@@ -30,7 +30,7 @@ from edupulse.ml.registry import (
 )
 from edupulse.ml.registry.postgres import PostgresRegistry
 from edupulse.ml.registry.watch import AliasWatch
-from edupulse.ml.risk_models import RISK_MODEL, RiskModels
+from edupulse.ml.risk_models import RISK_MODEL, RiskModels, RiskSource
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from tests.risk_models import tiny_models
 from tests.services import postgres_dsn, scratch_schema
@@ -94,6 +94,21 @@ def test_watch_polls_at_most_every_interval_and_sees_a_promotion(tmp_path: Path)
     assert watch.poll() == ("v1", None)
     now[0] = 10.0
     assert watch.poll() is None  # nothing moved
+
+
+def test_risk_source_follows_promotions_on_every_backend(registry: Registry, tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    _store(root, "v1", "v2")
+    promote(registry, root, RISK_MODEL, "v1")
+    source = RiskSource(registry, root, poll_s=0)
+    assert source.champion is not None and source.champion.version == "v1" and source.challenger is None
+    assert not source.poll()  # nothing moved
+    promote(registry, root, RISK_MODEL, "v2")
+    promote(registry, root, RISK_MODEL, "v1", alias=CHALLENGER)
+    assert source.poll()
+    assert source.champion.version == "v2" and source.challenger is not None and source.challenger.version == "v1"
+    rollback(registry, RISK_MODEL)
+    assert source.poll() and source.champion.version == "v1"
 
 
 def _wait_processed(runtime: Runtime, events: int) -> None:
