@@ -16,6 +16,12 @@ day of the cut-off. The summary is rebuilt by the first event (in log order) who
 cut-off falls on a later day, and kept in the operator's state, so a restore continues
 with the very summary live used. Other-course features come from the learner's other
 courses, all in the learner's partition (``insights.history``).
+
+The models come from the registry (``ml.risk_models.RiskSource``): before scoring a batch
+the operator polls the aliases, so a new champion scores from the next batch on, the
+whole batch with one version; a challenger, if named, scores the same rows in shadow
+(``insights.risk_shadow``). A replay scores with the champion of the time it runs
+(docs/models.md).
 """
 
 from __future__ import annotations
