@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from edupulse.cli import _emit, _settings, data_dir_option, option
+from edupulse.cli import _emit, _settings, data_dir_option, option, oulad_data_option
 from edupulse.config import Settings
 from edupulse.ml import model_admin
 
@@ -29,14 +29,6 @@ by_option = option(
     "--by", default="cli", show_default=True, help="Who acts, kept in the alias history.", env="EDUPULSE_MODEL_BY"
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-data_option = option(
-    "--data",
-    "data",
-    required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Directory of the OULAD CSV tables.",
-    env="EDUPULSE_OULAD_DATA",
-)
 holdout_option = option(
     "--holdout-year",
     default="2014",
@@ -133,7 +125,7 @@ def _say(message: str) -> None:
 @models.command("retrain")
 @data_dir_option
 @click.argument("name", type=click.Choice(["risk"]))
-@data_option
+@oulad_data_option
 @holdout_option
 @option("--seed", type=int, default=0, show_default=True, help="Seed of the folds.", env="EDUPULSE_SEED")
 @option(
@@ -166,7 +158,7 @@ def retrain(
 @models.command("compare")
 @data_dir_option
 @click.argument("name", type=click.Choice(["risk"]))
-@data_option
+@oulad_data_option
 @holdout_option
 @promote_flag
 def compare(data_dir: Path | None, name: str, data: Path, holdout_year: str, promote: bool) -> None:
@@ -205,7 +197,7 @@ def monitor(data_dir: Path | None, outcomes: Path | None, as_json: bool) -> None
 
 @models.command("watch")
 @data_dir_option
-@data_option
+@oulad_data_option
 @outcomes_option
 @holdout_option
 @click.option("--once", is_flag=True, help="One check, then exit.")
