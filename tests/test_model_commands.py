@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import msgspec
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from edupulse.cli import main
+from edupulse.config import Settings
+from edupulse.deployment import Deployment
 from edupulse.errors import ConfigError
 from edupulse.insights.features import Features
 from edupulse.ml import challenger as ch
@@ -20,7 +23,7 @@ from edupulse.ml.registry import FileRegistry, ModelCard
 from edupulse.ml.registry import save_model as save_version
 from edupulse.ml.risk import RiskModel
 from edupulse.ml.risk_models import RISK_MODEL, RiskModels
-from tests.conftest import shared_data
+from tests.conftest import LiveServer, basic, shared_data
 from tests.risk_models import tiny_models
 
 
@@ -119,3 +122,30 @@ def test_oulad_gbm_challenger_beats_logistic_champion_on_2014(tmp_path: Path) ->
     assert result.challenger_wins, result
     assert [f.auc for f in result.challenger_figures] > [0.74, 0.83]
     assert FileRegistry(root).changes(RISK_MODEL) == []  # compare judges; promoting is the caller's choice
+
+
+def test_admin_api_promotes_and_rolls_back(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "d", log={"partitions": 2})
+    for version in ("v1", "v2"):
+        models = msgspec.structs.replace(tiny_models(), version=version)
+        save_version(settings.data_dir / "models", ModelCard(RISK_MODEL, version), models)
+    with Deployment(settings) as dep, LiveServer(dep) as server:
+        admin = basic(dep.credentials.create("ops", tenant="default", scopes=("admin",)))
+        reader = basic(dep.credentials.create("dash", tenant="default", scopes=("read",)))
+        url = server.url + "/api/v1/models"
+        got = httpx.post(f"{url}/risk/versions/v1/promote", json={"alias": "champion"}, headers=admin)
+        assert got.status_code == 200 and got.json()["aliases"] == {"champion": "v1"}
+        assert httpx.post(f"{url}/risk/versions/v2/promote", json={}, headers=reader).status_code == 403
+        assert httpx.post(f"{url}/risk/versions/v2/promote", json={}, headers=admin).status_code == 200
+        listing = httpx.get(url, headers=reader).json()
+        assert listing["risk"]["aliases"] == {"champion": "v2"}
+        card = httpx.get(f"{url}/risk", headers=reader).json()
+        assert card["version"] == "v2" and card["alias_history"][-1]["actor"] == "api:ops"
+        back = httpx.post(f"{url}/risk/rollback", json={}, headers=admin)
+        assert back.status_code == 200 and back.json()["rolled_back_to"] == "v1"
+        again = httpx.post(f"{url}/risk/rollback", json={}, headers=admin)
+        assert again.status_code == 409 and "no previous champion" in again.text
+        missing = httpx.post(f"{url}/risk/versions/v9/promote", json={}, headers=admin)
+        assert missing.status_code == 404 and "v9" in missing.text
+        bad = httpx.post(f"{url}/risk/versions/v2/promote", json={"alias": "king"}, headers=admin)
+        assert bad.status_code == 400 and "alias" in bad.text
