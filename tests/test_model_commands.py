@@ -120,7 +120,8 @@ def test_oulad_gbm_challenger_beats_logistic_champion_on_2014(tmp_path: Path) ->
     assert set(reference.by_day) == {30, 90} and "mean_score" in reference.by_day[90].features
     result = ch.compare(sets, root, champion, challenger, holdout_year="2014", margin=0.005, max_ece=0.1)
     assert result.challenger_wins, result
-    assert [f.auc for f in result.challenger_figures] > [0.74, 0.83]
+    floors = (0.74, 0.83)  # just under the measured 0.7478 and 0.8351 (docs/models.md)
+    assert all(f.auc > floor for f, floor in zip(result.challenger_figures, floors, strict=True)), result
     assert FileRegistry(root).changes(RISK_MODEL) == []  # compare judges; promoting is the caller's choice
 
 
