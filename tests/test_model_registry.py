@@ -14,8 +14,11 @@ import pytest
 from edupulse.config import Settings
 from edupulse.deployment import Deployment
 from edupulse.errors import ConflictError, NotFoundError
+from edupulse.insights import default_operators
 from edupulse.insights.risk_shadow import SHADOW_VIEW
 from edupulse.insights.risk_views import HISTORY_VIEW, RISK_VIEW
+from edupulse.log.sqlite import SqliteLog
+from edupulse.lrs.statements import StatementIngest
 from edupulse.ml.registry import (
     CHALLENGER,
     CHAMPION,
@@ -32,6 +35,8 @@ from edupulse.ml.registry.postgres import PostgresRegistry
 from edupulse.ml.registry.watch import AliasWatch
 from edupulse.ml.risk_models import RISK_MODEL, RiskModels, RiskSource
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
+from edupulse.stream.store.base import Row
+from edupulse.stream.store.sqlite import SqliteStore
 from tests.risk_models import tiny_models
 from tests.services import postgres_dsn, scratch_schema
 from tests.statements import random_statements
@@ -155,3 +160,36 @@ def test_running_processor_switches_champion_without_restart(tmp_path: Path) -> 
     for row in shadow:
         assert row["champion_version"] == new.version
         assert row["champion_risk"] == by_key[row["course"], row["learner"]]["risk"]
+
+
+def _replay_views(data_dir: Path, risk: RiskModels | RiskSource) -> tuple[list[Row], list[Row], list[Row]]:
+    log = SqliteLog(data_dir / "log.db")
+    log.ensure_topic(EVENTS_TOPIC, 2)
+    StatementIngest(log).ingest(json.dumps(random_statements(300, seed=9, learners=15, courses=2)).encode(), tenant="t")
+    store = SqliteStore(data_dir / "state.db")
+    runtime = Runtime(log, store, default_operators(allowed_lateness_us=0, risk=risk, lake=True), batch_size=37)
+    runtime.assign_all()
+    runtime.run_until_caught_up()
+    views = tuple(store.select(v.name, {}, order_by="learner") for v in (RISK_VIEW, HISTORY_VIEW, SHADOW_VIEW))
+    store.close()
+    log.close()
+    return views
+
+
+def test_shadow_scoring_does_not_change_the_learners_risk(tmp_path: Path) -> None:
+    root = tmp_path / "with" / "models"
+    champion = tiny_models()
+    challenger = RiskModels(
+        dict.fromkeys(champion.by_day, champion.by_day[3]), "risk-test-challenger", champion.examples
+    )
+    save_model(root, ModelCard(RISK_MODEL, champion.version), champion)
+    save_model(root, ModelCard(RISK_MODEL, challenger.version), challenger)
+    registry = FileRegistry(root)
+    promote(registry, root, RISK_MODEL, champion.version)
+    promote(registry, root, RISK_MODEL, challenger.version, alias=CHALLENGER)
+    (tmp_path / "without").mkdir()
+    current, history, shadow = _replay_views(tmp_path / "with", RiskSource(registry, root, poll_s=0))
+    alone = _replay_views(tmp_path / "without", champion)
+    assert (current, history) == alone[:2] and not alone[2]
+    assert len(shadow) == len(current) and {r["model_version"] for r in shadow} == {challenger.version}
+    assert any(s["risk"] != s["champion_risk"] for s in shadow)  # the challenger does score differently
