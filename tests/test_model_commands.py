@@ -150,3 +150,15 @@ def test_admin_api_promotes_and_rolls_back(tmp_path: Path) -> None:
         assert missing.status_code == 404 and "v9" in missing.text
         bad = httpx.post(f"{url}/risk/versions/v2/promote", json={"alias": "king"}, headers=admin)
         assert bad.status_code == 400 and "alias" in bad.text
+
+
+def test_watch_once_without_drift_does_not_retrain(tmp_path: Path) -> None:
+    save_version(tmp_path / "models", ModelCard(RISK_MODEL, "v1"), msgspec.structs.replace(tiny_models(), version="v1"))
+    out = CliRunner().invoke(
+        main, ["models", "watch", "--data", str(tmp_path), "--once"], env={"EDUPULSE_DATA_DIR": str(tmp_path / "d")}
+    )
+    assert out.exit_code != 0 and "no at-risk model" in out.output  # another data directory: nothing to watch
+    out = CliRunner().invoke(
+        main, ["models", "watch", "--data", str(tmp_path), "--once"], env={"EDUPULSE_DATA_DIR": str(tmp_path)}
+    )
+    assert out.exit_code == 0 and "0 breach(es); retrain not due" in out.output, out.output
