@@ -236,6 +236,13 @@ class TutorSettings(BaseModel):
     index_path: Path | None = Field(
         None, description="SQLite file of the embedded vector index of course passages; unset: <data_dir>/tutor.sqlite."
     )
+    hnsw_ef_search: int = Field(
+        40,
+        ge=1,
+        le=1000,
+        description="Scale-out (pgvector): candidates an HNSW search keeps (hnsw.ef_search); more is slower and "
+        "closer to exact.",
+    )
     skill_map: Path | None = Field(
         None,
         description='JSON file {"skill": ["keyword", ...]} that tags passages with skills at import; unset: each '

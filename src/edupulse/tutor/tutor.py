@@ -37,12 +37,14 @@ class Tutor:
 
 
 def open_index(settings: Settings) -> VectorIndex:
-    """The deployment's index: PostgreSQL (its schema) when scaled out, else the embedded file."""
+    """The deployment's index: pgvector in its PostgreSQL schema when scaled out, else the embedded file."""
     if settings.deployment == "scaleout":
-        from edupulse.tutor.index.postgres import PostgresIndex  # noqa: PLC0415
+        from edupulse.tutor.index.pgvector import PgvectorIndex  # noqa: PLC0415
 
         pg = settings.postgres
-        return PostgresIndex(pg.dsn, schema=pg.schema_name, pool_size=min(pg.pool_size, 2))
+        return PgvectorIndex(
+            pg.dsn, schema=pg.schema_name, ef_search=settings.tutor.hnsw_ef_search, pool_size=min(pg.pool_size, 2)
+        )
     return EmbeddedIndex(settings.tutor_index_path)
 
 
