@@ -254,6 +254,15 @@ class TutorSettings(BaseModel):
     recent_failures: int = Field(
         3, ge=0, le=50, description="Skills of the learner's most recent failed attempts retrieval also focuses on."
     )
+    question_tokens: int = Field(
+        64,
+        ge=8,
+        le=256,
+        description="Word pieces of a question the model reads (the rest is cut): its CPU cost grows with them.",
+    )
+    question_cache: int = Field(
+        1024, ge=0, le=1_000_000, description="Questions whose embeddings are kept in memory (0: none)."
+    )
     mastered: float = Field(
         0.95, gt=0, le=1, description="A skill with a mastery probability at or above this is not weak."
     )

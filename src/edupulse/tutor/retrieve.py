@@ -33,7 +33,7 @@ def focus(tutor: Tutor, rows: list[Row], course_skills: set[str]) -> tuple[list[
 
 def _by_question(tutor: Tutor, where: tuple[str, str], question: str, skills: list[str], k: int) -> list[Hit]:
     tenant, course = where
-    vector = tutor.embedder.embed([question])[0]
+    vector = tutor.embed_question(question)
     hits = tutor.index.search(tenant, course, vector, max(k * 4, 20))
     boost = tutor.settings.focus_boost
     wanted = set(skills)
@@ -44,7 +44,7 @@ def _by_question(tutor: Tutor, where: tuple[str, str], question: str, skills: li
 
 def _by_skills(tutor: Tutor, tenant: str, course: str, skills: list[str], k: int) -> list[Hit]:
     per_skill = [
-        tutor.index.search(tenant, course, tutor.embed_query(tutor.describe(s)), k, skills=[s]) for s in skills
+        tutor.index.search(tenant, course, tutor.embed_description(tutor.describe(s)), k, skills=[s]) for s in skills
     ]
     out: list[Hit] = []
     seen: set[str] = set()

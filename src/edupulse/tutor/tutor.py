@@ -14,7 +14,8 @@ __all__ = ["Tutor", "open_index", "open_tutor"]
 
 
 class Tutor:
-    """What retrieval and import need, with a cache of the embeddings of skill descriptions."""
+    """What retrieval and import need, with caches of the embeddings of skill descriptions
+    and of questions (read-only vectors, shared by the requests that hit them)."""
 
     def __init__(
         self, settings: TutorSettings, embedder: Embedder, index: VectorIndex, skill_map: SkillMap | None
@@ -23,11 +24,22 @@ class Tutor:
         self.embedder = embedder
         self.index = index
         self.skill_map = skill_map
-        self.embed_query = functools.lru_cache(maxsize=4096)(self._embed_one)
+        self.embed_description = functools.lru_cache(maxsize=4096)(self._description)
+        self._question = functools.lru_cache(maxsize=settings.question_cache)(self._embed_question)
 
-    def _embed_one(self, text: str) -> Vectors:
+    def _description(self, text: str) -> Vectors:
         vector: Vectors = self.embedder.embed([text])[0]
+        vector.setflags(write=False)
         return vector
+
+    def _embed_question(self, text: str) -> Vectors:
+        vector = self.embedder.embed_question(text)
+        vector.setflags(write=False)
+        return vector
+
+    def embed_question(self, question: str) -> Vectors:
+        """The question's vector; asked again (whatever its spacing), it costs no inference."""
+        return self._question(" ".join(question.split()))
 
     def describe(self, skill: str) -> str:
         return self.skill_map.describe(skill) if self.skill_map else skill.replace("-", " ")
@@ -52,4 +64,5 @@ def open_tutor(settings: Settings, *, threads: int = 1, index: VectorIndex | Non
     """The tutor of a deployment (or over ``index``)."""
     tutor = settings.tutor
     skill_map = load_skill_map(tutor.skill_map) if tutor.skill_map is not None else None
-    return Tutor(tutor, MiniLmEmbedder(threads=threads), index or open_index(settings), skill_map)
+    embedder = MiniLmEmbedder(threads=threads, question_tokens=tutor.question_tokens)
+    return Tutor(tutor, embedder, index or open_index(settings), skill_map)
