@@ -21,14 +21,19 @@ __all__ = ["focus", "retrieve"]
 
 
 def focus(tutor: Tutor, rows: list[Row], course_skills: set[str]) -> tuple[list[Row], list[Row]]:
-    """(weakest skills, skills of the most recent failures) among ``course_skills``."""
+    """(weakest skills, skills whose latest attempt failed, most recent first) among ``course_skills``."""
     settings = tutor.settings
     mine = [r for r in rows if r["skill"] in course_skills]
     weak = sorted((r for r in mine if r["p_mastery"] < settings.mastered), key=lambda r: (r["p_mastery"], r["skill"]))
-    failed = sorted(
-        (r for r in mine if r["attempts"] > r["correct"]), key=lambda r: (-r["last_attempt_us"], r["skill"])
-    )
+    failed = sorted((r for r in mine if _latest_failed(r)), key=lambda r: (-r["last_attempt_us"], r["skill"]))
     return weak[: settings.weak_skills], failed[: settings.recent_failures]
+
+
+def _latest_failed(row: Row) -> bool:
+    """Whether the learner's latest attempt on the skill failed; a row written before the
+    view recorded it (``last_failed`` NULL) counts if any attempt on the skill failed."""
+    last = row.get("last_failed")
+    return bool(last) if last is not None else bool(row["attempts"] > row["correct"])
 
 
 def _by_question(tutor: Tutor, where: tuple[str, str], question: str, skills: list[str], k: int) -> list[Hit]:
