@@ -6,7 +6,8 @@
   question every time (embedded by the model on every request), with a question asked
   before (the cache), and a baseline in the same run, interleaved: ``GET
   /api/v1/learner/mastery``, a plain keyed lookup of the same view. ``machine_busy``
-  is the share of the machine's CPU used by all processes while the samples were taken.
+  is the share of the machine's CPU used by all processes while the samples were taken;
+  ``api_cpu_ms_per_request`` the API processes' CPU time per request of each kind.
 - ``embedding``: one question's embedding in this process, the previous configuration
   (batch tokenizer, padding on, 256 tokens, onnxruntime's default session options) and
   the current one (``MiniLmEmbedder.embed_question``), alternated: CPU and wall ms.
@@ -39,6 +40,7 @@ from psycopg.conninfo import make_conninfo
 
 from _common import (
     REPO,
+    Server,
     busy_core_seconds,
     edupulse_command,
     edupulse_server,
@@ -117,13 +119,29 @@ def latency(requests: int, rng: random.Random) -> dict[str, Any]:
                     if i >= 20:
                         samples[kind].append(took)
         busy = (busy_core_seconds() - cores_before) / ((time.monotonic() - started) * (os.cpu_count() or 1))
+        cpu = api_cpu_ms(server, questions, rng)
     out: dict[str, Any] = {k: percentiles(v) for k, v in samples.items()}
+    out["api_cpu_ms_per_request"] = cpu
     base95 = out["baseline_mastery_lookup"]["p95"]
     out["p95_ratio_vs_baseline"] = {k: round(out[k]["p95"] / base95, 2) for k in KINDS[1:] if base95}
     out["target_p95_ms"] = TARGET_P95_MS
     out["machine_busy_before"] = busy_before
     out["machine_busy"] = round(busy, 2)
     out["requests"] = requests
+    return out
+
+
+def api_cpu_ms(server: Server, questions: list[str], rng: random.Random, n: int = 100) -> dict[str, float]:
+    """CPU time the API processes spend on one request of each kind (100 in a row each):
+    unlike latency, it does not depend on how busy the machine is."""
+    out = {}
+    with server.client(timeout=30) as client:
+        for kind in KINDS:
+            before = server.tree_cpu_seconds()["api"]
+            for i in range(n):
+                method, url, body = requests_of(1000 + i, LEARNER(rng.randrange(LEARNERS)), questions)[kind]
+                timed(client, method, url, **body)
+            out[kind] = round((server.tree_cpu_seconds()["api"] - before) / n * 1000, 2)
     return out
 
 
