@@ -86,7 +86,10 @@ def _extension_schema(dsn: str, timeout_s: float) -> str:
             conn.transaction(),
         ):
             conn.execute(_LOCK)  # databases shared by deployments: one CREATE EXTENSION at a time
-            row = conn.execute("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'vector'")
+            row = conn.execute(
+                "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+                " WHERE e.extname = 'vector'"
+            )
             found = row.fetchone()
             if found is not None:
                 return str(found[0])
@@ -128,7 +131,7 @@ class PgvectorIndex:
         }
         steps = (
             Migration(1, "tutor passages", _V1_BYTEA),
-            Migration(2, "pgvector", _V2_PGVECTOR.replace("@ext", ext)),
+            Migration(2, "pgvector", _V2_PGVECTOR.replace("@ext", sql.Identifier(ext).as_string())),
             Migration(3, "tutor courses", _V3_COURSES),
         )
         self._db = SchemaPool(
