@@ -99,6 +99,27 @@ def test_mastery_follows_the_bkt_update_for_each_skill(tmp_path: Path) -> None:
     log.close()
 
 
+def test_the_row_says_whether_the_latest_attempt_failed(tmp_path: Path) -> None:
+    runtime, log, store = _runtime(tmp_path, batch=2)
+    stmts = [
+        graded("ada", ["fractions"], False, 1),
+        graded("ada", ["fractions", "ratios"], True, 5),
+        graded("ada", ["ratios"], False, 3),  # logged last, but earlier: not the latest attempt
+        graded("ada", ["decimals"], True, 2),
+        graded("ada", ["decimals"], False, 2),  # a tie in time: the one logged last counts
+    ]
+    StatementIngest(log).ingest(json.dumps(stmts).encode(), tenant="t")
+    runtime.run_until_caught_up()
+    rows = {r["skill"]: r for r in _mastery_rows(store)}
+    assert {s: (r["last_failed"], r["attempts"] - r["correct"]) for s, r in rows.items()} == {
+        "fractions": (0, 1),
+        "ratios": (0, 1),
+        "decimals": (1, 1),
+    }
+    store.close()
+    log.close()
+
+
 def test_state_restored_after_a_revoke_continues_identically(tmp_path: Path) -> None:
     rng = random.Random(1)
     stmts = [graded(f"l{rng.randrange(5)}", [rng.choice("abc")], rng.random() < 0.6, i) for i in range(200)]

@@ -120,6 +120,12 @@ def test_retrieve_follows_the_learners_weak_skills_and_failures(live_server: Liv
     assert out["recent_failures"][0]["skill"] == "pipes-and-filters"
     assert "04-pipefilter.md" in {p["citation"]["source"] for p in out["passages"]}
 
+    # Then a success on loops: failed before, its latest attempt is not a failure any more.
+    post_statements(live_server, key, [attempt("ada", "loops", True, 40)])
+    out = wait_until(live_server, key, body, lambda o: "loops" not in {f["skill"] for f in o["recent_failures"]})
+    assert [f["skill"] for f in out["recent_failures"]] == ["pipes-and-filters", "shell-scripts"]
+    assert "loops" in {w["skill"] for w in out["weak_skills"]}  # still weak: one success after three failures
+
 
 def test_retrieve_with_a_question(live_server: LiveServer, key: NewKey) -> None:
     q = "How do I save what a command prints into a file instead of the screen?"

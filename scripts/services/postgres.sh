@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A private PostgreSQL server for the tests and benchmarks of the scale-out deployment.
 #
-#   scripts/services/postgres.sh up      install (Debian packages) if missing, init, start; idempotent
+#   scripts/services/postgres.sh up      install (Debian packages, pgvector) if missing, init, start; idempotent
 #   scripts/services/postgres.sh down    stop it
 #   scripts/services/postgres.sh status  exit 0 if it answers
 #   scripts/services/postgres.sh dsn     print its connection string
@@ -42,6 +42,7 @@ ready() {
 
 up() {
     BIN=$(pg_bin)
+    bash "$(dirname "${BASH_SOURCE[0]}")/pgvector.sh"  # the tutor's index extension (no restart needed)
     if ready; then return 0; fi
     mkdir -p "$ROOT"
     [[ $(id -u) -ne 0 ]] || chown postgres: "$ROOT"

@@ -271,6 +271,13 @@ class TutorSettings(BaseModel):
     index_path: Path | None = Field(
         None, description="SQLite file of the embedded vector index of course passages; unset: <data_dir>/tutor.sqlite."
     )
+    hnsw_ef_search: int = Field(
+        40,
+        ge=1,
+        le=1000,
+        description="Scale-out (pgvector): candidates an HNSW search keeps (hnsw.ef_search); more is slower and "
+        "closer to exact.",
+    )
     skill_map: Path | None = Field(
         None,
         description='JSON file {"skill": ["keyword", ...]} that tags passages with skills at import; unset: each '
@@ -281,6 +288,15 @@ class TutorSettings(BaseModel):
     weak_skills: int = Field(3, ge=0, le=50, description="The learner's least-mastered skills retrieval focuses on.")
     recent_failures: int = Field(
         3, ge=0, le=50, description="Skills of the learner's most recent failed attempts retrieval also focuses on."
+    )
+    question_tokens: int = Field(
+        64,
+        ge=8,
+        le=256,
+        description="Word pieces of a question the model reads (the rest is cut): its CPU cost grows with them.",
+    )
+    question_cache: int = Field(
+        1024, ge=0, le=1_000_000, description="Questions whose embeddings are kept in memory (0: none)."
     )
     mastered: float = Field(
         0.95, gt=0, le=1, description="A skill with a mastery probability at or above this is not weak."

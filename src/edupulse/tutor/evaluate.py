@@ -33,10 +33,11 @@ def load_labelled(path: Path) -> list[tuple[str, set[str]]]:
 def evaluate(
     tutor: Tutor, tenant: str, course: str, labelled: list[tuple[str, set[str]]], *, k: int = 5, depth: int = 20
 ) -> Quality:
-    """Rank the course's passages for each question by cosine alone (no learner) and score them."""
+    """Rank the course's passages for each question by cosine alone (no learner) and score them;
+    questions are embedded as the API embeds them (uncached)."""
     recall = reciprocal = 0.0
     for question, relevant in labelled:
-        vector = tutor.embedder.embed([question])[0]
+        vector = tutor.embedder.embed_question(question)
         ranked = [f"{h.chunk.source}#{h.chunk.ordinal}" for h in tutor.index.search(tenant, course, vector, depth)]
         recall += len(relevant.intersection(ranked[:k])) / len(relevant)
         first = next((i for i, ref in enumerate(ranked, 1) if ref in relevant), None)

@@ -21,19 +21,24 @@ __all__ = ["focus", "retrieve"]
 
 
 def focus(tutor: Tutor, rows: list[Row], course_skills: set[str]) -> tuple[list[Row], list[Row]]:
-    """(weakest skills, skills of the most recent failures) among ``course_skills``."""
+    """(weakest skills, skills whose latest attempt failed, most recent first) among ``course_skills``."""
     settings = tutor.settings
     mine = [r for r in rows if r["skill"] in course_skills]
     weak = sorted((r for r in mine if r["p_mastery"] < settings.mastered), key=lambda r: (r["p_mastery"], r["skill"]))
-    failed = sorted(
-        (r for r in mine if r["attempts"] > r["correct"]), key=lambda r: (-r["last_attempt_us"], r["skill"])
-    )
+    failed = sorted((r for r in mine if _latest_failed(r)), key=lambda r: (-r["last_attempt_us"], r["skill"]))
     return weak[: settings.weak_skills], failed[: settings.recent_failures]
+
+
+def _latest_failed(row: Row) -> bool:
+    """Whether the learner's latest attempt on the skill failed; a row written before the
+    view recorded it (``last_failed`` NULL) counts if any attempt on the skill failed."""
+    last = row.get("last_failed")
+    return bool(last) if last is not None else bool(row["attempts"] > row["correct"])
 
 
 def _by_question(tutor: Tutor, where: tuple[str, str], question: str, skills: list[str], k: int) -> list[Hit]:
     tenant, course = where
-    vector = tutor.embedder.embed([question])[0]
+    vector = tutor.embed_question(question)
     hits = tutor.index.search(tenant, course, vector, max(k * 4, 20))
     boost = tutor.settings.focus_boost
     wanted = set(skills)
@@ -44,7 +49,7 @@ def _by_question(tutor: Tutor, where: tuple[str, str], question: str, skills: li
 
 def _by_skills(tutor: Tutor, tenant: str, course: str, skills: list[str], k: int) -> list[Hit]:
     per_skill = [
-        tutor.index.search(tenant, course, tutor.embed_query(tutor.describe(s)), k, skills=[s]) for s in skills
+        tutor.index.search(tenant, course, tutor.embed_description(tutor.describe(s)), k, skills=[s]) for s in skills
     ]
     out: list[Hit] = []
     seen: set[str] = set()
