@@ -29,6 +29,7 @@ from edupulse.events.model import LearningEvent
 from edupulse.insights.cohort import Cohort
 from edupulse.insights.features import DAY_US, FeatureOperator, FeatureState, features_as_of, split_key
 from edupulse.insights.history import history_features
+from edupulse.insights.risk_silence import SILENCE_PREFIX, WATERMARK_KEY, SilenceClock, silence_event_id
 from edupulse.insights.risk_views import HISTORY_STEP, HISTORY_VIEW, RISK_VIEW, Score, lake_messages
 from edupulse.stream.operator import Flush
 from edupulse.stream.store.base import OutboxMessage, Row, ViewSpec
@@ -59,7 +60,18 @@ _decode_cohort = msgspec.msgpack.Decoder(Cohort).decode
 
 
 class _Partition:
-    __slots__ = ("by_course", "by_learner", "cohorts", "current", "dirty", "history", "outbox", "pending", "scores")
+    __slots__ = (
+        "by_course",
+        "by_learner",
+        "cohorts",
+        "current",
+        "dirty",
+        "history",
+        "outbox",
+        "pending",
+        "scores",
+        "silent",
+    )
 
     def __init__(self) -> None:
         self.scores: dict[str, RiskState] = {}
@@ -67,6 +79,7 @@ class _Partition:
         self.by_course: dict[str, dict[str, FeatureState]] = {}  # tenant<US>course -> learner -> state
         self.by_learner: dict[str, dict[str, FeatureState]] = {}  # tenant<US>learner -> course -> state
         self.pending: list[tuple[str, Score]] = []
+        self.silent: list[tuple[str, Score]] = []  # silence rescores among the pending ones
         self.dirty: set[str] = set()
         self.current: dict[str, Row] = {}
         self.history: list[Row] = []
@@ -85,18 +98,36 @@ class RiskOperator:
     version: str = "2"  # 2: rows keep their features; no reasons in the stream
     views: Sequence[ViewSpec] = (RISK_VIEW, HISTORY_VIEW)
 
-    def __init__(self, features: FeatureOperator, models: RiskModels, *, lake: bool = False) -> None:
+    def __init__(
+        self,
+        features: FeatureOperator,
+        models: RiskModels,
+        *,
+        lake: bool = False,
+        silence_us: Sequence[int] = (),
+        allowed_lateness_us: int = 0,
+    ) -> None:
+        """``silence_us``: rescore a learner-course when it has been silent this long (each
+        length), as the partition's watermark passes the deadline (``insights.risk_silence``)."""
         self.features = features
         self.models = models
         self.lake = lake
         self._days = sorted(models.by_day)
         self._parts: dict[int, _Partition] = {}
         features.observe(self._observe)
+        self.silence: SilenceClock | None = None
+        if silence_us:
+            self.silence = SilenceClock(silence_us, allowed_lateness_us=allowed_lateness_us, rescore=self._silent)
+            features.tick(self.silence.tick)
 
     def restore(self, partition: int, state: Mapping[str, bytes]) -> None:
         """Called after the feature operator's restore (it comes first in the chain)."""
         part = _Partition()
+        if self.silence is not None:
+            self.silence.restore(partition, state)
         for key, value in state.items():
+            if key.startswith(SILENCE_PREFIX) or key == WATERMARK_KEY:
+                continue
             if key.startswith(_COHORT):
                 part.cohorts[key.removeprefix(_COHORT)] = _decode_cohort(value)
             else:
@@ -108,6 +139,17 @@ class RiskOperator:
 
     def revoke(self, partition: int) -> None:
         self._parts.pop(partition, None)
+        if self.silence is not None:
+            self.silence.revoke(partition)
+
+    def _silent(self, partition: int, key: str, quiet_us: int, deadline_us: int) -> None:
+        """Rescore a learner-course silent since ``deadline_us - quiet_us``, as of the deadline."""
+        part = self._parts[partition]
+        if key not in part.scores:
+            return
+        score = self.score_as_of(partition, key, deadline_us, silence_event_id(quiet_us, deadline_us), deadline_us)
+        part.pending.append((key, score))
+        part.silent.append((key, score))
 
     def _observe(self, partition: int, key: str, state: FeatureState, ev: LearningEvent) -> None:
         """The features of ``key`` right after ``ev``, queued for scoring."""
@@ -117,17 +159,23 @@ class RiskOperator:
             record = part.scores[key] = RiskState()
             part.index(key, state)
         record.latest_us = max(record.latest_us, ev.event_time_us)
-        cut = record.latest_us + 1
-        course = ev.tenant + _SEP + (ev.course or "")
-        cohort = self._cohort(part, course, cut)
+        score = self.score_as_of(partition, key, record.latest_us + 1, ev.event_id, ev.event_time_us)
+        part.pending.append((key, score))
+
+    def score_as_of(self, partition: int, key: str, cut: int, event_id: str, event_time_us: int) -> Score:
+        """A learner-course's score to be, as of ``cut``: its features from the facts timed before
+        ``cut`` (placed in the partition's cohort, with its other courses) and the model of its
+        course day. ``process`` predicts it, as it does every pending score."""
+        part = self._parts[partition]
+        tenant, course, learner = split_key(key)
+        state = part.by_course[tenant + _SEP + course][learner]
         row = features_as_of(state, cut)
-        cohort.place(row, state, cut)
-        row |= history_features(part.by_learner[ev.tenant + _SEP + ev.learner], ev.course or "", cut)
+        self._cohort(part, tenant + _SEP + course, cut).place(row, state, cut)
+        row |= history_features(part.by_learner[tenant + _SEP + learner], course, cut)
         course_day = row.get("course_day")
         day = int(course_day // 1) if isinstance(course_day, float) else None
         model_day = max((d for d in self._days if day is not None and d <= day), default=self._days[0])
-        score = Score(ev.tenant, ev.course or "", ev.learner, ev.event_id, ev.event_time_us, cut, model_day, row)
-        part.pending.append((key, score))
+        return Score(tenant, course, learner, event_id, event_time_us, cut, model_day, row)
 
     def _cohort(self, part: _Partition, course: str, cut: int) -> Cohort:
         """The course's cohort in this partition as of the start of ``cut``'s day (rebuilt on a later day)."""
@@ -149,6 +197,10 @@ class RiskOperator:
             risks = self.models.by_day[model_day].predict([s.features for s in group])
             for s, p in zip(group, risks, strict=True):
                 s.risk = round(float(p), 4)
+        if self.silence is not None:
+            for key, s in part.silent:
+                self.silence.record(partition, key, s.as_of_us, s.risk)
+            part.silent = []
         kept = self._record(part, pending)
         self._emit(part, pending, kept)
 
@@ -187,6 +239,8 @@ class RiskOperator:
                 out.state[key] = _encode(part.cohorts[key.removeprefix(_COHORT)])
             else:
                 out.state[key] = _encode(part.scores[key.removeprefix(_LEARNER)])
+        if self.silence is not None:
+            out.state.update(self.silence.flush(partition))
         out.views = {RISK_VIEW.name: list(part.current.values()), HISTORY_VIEW.name: part.history}
         out.outbox = part.outbox
         part.dirty, part.current, part.history, part.outbox = set(), {}, [], []
