@@ -1,4 +1,4 @@
-""""Risk above 0.7 and no activity for 7 days": silent learners rescored at the deadline, on event time."""
+"""Rules on risk and silence ("risk above 0.7 and no activity for 7 days"): rescored at the deadline, on event time."""
 
 from __future__ import annotations
 
