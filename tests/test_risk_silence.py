@@ -75,16 +75,24 @@ def _requests() -> list[list[dict[str, Any]]]:
     return requests
 
 
-def _live(data_dir: Path, *, batch: int) -> None:
+def _live(data_dir: Path, *, batch: int, restart: bool = False) -> None:
+    """Process the requests as they come; ``restart``: a new runtime (state restored) for each."""
     log = SqliteLog(data_dir / LOG_FILE)
     log.ensure_topic(EVENTS_TOPIC, 1)
     store = SqliteStore(data_dir / STATE_FILE)
-    ops = default_operators(allowed_lateness_us=0, rules=parse_rules(RULES), risk=silence_models())
-    runtime = Runtime(log, store, ops, batch_size=batch)
-    runtime.assign_all()
+
+    def new_runtime() -> Runtime:
+        ops = default_operators(allowed_lateness_us=0, rules=parse_rules(RULES), risk=silence_models())
+        runtime = Runtime(log, store, ops, batch_size=batch)
+        runtime.assign_all()
+        return runtime
+
+    runtime = new_runtime()
     ingest = StatementIngest(log)
     for request in _requests():
         ingest.ingest(json.dumps(request).encode(), tenant="t")
+        if restart:
+            runtime = new_runtime()
         runtime.run_once()
     runtime.run_until_caught_up()
     log.close()
@@ -148,6 +156,14 @@ def test_live_equals_replay_whatever_the_batches(tmp_path: Path) -> None:
     )
     replay(settings)
     assert _views(data_dir) == live
+
+
+def test_a_restored_operator_rescores_the_same_learners_at_the_same_deadlines(tmp_path: Path) -> None:
+    """The deadlines, newest event times and watermark are state: restoring after every request changes nothing."""
+    for name, restart in (("once", False), ("restarted", True)):
+        (tmp_path / name).mkdir()
+        _live(tmp_path / name, batch=3, restart=restart)
+    assert _views(tmp_path / "restarted") == _views(tmp_path / "once")
 
 
 def test_without_a_risk_model_the_rule_raises_nothing(tmp_path: Path) -> None:
