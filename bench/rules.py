@@ -23,6 +23,7 @@ from typing import Any
 
 from _common import emit, load_statements, machine, scratch_dir
 from edupulse.config import Settings
+from edupulse.insights.risk_views import HISTORY_VIEW, RISK_VIEW
 from edupulse.insights.rules import ALERTS_VIEW
 from edupulse.replay import replay
 from edupulse.stream.store.sqlite import SqliteStore
@@ -46,9 +47,21 @@ def run(data_dir: Path, rules: Path | None) -> dict[str, Any]:
     try:
         alerts = store.count(ALERTS_VIEW.name, {}) if rules is not None else 0
         outbox = len(store.pending_outbox(10_000_000))
+        risky = store.count(ALERTS_VIEW.name, {"rule": "quiet-and-at-risk"}) if rules is not None else 0
+        silent = [r for r in store.select(HISTORY_VIEW.name, {}) if r["event_id"].startswith("silence:")]
+        latest = [r for r in store.select(RISK_VIEW.name, {}) if r["event_id"].startswith("silence:")]
     finally:
         store.close()
-    return {"events_per_second": report.events_per_second, "cpu_s": round(cpu, 2), "alerts": alerts, "outbox": outbox}
+    return {
+        "events_per_second": report.events_per_second,
+        "cpu_s": round(cpu, 2),
+        "alerts": alerts,
+        "risk_above_alerts": risky,
+        "silence_history_rows": len(silent),  # rescores at a deadline that moved the risk by > 0.02
+        "silence_current_rows": len(latest),  # learner-courses whose latest score is a rescore at a deadline
+        "silence_current_above_0_7": sum(1 for r in latest if r["risk"] > 0.7),
+        "outbox": outbox,
+    }
 
 
 def _cpu_s() -> float:
