@@ -129,3 +129,12 @@ def test_missed_late_and_on_time_assessments() -> None:
     assert rows["l1"]["submitted_percentile"] == 4 / 6  # above the one who did not submit, tied with one
     early = cohort_features(_states(evs)["AAA_2013J"], START + 20 * DAY_US)  # day 19 over, day 20 not yet
     assert early["l3"]["missed"] == 0
+
+
+def test_the_course_start_month_is_a_category_known_from_day_0() -> None:
+    """The intake (month of the course start, UTC) tells October from February presentations."""
+    state = FeatureState(course_start_us=START)
+    assert features_as_of(state, START)["course_start_month"] == "10"
+    state.course_start_us = 1_359_676_800_000_000  # 2013-02-01
+    assert features_as_of(state, START)["course_start_month"] == "02"
+    assert features_as_of(FeatureState(), START)["course_start_month"] is None

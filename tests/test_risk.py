@@ -91,13 +91,13 @@ def test_oulad_evaluation_meets_its_floors() -> None:
     """The real OULAD tables through import, replay and the feature operator (about a minute).
 
     Floors are the figures measured (docs/insights.md) less 0.005: the issue's AUC targets
-    are met at days 30-120; day 0 (no clicks in the shared tables) reaches 0.638 of 0.65.
+    are met at days 30-120; day 0 (no clicks in the shared tables) reaches 0.640 of 0.65.
     """
     data = shared_data("oulad")
     result = CliRunner().invoke(main, ["evaluate", "oulad", "--data", str(data), "--json", "--seed", "0"])
     assert result.exit_code == 0, result.output
     cutoffs = {c["day"]: c for c in json.loads(result.stdout)["cutoffs"]}
-    floors = {0: 0.633, 30: 0.74, 60: 0.80, 90: 0.83, 120: 0.86}
+    floors = {0: 0.635, 30: 0.74, 60: 0.80, 90: 0.83, 120: 0.86}
     for day, floor in floors.items():
         assert cutoffs[day]["auc"] >= floor, cutoffs[day]
         assert cutoffs[day]["ece"] <= 0.05, cutoffs[day]

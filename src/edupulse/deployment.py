@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
 from edupulse.alerts import AlertLedger
-from edupulse.alerts.aggregates import AggregateWatcher
+from edupulse.alerts.aggregates import AggregateWatcher, aggregate_lease
 from edupulse.alerts.senders import configured_senders
 from edupulse.config import Settings
 from edupulse.doorbell import Doorbell
@@ -333,7 +333,8 @@ class Deployment:
         senders: dict[str, Sender] = {}
         if ruleset is not None:
             if ruleset.aggregates:  # wall-clock checks over the serving views, beside the relay
-                self.aggregates = AggregateWatcher(self.store, ruleset.aggregates)
+                lease = aggregate_lease(self.settings)  # scale-out: one watcher across processes
+                self.aggregates = AggregateWatcher(self.store, ruleset.aggregates, lease=lease)
                 self.aggregates.start(cfg.aggregate_interval_s)
             senders = configured_senders(cfg, aggregates=ruleset.aggregates)
         to_log = LogSender(self.log, partitions=self.settings.log.partitions)

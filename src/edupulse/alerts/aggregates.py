@@ -24,6 +24,12 @@ for that scope. The last alert is read from the view, so a restart keeps the coo
 whether it was re-armed is kept in memory, so after a restart a figure still above the
 threshold fires again once the cooldown is over.
 
+One watcher per deployment checks them: in scale-out every processor starts one, and
+each check first takes or renews a lease (``alerts.lease``: a row in PostgreSQL, expiring
+after ``LEASE_CHECKS`` intervals without renewal); a watcher without the lease checks
+nothing, and takes over when the holder stops or dies. Embedded, the data directory's
+processing lock already lets one process run it.
+
 Because they come from the wall clock, not the log, these alerts are not rebuilt by a
 replay: a replay's ``alerts`` view holds the learner alerts only (deliveries and the
 lifecycle of aggregate alerts stay in ``alerts.db``).
@@ -38,6 +44,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from edupulse.alerts.lease import Lease, PostgresLease
+from edupulse.config import Settings
 from edupulse.errors import EdupulseError
 from edupulse.insights.aggregate_rules import AggregateRule
 from edupulse.insights.engagement import COURSE_VIEW, LEARNER_VIEW
@@ -45,10 +53,22 @@ from edupulse.insights.rules import ALERTS_VIEW, WEBHOOK_TOPIC, alert_id
 from edupulse.stream.log_sender import ALERTS_TOPIC
 from edupulse.stream.store.base import Commit, OutboxMessage, Row, StateStore
 
-__all__ = ["COMMIT_TOPIC", "AggregateWatcher", "rule_topic"]
+__all__ = ["COMMIT_TOPIC", "LEASE_CHECKS", "AggregateWatcher", "aggregate_lease", "rule_topic"]
 
 logger = logging.getLogger(__name__)
 COMMIT_TOPIC = "edupulse.aggregates"  # the store's offsets row of the watcher: the time of its last alert
+LEASE_NAME = "aggregates"
+LEASE_CHECKS = 3  # the lease outlives this many check intervals without renewal
+
+
+def aggregate_lease(settings: Settings) -> Lease | None:
+    """The lease of a deployment's aggregate watcher: a PostgreSQL row in scale-out; none embedded
+    (the processing lock already lets one process run the watcher)."""
+    if settings.deployment != "scaleout":
+        return None
+    pg = settings.postgres
+    ttl_s = LEASE_CHECKS * settings.rules.aggregate_interval_s
+    return PostgresLease(pg.dsn, schema=pg.schema_name, name=LEASE_NAME, ttl_s=ttl_s)
 
 
 def rule_topic(rule: AggregateRule, action: str) -> str:
@@ -62,9 +82,16 @@ class AggregateWatcher:
     """Checks aggregate rules over a store's serving views."""
 
     def __init__(
-        self, store: StateStore, rules: Sequence[AggregateRule], *, clock: Callable[[], int] | None = None
+        self,
+        store: StateStore,
+        rules: Sequence[AggregateRule],
+        *,
+        clock: Callable[[], int] | None = None,
+        lease: Lease | None = None,
     ) -> None:
+        """``lease``: check only while holding it (one watcher across processes and hosts)."""
         self.store = store
+        self.lease = lease
         store.setup([ALERTS_VIEW])  # also when no learner rule (hence no rules operator) creates it
         self.rules = list(rules)
         self.clock = clock or (lambda: time.time_ns() // 1000)
@@ -73,7 +100,10 @@ class AggregateWatcher:
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> list[Row]:
-        """One check of every rule over every scope; the alerts raised."""
+        """One check of every rule over every scope; the alerts raised (none without the lease)."""
+        if self.lease is not None and not self.lease.acquire():
+            self._disarmed.clear()  # another watcher checks; what this one remembered grows stale
+            return []
         now = self.clock()
         courses = self._courses()
         rows: list[Row] = []
@@ -171,7 +201,15 @@ class AggregateWatcher:
                 logger.exception("checking the aggregate rules failed; retrying in %.0f s", interval_s)
 
     def stop(self) -> None:
+        """Stop checking; give the lease up so that another watcher takes over at once."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
+        if self.lease is not None:
+            try:
+                self.lease.release()
+            except EdupulseError:
+                logger.warning("could not release the aggregate rules' lease; it expires by itself")
+            self.lease.close()
+            self.lease = None

@@ -1,5 +1,7 @@
 """Stream operators that turn events into insights."""
 
+import logging
+
 from edupulse.config import Settings
 from edupulse.insights.engagement import EngagementOperator
 from edupulse.insights.features import FeatureOperator
@@ -10,6 +12,8 @@ from edupulse.insights.rules import RulesOperator
 from edupulse.ml.mastery_model import MasteryModel, load_model
 from edupulse.ml.risk_models import RiskModels, RiskSource, risk_source
 from edupulse.stream.operator import Operator
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "EngagementOperator",
@@ -46,13 +50,19 @@ def default_operators(
         MasteryOperator(mastery),
         features,
     ]
+    silence = rules.silence_us if rules is not None else []
+    scorer = None
     if risk is not None:
-        if isinstance(risk, RiskSource):
-            ops.append(RiskOperator(features, lake=lake, source=risk))
-        else:
-            ops.append(RiskOperator(features, risk, lake=lake))
+        models, source = (None, risk) if isinstance(risk, RiskSource) else (risk, None)
+        scorer = RiskOperator(
+            features, models, lake=lake, source=source, silence_us=silence, allowed_lateness_us=allowed_lateness_us
+        )
+        ops.append(scorer)
+    elif silence:
+        logger.warning("inactive rules with risk_above raise no alert: no at-risk model is stored (train one)")
     if rules is not None and rules.rules:
-        ops.append(RulesOperator(rules, allowed_lateness_us=allowed_lateness_us))
+        risk_at = scorer.silence.risk_at if scorer is not None and scorer.silence is not None else None
+        ops.append(RulesOperator(rules, allowed_lateness_us=allowed_lateness_us, risk_at=risk_at))
     return ops
 
 

@@ -128,6 +128,7 @@ def features_as_of(state: FeatureState, cut_us: int) -> Features:
     out: Features = {}
     start = state.course_start_us
     out["course_day"] = (cut_us - start) / DAY_US if start is not None else None
+    out["course_start_month"] = _month_of(start) if start is not None else None
     reg = state.registered_us if state.registered_us is not None and state.registered_us < cut_us else None
     out["registration_day"] = (reg - start) / DAY_US if reg is not None and start is not None else None
     if state.profile_us is not None and state.profile_us < cut_us:
@@ -138,6 +139,16 @@ def features_as_of(state: FeatureState, cut_us: int) -> Features:
     out.update(_assessments(state, cut_us))
     out["objects_reached"] = float(sum(1 for t in state.objects.values() if t < cut_us))
     return out
+
+
+def _month_of(time_us: int) -> str:
+    """The UTC calendar month of a time, as ``01``..``12`` (a category: the intake a course belongs to)."""
+    # Civil month from days since 1970 (H. Hinnant's algorithm): total for any integer time.
+    z = time_us // DAY_US + 719_468
+    doe = z - (z // 146_097) * 146_097
+    yoe = (doe - doe // 1_460 + doe // 36_524 - doe // 146_096) // 365
+    mp = (5 * (doe - (365 * yoe + yoe // 4 - yoe // 100)) + 2) // 153
+    return f"{mp + 3 if mp < 10 else mp - 9:02d}"
 
 
 def _activity(state: FeatureState, cut_us: int, reg: int | None) -> Features:
@@ -244,6 +255,8 @@ def registered_at(state: FeatureState, cut_us: int) -> bool:
 _SPECIAL_VERBS = ATTEMPT_VERBS | {Verb.ENROLLED, Verb.UNENROLLED}
 Observer = Callable[[int, str, FeatureState, LearningEvent], None]
 """Called after each relevant event is folded: (partition, state key, state after the event, event)."""
+Clock = Callable[[int, LearningEvent], None]
+"""Called with every event before it is folded: (partition, event); the states then hold the events before it."""
 _encode = msgspec.msgpack.Encoder().encode
 _decode_state = msgspec.msgpack.Decoder(FeatureState).decode
 
@@ -266,6 +279,7 @@ class FeatureOperator:
         self._parts: dict[int, dict[str, FeatureState]] = {}
         self._dirty: dict[int, set[str]] = {}
         self._observer: Observer | None = None
+        self._clock: Clock | None = None
 
     def observe(self, observer: Observer) -> None:
         """Call ``observer`` after every relevant event, with the state as it stands right
@@ -275,6 +289,11 @@ class FeatureOperator:
         already active in it (that only adds to the day's count).
         """
         self._observer = observer
+
+    def tick(self, clock: Clock) -> None:
+        """Call ``clock`` with every event (once ``observe`` is set) before folding it, so a
+        reader can act on event time exactly between two events in log order."""
+        self._clock = clock
 
     def restore(self, partition: int, state: Mapping[str, bytes]) -> None:
         self._parts[partition] = {key: _decode_state(value) for key, value in state.items()}
@@ -314,8 +333,10 @@ class FeatureOperator:
                 objects[ev.object_id] = t
 
     def _process_observed(self, partition: int, events: Sequence[LearningEvent], observer: Observer) -> None:
-        states, dirty = self._parts[partition], self._dirty[partition]
+        states, dirty, clock = self._parts[partition], self._dirty[partition], self._clock
         for ev in events:
+            if clock is not None:
+                clock(partition, ev)
             key = ev.tenant + _SEP + (ev.course or "") + _SEP + ev.learner
             state = states.get(key)
             if state is None:

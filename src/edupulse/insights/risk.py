@@ -37,6 +37,7 @@ from edupulse.insights.cohort import Cohort
 from edupulse.insights.features import DAY_US, FeatureOperator, FeatureState, features_as_of, split_key
 from edupulse.insights.history import history_features
 from edupulse.insights.risk_shadow import SHADOW_VIEW, predict, shadow_rows
+from edupulse.insights.risk_silence import SILENCE_PREFIX, WATERMARK_KEY, SilenceClock, silence_event_id
 from edupulse.insights.risk_views import HISTORY_STEP, HISTORY_VIEW, RISK_VIEW, Score, lake_messages
 from edupulse.stream.operator import Flush
 from edupulse.stream.store.base import OutboxMessage, Row, ViewSpec
@@ -78,6 +79,7 @@ class _Partition:
         "pending",
         "scores",
         "shadow",
+        "silent",
     )
 
     def __init__(self) -> None:
@@ -86,6 +88,7 @@ class _Partition:
         self.by_course: dict[str, dict[str, FeatureState]] = {}  # tenant<US>course -> learner -> state
         self.by_learner: dict[str, dict[str, FeatureState]] = {}  # tenant<US>learner -> course -> state
         self.pending: list[tuple[str, Score]] = []
+        self.silent: list[tuple[str, Score]] = []  # silence rescores among the pending ones
         self.dirty: set[str] = set()
         self.current: dict[str, Row] = {}
         self.history: list[Row] = []
@@ -112,9 +115,13 @@ class RiskOperator:
         *,
         lake: bool = False,
         source: RiskSource | None = None,
+        silence_us: Sequence[int] = (),
+        allowed_lateness_us: int = 0,
     ) -> None:
         """Scores with ``models``, or with ``source``'s champion (and its challenger, in shadow),
-        taking new ones between batches when the aliases move."""
+        taking new ones between batches when the aliases move. ``silence_us``: rescore a
+        learner-course when it has been silent this long (each length), as the partition's
+        watermark passes the deadline (``insights.risk_silence``)."""
         champion = models if models is not None else source.champion if source is not None else None
         if champion is None:
             raise ConfigError("the risk operator needs at-risk models: train them first (edupulse train risk)")
@@ -125,11 +132,19 @@ class RiskOperator:
         self.lake = lake
         self._parts: dict[int, _Partition] = {}
         features.observe(self._observe)
+        self.silence: SilenceClock | None = None
+        if silence_us:
+            self.silence = SilenceClock(silence_us, allowed_lateness_us=allowed_lateness_us, rescore=self._silent)
+            features.tick(self.silence.tick)
 
     def restore(self, partition: int, state: Mapping[str, bytes]) -> None:
         """Called after the feature operator's restore (it comes first in the chain)."""
         part = _Partition()
+        if self.silence is not None:
+            self.silence.restore(partition, state)
         for key, value in state.items():
+            if key.startswith(SILENCE_PREFIX) or key == WATERMARK_KEY:
+                continue
             if key.startswith(_COHORT):
                 part.cohorts[key.removeprefix(_COHORT)] = _decode_cohort(value)
             else:
@@ -141,6 +156,17 @@ class RiskOperator:
 
     def revoke(self, partition: int) -> None:
         self._parts.pop(partition, None)
+        if self.silence is not None:
+            self.silence.revoke(partition)
+
+    def _silent(self, partition: int, key: str, quiet_us: int, deadline_us: int) -> None:
+        """Rescore a learner-course silent since ``deadline_us - quiet_us``, as of the deadline."""
+        part = self._parts[partition]
+        if key not in part.scores:
+            return
+        score = self.score_as_of(partition, key, deadline_us, silence_event_id(quiet_us, deadline_us), deadline_us)
+        part.pending.append((key, score))
+        part.silent.append((key, score))
 
     def _observe(self, partition: int, key: str, state: FeatureState, ev: LearningEvent) -> None:
         """The features of ``key`` right after ``ev``, queued for scoring."""
@@ -150,14 +176,20 @@ class RiskOperator:
             record = part.scores[key] = RiskState()
             part.index(key, state)
         record.latest_us = max(record.latest_us, ev.event_time_us)
-        cut = record.latest_us + 1
-        course = ev.tenant + _SEP + (ev.course or "")
-        cohort = self._cohort(part, course, cut)
-        row = features_as_of(state, cut)
-        cohort.place(row, state, cut)
-        row |= history_features(part.by_learner[ev.tenant + _SEP + ev.learner], ev.course or "", cut)
-        score = Score(ev.tenant, ev.course or "", ev.learner, ev.event_id, ev.event_time_us, cut, -1, row)
+        score = self.score_as_of(partition, key, record.latest_us + 1, ev.event_id, ev.event_time_us)
         part.pending.append((key, score))
+
+    def score_as_of(self, partition: int, key: str, cut: int, event_id: str, event_time_us: int) -> Score:
+        """A learner-course's score to be, as of ``cut``: its features from the facts timed before
+        ``cut`` (placed in the partition's cohort, with its other courses) and the model of its
+        course day. ``process`` predicts it, as it does every pending score."""
+        part = self._parts[partition]
+        tenant, course, learner = split_key(key)
+        state = part.by_course[tenant + _SEP + course][learner]
+        row = features_as_of(state, cut)
+        self._cohort(part, tenant + _SEP + course, cut).place(row, state, cut)
+        row |= history_features(part.by_learner[tenant + _SEP + learner], course, cut)
+        return Score(tenant, course, learner, event_id, event_time_us, cut, -1, row)
 
     def _cohort(self, part: _Partition, course: str, cut: int) -> Cohort:
         """The course's cohort in this partition as of the start of ``cut``'s day (rebuilt on a later day)."""
@@ -179,6 +211,10 @@ class RiskOperator:
         scores = [s for _, s in pending]
         for s, (day, risk) in zip(scores, predict(self.models, scores), strict=True):
             s.model_day, s.risk = day, risk
+        if self.silence is not None:
+            for key, s in part.silent:
+                self.silence.record(partition, key, s.as_of_us, s.risk)
+            part.silent = []
         kept = self._record(part, pending)
         self._emit(part, pending, kept)
         if self.challenger is not None:
@@ -219,6 +255,8 @@ class RiskOperator:
                 out.state[key] = _encode(part.cohorts[key.removeprefix(_COHORT)])
             else:
                 out.state[key] = _encode(part.scores[key.removeprefix(_LEARNER)])
+        if self.silence is not None:
+            out.state.update(self.silence.flush(partition))
         out.views = {RISK_VIEW.name: list(part.current.values()), HISTORY_VIEW.name: part.history}
         if part.shadow:
             out.views[SHADOW_VIEW.name] = list(part.shadow.values())

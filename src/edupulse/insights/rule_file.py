@@ -13,6 +13,10 @@ Example (docs/interventions.md has the full reference)::
         when: inactive             # no activity in a course for D days
         days: 7
         actions: [webhook]
+      - name: quiet-and-at-risk
+        when: inactive
+        days: 7
+        risk_above: 0.7            # ... and the risk, rescored at the deadline, above 0.7
 """
 
 from __future__ import annotations
@@ -84,6 +88,12 @@ class InactiveRule(_RuleBase):
 
     when: Literal["inactive"]
     days: float = Field(gt=0)
+    risk_above: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="Only if the learner's risk, rescored as of the deadline by the at-risk model, is above this.",
+    )
 
     @property
     def quiet_us(self) -> int:
@@ -136,6 +146,11 @@ class RuleSet(BaseModel):
     @property
     def inactive(self) -> list[InactiveRule]:
         return [r for r in self.rules if isinstance(r, InactiveRule)]
+
+    @property
+    def silence_us(self) -> list[int]:
+        """The silence lengths after which the risk operator must rescore (``inactive`` rules with ``risk_above``)."""
+        return sorted({r.quiet_us for r in self.inactive if r.risk_above is not None})
 
     @property
     def due_not_started(self) -> list[DueNotStartedRule]:

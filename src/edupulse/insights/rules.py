@@ -23,7 +23,7 @@ import functools
 import hashlib
 import heapq
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -39,7 +39,7 @@ from edupulse.stream.log_sender import ALERTS_TOPIC
 from edupulse.stream.operator import Flush
 from edupulse.stream.store.base import OutboxMessage, Row, ViewSpec
 
-__all__ = ["ALERTS_VIEW", "WEBHOOK_TOPIC", "RulesOperator", "alert_id"]
+__all__ = ["ALERTS_VIEW", "WEBHOOK_TOPIC", "RiskAt", "RulesOperator", "alert_id"]
 
 ALERTS_VIEW = ViewSpec(
     name="alerts",
@@ -63,6 +63,8 @@ ALERT_OBJECT_TYPE = "alert"  # the object type of an alert statement (alerts.xap
 _WATERMARK_KEY = "\x00watermark"
 _SEP = "\x1f"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+RiskAt = Callable[[int, str, int], float | None]
+"""(partition, ``tenant<US>course<US>learner``, deadline): the risk rescored then (``RiskOperator.silence``)."""
 
 
 class LearnerRules(msgspec.Struct, array_like=True, gc=False):
@@ -120,8 +122,11 @@ class RulesOperator:
     version: str = "1"
     views: Sequence[ViewSpec] = (ALERTS_VIEW,)
 
-    def __init__(self, ruleset: RuleSet, *, allowed_lateness_us: int) -> None:
+    def __init__(self, ruleset: RuleSet, *, allowed_lateness_us: int, risk_at: RiskAt | None = None) -> None:
+        """``risk_at``: the risks rescored at silence deadlines, for ``inactive`` rules with
+        ``risk_above`` (without it such rules raise nothing: there is no risk to compare)."""
         self.lateness_us = allowed_lateness_us
+        self.risk_at = risk_at
         self.failed_rules = ruleset.failed_attempts
         self.inactive_rules = ruleset.inactive
         self._full_mask = (1 << len(self.inactive_rules)) - 1
@@ -171,7 +176,7 @@ class RulesOperator:
             if t > part.max_seen:
                 part.max_seen = t
                 if part.queue:
-                    self._expire(part)
+                    self._expire(partition, part)
                 if due is not None:
                     due.expire(partition, t - self.lateness_us, raise_due)
                 if watches.queue:
@@ -253,7 +258,7 @@ class RulesOperator:
                 heapq.heappush(part.queue, (last + rule.quiet_us, lkey, course, i))
         part.scheduled[(lkey, course)] = mask
 
-    def _expire(self, part: _Partition) -> None:
+    def _expire(self, partition: int, part: _Partition) -> None:
         """Alert every learner whose deadline the watermark has passed."""
         watermark = part.max_seen - self.lateness_us
         queue = part.queue
@@ -274,9 +279,14 @@ class RulesOperator:
             state.quiet_done[done_key] = last
             part.dirty.add(lkey)
             opened = last + rule.quiet_us
+            tenant, learner = lkey.split(_SEP, 1)
+            reason = f"no activity in course {course!r} for {rule.days:g} days (last seen {_iso(last)})"
+            if rule.risk_above is not None:
+                risk = self._risk_at(partition, tenant, course, learner, opened)
+                if risk is None or risk <= rule.risk_above:
+                    continue
+                reason = f"risk {risk:.2f} (above {rule.risk_above:g}) and " + reason
             if self._cooled(state, rule, course, opened):
-                tenant, learner = lkey.split(_SEP, 1)
-                reason = f"no activity in course {course!r} for {rule.days:g} days (last seen {_iso(last)})"
                 self._raise(
                     part,
                     state,
@@ -288,6 +298,11 @@ class RulesOperator:
                     opened=opened,
                     reason=reason,
                 )
+
+    def _risk_at(self, partition: int, tenant: str, course: str, learner: str, deadline: int) -> float | None:
+        if self.risk_at is None or not course:
+            return None
+        return self.risk_at(partition, tenant + _SEP + course + _SEP + learner, deadline)
 
     # -- due dates (insights.rules_due) ----------------------------------------------------
 
