@@ -75,6 +75,6 @@ def render_error(request: Request, response: Response) -> Response:
         message = "the request failed"
     context = {"status": response.status_code, "message": message, "title": "Cannot show this page"}
     out = page(request, "error.html", context, status=response.status_code)
-    if "www-authenticate" in response.headers:
-        out.headers["WWW-Authenticate"] = response.headers["www-authenticate"]
+    if response.status_code == 401:  # a Basic challenge would open the browser's own password prompt
+        out.headers["WWW-Authenticate"] = 'Bearer realm="edupulse"'
     return out

@@ -27,8 +27,12 @@
     if (!target || typeof Plotly === "undefined") return;
     const spec = JSON.parse(script.textContent);
     const layout = { margin: { t: 10, r: 10, b: 60, l: 60 }, font: { size: 13, color: "#1b1f24" } };
-    if (spec.range) layout[spec.kind === "hbar" ? "xaxis" : "yaxis"] = { range: spec.range };
-    if (spec.kind === "heatmap") layout.yaxis = { automargin: true, type: "category" };
+    const value = { title: { text: spec.name || "" }, rangemode: "tozero" };
+    if (spec.range) value.range = spec.range;
+    const label = { automargin: true, type: spec.time ? "date" : "category" };
+    if (spec.kind === "hbar") { layout.xaxis = value; layout.yaxis = label; }
+    else if (spec.kind === "heatmap") { layout.xaxis = label; layout.yaxis = label; }
+    else { layout.xaxis = label; layout.yaxis = value; }
     Plotly.react(target, traces(spec), layout, { displayModeBar: false, responsive: true });
   }
 
