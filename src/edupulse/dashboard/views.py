@@ -116,7 +116,7 @@ def learner_page(
     if not rows:
         raise NotFoundError(f"no events for learner {learner!r} in the courses you may see")
     chosen = next((r for r in rows if r["course"] == course), rows[0])
-    profile = _profile(dep, tenant, learner, chosen["course"], explainer)
+    risk = risk_queries.risk_and_history(dep.store, tenant, learner, chosen["course"], explainer=explainer)
     alerts = _alerts(dep, tenant, {"learner": learner}, None)
     return {
         "learner": learner,
@@ -124,20 +124,9 @@ def learner_page(
         "courses": [{k: v for k, v in r.items() if k != "activity"} for r in rows],
         "timeline": [{"day": d, "events": n} for d, n in (chosen.get("activity") or {}).items()],
         "mastery": _mastery(dep, tenant, learner),
-        "risk": profile["risk"] if profile else None,
-        "risk_history": profile["risk_history"] if profile else [],
+        **risk,
         "alerts": [a for a in alerts if caller.sees_row(a)],
     }
-
-
-def _profile(
-    dep: Deployment, tenant: str, learner: str, course: str, explainer: RiskExplainer
-) -> dict[str, Any] | None:
-    partitions = dep.log.partitions(EVENTS_TOPIC)
-    try:
-        return risk_queries.learner_profile(dep.store, partitions, tenant, learner, course, explainer=explainer)
-    except NotFoundError:
-        return None
 
 
 def _alerts(dep: Deployment, tenant: str, filters: dict[str, str], status: str | None) -> list[dict[str, Any]]:
