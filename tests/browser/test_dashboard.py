@@ -25,6 +25,7 @@ from tests.conftest import LiveServer, basic, free_port
 from tests.risk_models import store_tiny_models
 from tests.roster_files import write_roster
 from tests.statements import START, statement
+from tests.test_rules import RULES
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -33,15 +34,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 BIO = "https://example.edu/courses/bio"
 BEA = "mailto:bea@school.example"
-RULES = """
-rules:
-  - name: struggling
-    when: failed_attempts
-    count: 3
-    within_hours: 24
-    cooldown_hours: 72
-    actions: [webhook]
-"""
 # name -> (roster subject, the pages it may open)
 ROLES = {
     "admin": ("a-root", ["/ui/", "/ui/course?course={chem}", "/ui/learner?learner={eve}", "/ui/alerts", "/ui/health"]),

@@ -16,11 +16,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from edupulse.api.auth import Access, access
+from edupulse.api.risk import app_explainer
 from edupulse.api.routing import Page
 from edupulse.dashboard import views
 from edupulse.dashboard.rate import RateMeter
 from edupulse.dashboard.render import page
-from edupulse.insights.risk_explain import RiskExplainer
 
 __all__ = ["router"]
 
@@ -36,15 +36,6 @@ def _meter(request: Request) -> RateMeter:
     if meter is None:
         meter = state.dashboard_rates = RateMeter()
     return meter
-
-
-def _explainer(request: Request) -> RiskExplainer:
-    """The app's explainer, shared with ``/api/v1`` (``api.risk``): models load once per app."""
-    state = request.app.state
-    explainer: RiskExplainer | None = getattr(state, "risk_explainer", None)
-    if explainer is None:
-        explainer = state.risk_explainer = RiskExplainer(state.deployment.settings.data_dir / "models")
-    return explainer
 
 
 def _chrome(request: Request, reader: Access, title: str, stream: dict[str, str]) -> dict[str, Any]:
@@ -91,7 +82,7 @@ def course(
     reader.caller.check_course(course)
     reader.audit(f"course:{course}")
     data = views.course_page(
-        request.app.state.deployment, reader.caller.tenant, course, explainer=_explainer(request), page=page
+        request.app.state.deployment, reader.caller.tenant, course, explainer=app_explainer(request), page=page
     )
     return {**_chrome(request, reader, f"Course {course}", {"course": course}), **data}
 
@@ -107,7 +98,7 @@ def learner(
     key = dep.learner_key(reader.caller.tenant, learner)  # an identifier or a pseudonym
     reader.caller.check_learner(key)
     reader.audit(key)
-    data = views.learner_page(dep, reader.caller, key, course, explainer=_explainer(request))
+    data = views.learner_page(dep, reader.caller, key, course, explainer=app_explainer(request))
     return {**_chrome(request, reader, "Learner", {"learner": key}), **data}
 
 
