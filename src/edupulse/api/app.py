@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from edupulse import __version__
+from edupulse import __version__, dashboard
 from edupulse.api import (
     alerts,
     caliper,
@@ -27,7 +27,6 @@ from edupulse.api import (
 )
 from edupulse.api.errors import install_error_handlers
 from edupulse.api.xapi_version import XapiVersion
-from edupulse.dashboard import install as install_dashboard
 from edupulse.deployment import Deployment
 
 __all__ = ["create_app"]
@@ -73,7 +72,7 @@ def create_app(deployment: Deployment, *, process: bool = True) -> FastAPI:
     app.include_router(people.router)
     app.include_router(lineage.router)
     app.include_router(risk.router)
-    install_dashboard(app)  # /ui: the live dashboard
+    dashboard.install(app)  # /ui: the live dashboard
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and the runtime's state")
     def healthz(request: Request) -> JSONResponse:

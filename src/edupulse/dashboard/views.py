@@ -58,7 +58,21 @@ def overview(dep: Deployment, caller: Caller, meter: RateMeter) -> dict[str, Any
         "active_learners": sum(c["active_learners"] for c in courses),
         "course_count": len(courses),
         "courses": courses,
+        "people": _people(dep, caller),
     }
+
+
+def _people(dep: Deployment, caller: Caller) -> list[dict[str, str]]:
+    """The caller's own learner record and their advisees', those with events (roster keys as the views key them)."""
+    person = caller.person
+    if person is None:
+        return []
+    found = []
+    for relation, keys in (("you", person.own), ("advisee", person.advisees)):
+        for key in sorted({dep.learner_key(caller.tenant, k) for k in keys}):
+            if dep.store.count(LEARNER_VIEW.name, {"tenant": caller.tenant, "learner": key}):
+                found.append({"learner": key, "relation": relation})
+    return found
 
 
 def course_page(
@@ -139,9 +153,20 @@ def _alerts(dep: Deployment, tenant: str, filters: dict[str, str], status: str |
         return []
 
 
+def _visible_alerts(dep: Deployment, caller: Caller, status: str | None) -> list[dict[str, Any]]:
+    """Everything for administrators; for others, the alerts of their courses and learners,
+    read by course and by learner (indexed) rather than by filtering the tenant's."""
+    if caller.everything or caller.person is None:
+        return [r for r in _alerts(dep, caller.tenant, {}, status) if caller.sees_row(r)]
+    p = caller.person
+    filters = [{"course": c} for c in sorted(p.courses)] + [{"learner": lr} for lr in sorted(p.own | p.advisees)]
+    found = {r["id"]: r for f in filters for r in _alerts(dep, caller.tenant, f, status)}
+    return sorted(found.values(), key=lambda r: (-r["opened_us"], r["id"]))
+
+
 def alerts_inbox(dep: Deployment, caller: Caller, status: str | None, page: int) -> dict[str, Any]:
     """The alerts of the caller's courses and learners, newest first, one page at a time."""
-    visible = [r for r in _alerts(dep, caller.tenant, {}, status) if caller.sees_row(r)]
+    visible = _visible_alerts(dep, caller, status)
     start = (page - 1) * PAGE_SIZE
     return {
         "status": status,

@@ -70,9 +70,13 @@
     }
   }
 
+  // Changes are coalesced: a refresh 150 ms after the first, then at most one every
+  // 500 ms while they keep coming (a busy course costs the server at most ~2 pages/s per viewer).
+  let lastStart = 0;
   function schedule() {
     if (timer !== null) return;
-    timer = setTimeout(() => { timer = null; refresh(); }, 150);
+    const wait = Math.max(150, lastStart + 500 - Date.now());
+    timer = setTimeout(() => { timer = null; lastStart = Date.now(); refresh(); }, wait);
   }
 
   function listen() {
@@ -101,7 +105,8 @@
       body: JSON.stringify(note ? { note: note } : {}),
     });
     const answer = await response.json().catch(() => ({}));
-    if (status) status.textContent = response.ok ? "Done: " + action : "Not done: " + (answer.message || response.status);
+    const done = { ack: "acknowledged", resolve: "resolved", reopen: "reopened", note: "note added" }[action];
+    if (status) status.textContent = response.ok ? "Done: " + done : "Not done: " + (answer.message || response.status);
     refresh();
   }
 
