@@ -229,7 +229,7 @@ def main() -> None:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env})
         try:
             url = f"http://{HOST}:{port}"
-            wait_ready(proc, url + "/healthz", log)
+            wait_ready(proc, url + "/healthz", log, timeout_s=180)  # a busy shared machine starts it slowly
             server = Server(proc, url, ("", ""), settings.data_dir)
             results = measure(server, endpoints(shown["learner"]), args.rounds)
         finally:
