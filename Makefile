@@ -27,9 +27,10 @@ demo: setup ## Set up, then run a live simulated course on the embedded default
 	$(BIN)/edupulse demo
 
 # The real servers the scale-out tests use, each started by its own script (one line each).
-services: ## Start the test services (PostgreSQL from Debian packages, Kafka from Maven Central; idempotent)
+services: ## Start the test services (PostgreSQL and Chromium from Debian packages, Kafka from Maven Central; idempotent)
 	bash scripts/services/postgres.sh up
 	bash scripts/services/kafka.sh up
+	bash scripts/services/chromium.sh up
 
 # With EDUPULSE_TEST_SERVICES=required a test whose service is missing fails instead of skipping.
 test: setup services ## Set up, start the services, then run the whole test suite (lint and types included)

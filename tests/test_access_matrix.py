@@ -105,8 +105,31 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, str], dict[str, Any]]] = {
         LEARNER_EVE,
         {"params": {"view": "learner_course", "key": json.dumps({"course": CHEM, "learner": EVE})}},
     ),
+    # the dashboard: its pages and their data go through the same checks as the API above
+    **{
+        ("GET", f"/ui{data}{path}"): (outcomes, {"params": params})
+        for data in ("", "/data")
+        for path, outcomes, params in (
+            ("/" if not data else "", SCOPED, {}),
+            ("/course", COURSE_CHEM, {"course": CHEM}),
+            ("/learner", LEARNER_EVE, {"learner": EVE}),
+            ("/alerts", SCOPED, {}),
+            ("/health", OPERATORS, {}),
+        )
+    },
+    ("GET", "/ui/signin"): (PUBLIC, {}),
+    # a bad token is a 401 on the sign-in page itself: every caller here sends none in the form
+    ("POST", "/ui/signin"): (dict.fromkeys(CALLERS, "auth"), {"data": {"token": "a.b.c"}}),
+    ("POST", "/ui/signout"): (PUBLIC, {}),
+    ("GET", "/ui/static/{asset}"): (PUBLIC, {}),
 }
-PATH_VALUES = {"alert_id": "no-such-alert", "sourced_id": "s-eve", "name": "risk", "version": "no-such-version"}
+PATH_VALUES = {
+    "alert_id": "no-such-alert",
+    "sourced_id": "s-eve",
+    "name": "risk",
+    "version": "no-such-version",
+    "asset": "dashboard.js",
+}
 
 
 @pytest.fixture(scope="module")

@@ -459,6 +459,7 @@ def demo(
         auth = f"{key.key}:{key.secret}"
         click.echo(
             f"\nedupulse demo is running at {url}  (API docs: {url}/docs)\n"
+            f"  dashboard: {url}/ui/  (sign in with a person's token: docs/dashboard.md)\n"
             f"  simulating {courses} course(s) x {learners} learners at {rate:g} statements/s (seed {seed})\n"
             f"  data directory: {settings.data_dir.resolve()}\n"
             f"  credentials (HTTP Basic): {auth}\n\n"

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from edupulse import __version__
+from edupulse import __version__, dashboard
 from edupulse.api import (
     alerts,
     caliper,
@@ -74,6 +74,7 @@ def create_app(deployment: Deployment, *, process: bool = True) -> FastAPI:
     app.include_router(lineage.router)
     app.include_router(risk.router)
     app.include_router(models.router)
+    dashboard.install(app)  # /ui: the live dashboard
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and the runtime's state")
     def healthz(request: Request) -> JSONResponse:

@@ -12,13 +12,13 @@ from edupulse.insights import risk_queries
 from edupulse.insights.risk_explain import RiskExplainer
 from edupulse.stream.runtime import EVENTS_TOPIC
 
-__all__ = ["router"]
+__all__ = ["app_explainer", "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["risk"])
 Reader = Annotated[Access, Depends(access("read"))]
 
 
-def _explainer(request: Request) -> RiskExplainer:
+def app_explainer(request: Request) -> RiskExplainer:
     """The app's explainer (its loaded models and cached reasons live as long as the app)."""
     state = request.app.state
     explainer: RiskExplainer | None = getattr(state, "risk_explainer", None)
@@ -42,7 +42,7 @@ def learner_profile(
     partitions = dep.log.partitions(EVENTS_TOPIC)
     with as_asked(key, learner):
         return risk_queries.learner_profile(
-            dep.store, partitions, reader.caller.tenant, key, course, explainer=_explainer(request), history=history
+            dep.store, partitions, reader.caller.tenant, key, course, explainer=app_explainer(request), history=history
         )
 
 
@@ -62,7 +62,7 @@ def course_at_risk(
         store,
         reader.caller.tenant,
         course,
-        explainer=_explainer(request),
+        explainer=app_explainer(request),
         threshold=threshold,
         page=page,
         page_size=page_size,

@@ -24,7 +24,7 @@ from edupulse.insights.risk_views import HISTORY_VIEW, RISK_VIEW
 from edupulse.log.base import partition_for
 from edupulse.stream.store.base import Row, StateStore
 
-__all__ = ["course_at_risk", "features_now", "learner_profile"]
+__all__ = ["course_at_risk", "features_now", "learner_profile", "risk_and_history"]
 
 _SEP = "\x1f"
 
@@ -67,10 +67,6 @@ def learner_profile(
     features = features_now(store, partitions, tenant, learner, course, now_us=now_us)
     if features is None:
         raise NotFoundError(f"no events for learner {learner!r} in course {course!r} of tenant {tenant!r}")
-    where = {"tenant": tenant, "learner": learner, "course": course}
-    past = store.select(HISTORY_VIEW.name, where, order_by="seq", descending=True, limit=history)
-    current = store.get(RISK_VIEW.name, {"tenant": tenant, "course": course, "learner": learner})
-    explained = explainer.explain([*past[::-1], *([current] if current is not None else [])])
     return {
         "tenant": tenant,
         "learner": learner,
@@ -78,9 +74,19 @@ def learner_profile(
         "as_of_us": now_us,
         "features": features,
         "mastery": store.select(MASTERY_VIEW.name, {"tenant": tenant, "learner": learner}, order_by="skill"),
-        "risk": explained[-1] if current is not None else None,
-        "risk_history": explained[: len(past)],
+        **risk_and_history(store, tenant, learner, course, explainer=explainer, history=history),
     }
+
+
+def risk_and_history(
+    store: StateStore, tenant: str, learner: str, course: str, *, explainer: RiskExplainer, history: int = 100
+) -> dict[str, Any]:
+    """The learner's current risk in the course (None if unscored) and its history, oldest first, with reasons."""
+    where = {"tenant": tenant, "learner": learner, "course": course}
+    past = store.select(HISTORY_VIEW.name, where, order_by="seq", descending=True, limit=history)
+    current = store.get(RISK_VIEW.name, {"tenant": tenant, "course": course, "learner": learner})
+    explained = explainer.explain([*past[::-1], *([current] if current is not None else [])])
+    return {"risk": explained[-1] if current is not None else None, "risk_history": explained[: len(past)]}
 
 
 def course_at_risk(
