@@ -268,10 +268,19 @@ class Deployment:
         self._stopping = threading.Event()
 
     def note_erased(self, pseudonym: str, erased_us: int) -> None:
-        """An erasure happened: this process's runtime skips the learner's earlier events from now on."""
+        """An erasure happened: this process's runtime skips the learner's earlier events from now on,
+        and drops their rows and in-memory state between two batches."""
         self.erased[pseudonym] = erased_us
         if self._runtime is not None:
-            self._runtime.erased[pseudonym] = erased_us
+            self._runtime.forget(pseudonym, erased_us)
+
+    def _privacy_hooks(self, runtime: Runtime) -> Runtime:
+        """Sealed event values opened, erasures made by other processes found between batches."""
+        if self.vault is not None:
+            runtime.opener = self.log.opener if isinstance(self.log, ProtectedLog) else None
+            runtime.erasures = self.vault.tombstones
+            runtime.erasure_poll_s = self.settings.privacy.erasure_poll_s
+        return runtime
 
     def learner_key(self, tenant: str, learner: str) -> str:
         """How a learner is keyed in views and alerts: their pseudonym, given it or their identifier."""
@@ -282,7 +291,7 @@ class Deployment:
     def runtime(self, *, batch_size: int | None = None, on_commit: CommitHook | None = None) -> Runtime:
         """A runtime over this deployment's log and store."""
         cfg = self.settings.runtime
-        return Runtime(
+        runtime = Runtime(
             self.log,
             self.store,
             self.operators,
@@ -291,6 +300,7 @@ class Deployment:
             on_commit=on_commit,
             erased=self.erased,
         )
+        return self._privacy_hooks(runtime)
 
     def start_processing(self) -> Runtime:
         """Run the live runtime in a background thread.
@@ -372,6 +382,7 @@ class Deployment:
             instance_id=self.settings.kafka.instance_id,
         )
         member.runtime.erased = dict(self.erased)
+        self._privacy_hooks(member.runtime)
         self._runtime = member.runtime
         return lambda: member.run(self._stopping)
 

@@ -37,8 +37,9 @@ from edupulse.privacy.vault.service import IdentityVault
 from edupulse.replay import replay
 from edupulse.stream.log_sender import LOG_TOPICS
 from edupulse.stream.runtime import EVENTS_TOPIC
+from edupulse.stream.store.base import StateStore
 
-__all__ = ["ErasureReport", "forget", "lrs_agent_keys", "shred"]
+__all__ = ["ErasureReport", "erase_in_store", "forget", "lrs_agent_keys", "shred"]
 
 
 class ErasureReport(msgspec.Struct):
@@ -49,6 +50,9 @@ class ErasureReport(msgspec.Struct):
     key_shredded: bool
     erased_us: int = 0
     lrs_statements: int = 0
+    view_rows: int = 0
+    state_rows: int = 0
+    outbox_rows: int = 0
     log_records: int = 0
     lake_rows: int = 0
     lake_files_vacuumed: int = 0
@@ -98,6 +102,8 @@ def forget(settings: Settings, tenant: str, learner: str, *, rebuild: bool = Tru
         report = shred(settings, tenant, learner)
         if settings.deployment == "embedded":
             report.log_records = _forget_in_log(settings, tenant, report.pseudonym)
+        else:  # embedded state is rebuilt by the replay below; PostgreSQL's is erased in place
+            erase_in_store(report, _open_store(settings))
         lake = erase_learner(settings, tenant, report.pseudonym)
         report.lake_rows, report.lake_files_vacuumed = sum(lake.rows.values()), lake.files_vacuumed
     finally:
@@ -105,6 +111,24 @@ def forget(settings: Settings, tenant: str, learner: str, *, rebuild: bool = Tru
     if rebuild and settings.deployment == "embedded":
         report.replayed_events = replay(settings).events
     return report
+
+
+def erase_in_store(report: ErasureReport, store: StateStore, *, close: bool = True) -> None:
+    """Delete the learner's view rows, keyed state, view changes and outbox messages; into the report."""
+    try:
+        erased = store.erase_learner(report.pseudonym)
+    finally:
+        if close:
+            store.close()
+    report.view_rows, report.state_rows = erased.views, erased.state
+    report.outbox_rows = erased.outbox
+
+
+def _open_store(settings: Settings) -> StateStore:
+    from edupulse.stream.store.postgres import PostgresStore  # noqa: PLC0415 - only scale-out needs psycopg
+
+    pg = settings.postgres
+    return PostgresStore(pg.dsn, schema=pg.schema_name, pool_size=1)
 
 
 def _resolve(settings: Settings, tenant: str, learner: str, vault: IdentityVault | None) -> tuple[str, str | None]:

@@ -28,6 +28,7 @@ __all__ = [
     "open_vault",
     "open_vault_rows",
     "read_tombstones",
+    "seals_events",
 ]
 
 VAULT_FILE = "vault.db"
@@ -89,7 +90,15 @@ def open_protector(settings: Settings) -> Protector:
     pseudonyms = open_pseudonymiser(settings)
     vault = open_vault(settings)
     scrubber = Scrubber() if settings.privacy.mask_free_text else None
-    return Protector(pseudonyms, vault, scrubber)
+    return Protector(pseudonyms, vault, scrubber, seal_values=seals_events(settings))
+
+
+def seals_events(settings: Settings) -> bool:
+    """Whether event values are sealed (``privacy.seal_events``; unset: when the log is Kafka)."""
+    if not settings.privacy.pseudonymise:
+        return False
+    configured = settings.privacy.seal_events
+    return settings.deployment == "scaleout" if configured is None else configured
 
 
 def read_tombstones(settings: Settings) -> dict[str, int]:

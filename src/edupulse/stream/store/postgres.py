@@ -33,7 +33,17 @@ from psycopg_pool import PoolTimeout
 from edupulse.errors import EdupulseError, FencedError, NotFoundError
 from edupulse.postgres import check_schema, migrate, open_pool, translate
 from edupulse.stream.store import postgres_commit as plan
-from edupulse.stream.store.base import Change, Commit, CommitRecord, Lineage, OutboxMessage, Row, ViewSpec
+from edupulse.stream.store.base import (
+    LEARNER_COLUMN,
+    Change,
+    Commit,
+    CommitRecord,
+    ErasedRows,
+    Lineage,
+    OutboxMessage,
+    Row,
+    ViewSpec,
+)
 from edupulse.stream.store.postgres_schema import COMPONENT, MIGRATIONS, create_view, ident, view_table
 
 __all__ = ["PostgresStore"]
@@ -307,6 +317,46 @@ class PostgresStore:
         query = f'UPDATE "{self.schema}".outbox SET delivered_us = %s WHERE seq = ANY(%s)'
         with self._connection("mark outbox messages delivered") as conn:
             conn.execute(query.encode(), [time.time_ns() // 1000, list(seqs)])
+
+    # -- erasure --------------------------------------------------------------------
+
+    def erase_learner(self, learner: str) -> ErasedRows:
+        """Delete the learner's rows in one transaction, then rewrite the tables that held them
+        (``VACUUM FULL``: a plain vacuum leaves dead tuples' bytes in the pages it keeps)."""
+        self._load_catalog()
+        schema = f'"{self.schema}"'
+        views = [view_table(self.schema, n) for n, spec in self._views.items() if LEARNER_COLUMN in spec.columns]
+        erased = ErasedRows()
+        touched: list[str] = []
+        with self._connection("erase a learner from the state store") as conn, conn.transaction():
+            for table in views:
+                count = conn.execute(f"DELETE FROM {table} WHERE {LEARNER_COLUMN} = %s".encode(), [learner]).rowcount
+                erased.views += count
+                touched += [table] if count else []
+            erased.state = conn.execute(
+                f"DELETE FROM {schema}.state WHERE position(%s::bytea IN key) > 0".encode(), [learner.encode()]
+            ).rowcount
+            erased.changes = conn.execute(
+                f"DELETE FROM {schema}.changes WHERE strpos(row, %s) > 0".encode(), [learner]
+            ).rowcount
+            erased.outbox = conn.execute(
+                f"DELETE FROM {schema}.outbox WHERE strpos(key, %s) > 0 OR position(%s::bytea IN payload) > 0".encode(),
+                [learner, learner.encode()],
+            ).rowcount
+        for name, count in (("state", erased.state), ("changes", erased.changes), ("outbox", erased.outbox)):
+            touched += [f"{schema}.{name}"] if count else []
+        self._vacuum(touched)
+        return erased
+
+    def _vacuum(self, tables: Sequence[str]) -> None:
+        if not tables:
+            return
+        try:
+            with psycopg.connect(self.dsn, autocommit=True, connect_timeout=10) as conn:
+                for table in tables:
+                    conn.execute(f"VACUUM FULL {table}".encode())
+        except psycopg.Error as exc:
+            raise translate(exc, "vacuum the tables a learner was erased from", self.dsn) from exc
 
     def close(self) -> None:
         with self._listen_lock:
