@@ -9,7 +9,9 @@ a replay does not bring them back, and the other learners are untouched.
 
 from __future__ import annotations
 
+import functools
 import json
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from edupulse.lake.catalog import table_spec
 from edupulse.lake.sink import LakeSink
 from edupulse.log.sqlite import SqliteLog
 from edupulse.privacy.crypto import UnsealError, is_sealed
-from edupulse.privacy.erasure import forget, shred
+from edupulse.privacy.erasure import erase_serving, forget, shred
 from edupulse.privacy.pseudonyms import is_pseudonym
 from edupulse.privacy.setup import open_pseudonymiser, open_vault
 from edupulse.replay import replay
@@ -188,12 +190,17 @@ def test_the_admin_api_shreds_at_once_and_only_for_admins(deployment: Deployment
 
     assert httpx.post(url, json={"learner": ANA_MAIL}, headers=reader).status_code == 403
     assert httpx.post(url, json={"learner": ""}, headers=admin).status_code in (400, 422)
+    pseudonym = deployment.learner_key("default", ANA_MAIL)
+    _wait_processed(deployment.store, 2)
+    assert deployment.store.count(LEARNER_VIEW.name, {"learner": pseudonym}) == 1
     response = httpx.post(url, json={"learner": ANA_MAIL}, headers=admin)
 
     assert response.status_code == 202, response.text
     body = response.json()
-    pseudonym = deployment.learner_key("default", ANA_MAIL)
     assert (body["pseudonym"], body["key_shredded"], body["lrs_statements"]) == (pseudonym, True, 2)
+    assert body["view_rows"] >= 1 and body["state_rows"] >= 1  # their learner_course row; their keyed state
+    assert set(body["steps"]) >= {"key", "tombstone", "lrs", "state", "lake", "log", "tutor"}
+    assert deployment.store.count(LEARNER_VIEW.name, {"learner": pseudonym}) == 0
     assert deployment.vault is not None and deployment.vault.sealer(pseudonym) is None
     got = httpx.get(live_server.url + "/xapi/statements", params={"statementId": ana[0]["id"]}, headers=admin | version)
     assert got.status_code == 404
@@ -225,3 +232,33 @@ def test_a_record_that_is_no_event_passes_the_seam_unchanged(deployment: Deploym
     (result,) = deployment.log.append(EVENTS_TOPIC, [junk])
     (stored,) = deployment.log.read(EVENTS_TOPIC, result.partition, result.offset, 1)
     assert (stored.key, stored.value) == (junk.key, junk.value)
+
+
+def _wait_processed(store: Any, records: int) -> None:
+    deadline = time.monotonic() + 30
+    while sum(store.committed_offsets(EVENTS_TOPIC).values()) < records:
+        assert time.monotonic() < deadline, store.committed_offsets(EVENTS_TOPIC)
+        time.sleep(0.05)
+
+
+def test_a_processor_finds_an_erasure_made_by_another_process_and_writes_nothing_back(tmp_path: Path) -> None:
+    """The API of another process erases; the running processor must not write back what it held in memory."""
+    settings = Settings(data_dir=tmp_path / "data", log={"partitions": 2}, privacy={"erasure_poll_s": 0.05})
+    with Deployment(settings) as dep, LiveServer(dep) as server:  # its runtime processes in the background
+        auth = basic(dep.credentials.create("lms", tenant="default")) | {"X-Experience-API-Version": "1.0.3"}
+        post = functools.partial(httpx.post, server.url + "/xapi/statements", headers=auth, timeout=30)
+        assert post(json=random_statements(40, seed=3, learners=3) + _ana(5)).status_code == 200
+        _wait_processed(dep.store, 45)
+        pseudonym = dep.learner_key("default", ANA_MAIL)
+        assert _learners(settings)[pseudonym] == 5
+
+        other = SqliteStore(settings.data_dir / STATE_FILE)  # another process's handles: its vault, its store
+        try:
+            report = erase_serving(settings, "default", ANA_MAIL, vault=None, store=other)
+        finally:
+            other.close()
+        assert report.view_rows > 0 and pseudonym not in _learners(settings)
+        time.sleep(0.3)  # the processor polls the tombstones, deletes again and reloads its state
+        assert post(json=_ana(2)).status_code == 200  # they come back: new data, new key
+        _wait_processed(dep.store, 47)
+        assert _learners(settings)[pseudonym] == 2  # not 7: the 5 held in memory were not written back
