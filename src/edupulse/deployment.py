@@ -42,6 +42,7 @@ from edupulse.privacy.pseudonyms import identifier_of, is_pseudonym
 from edupulse.privacy.setup import open_protector
 from edupulse.privacy.vault.service import IdentityVault
 from edupulse.roster.base import RosterStore
+from edupulse.roster.oneroster import mask_roster_people
 from edupulse.roster.postgres import PostgresRoster
 from edupulse.roster.sqlite import SqliteRoster
 from edupulse.stream.group import GroupWorker
@@ -259,6 +260,8 @@ class Deployment:
         self.store.setup([view for op in self.operators for view in op.views])
         self.alerts = AlertLedger(data_dir / ALERTS_FILE)
         self.roster = open_roster(settings)
+        if isinstance(self.log, ProtectedLog) and self.log.protector.scrubber is not None:
+            mask_roster_people(self.log.protector.scrubber.roster, self.roster.users())  # masked in free text
         self.relay: OutboxRelay | None = None
         self.aggregates: AggregateWatcher | None = None
         self._worker: threading.Thread | None = None
