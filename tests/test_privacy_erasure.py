@@ -262,3 +262,26 @@ def test_a_processor_finds_an_erasure_made_by_another_process_and_writes_nothing
         assert post(json=_ana(2)).status_code == 200  # they come back: new data, new key
         _wait_processed(dep.store, 47)
         assert _learners(settings)[pseudonym] == 2  # not 7: the 5 held in memory were not written back
+
+
+def test_sealed_event_values_open_for_processing_and_replay_and_never_once_shredded(tmp_path: Path) -> None:
+    """``privacy.seal_events`` (Kafka's default), here on the embedded log: the log holds no readable event."""
+    settings = Settings(data_dir=tmp_path / "data", log={"partitions": 2}, privacy={"seal_events": True})
+    _ingest_and_process(settings, _ana(4))  # live processing and the lake sink read through the opener
+    pseudonym = open_pseudonymiser(settings).pseudonym("default", f"mailto:{ANA_MAIL}")
+    log = SqliteLog(settings.data_dir / "log.db")
+    try:
+        values = [r.value for p in range(2) for r in log.read(EVENTS_TOPIC, p, 0, 10_000)]
+    finally:
+        log.close()
+    assert len(values) == 304 and all(is_sealed(v) for v in values)
+    log_bytes = b"".join(data for p, data in _files(settings.data_dir).items() if p.name.startswith("log.db"))
+    assert ANA_OBJECT.encode() not in log_bytes
+    before = _learners(settings)
+    assert before[pseudonym] == 4 and len(before) == 7
+
+    assert replay(settings).events == 304
+    assert _learners(settings) == before
+    shred(settings, "default", ANA_MAIL)  # the records stay in the log, sealed under a shredded key
+    replay(settings)
+    assert _learners(settings) == {k: v for k, v in before.items() if k != pseudonym}
