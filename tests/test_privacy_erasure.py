@@ -191,7 +191,7 @@ def test_the_admin_api_shreds_at_once_and_only_for_admins(deployment: Deployment
     assert httpx.post(url, json={"learner": ANA_MAIL}, headers=reader).status_code == 403
     assert httpx.post(url, json={"learner": ""}, headers=admin).status_code in (400, 422)
     pseudonym = deployment.learner_key("default", ANA_MAIL)
-    _wait_processed(deployment.store, 2)
+    wait_processed(deployment.store, 2)
     assert deployment.store.count(LEARNER_VIEW.name, {"learner": pseudonym}) == 1
     response = httpx.post(url, json={"learner": ANA_MAIL}, headers=admin)
 
@@ -234,8 +234,9 @@ def test_a_record_that_is_no_event_passes_the_seam_unchanged(deployment: Deploym
     assert (stored.key, stored.value) == (junk.key, junk.value)
 
 
-def _wait_processed(store: Any, records: int) -> None:
-    deadline = time.monotonic() + 30
+def wait_processed(store: Any, records: int, timeout_s: float = 30) -> None:
+    """Until the store has committed ``records`` records of the events topic (the deployment's runtime runs)."""
+    deadline = time.monotonic() + timeout_s
     while sum(store.committed_offsets(EVENTS_TOPIC).values()) < records:
         assert time.monotonic() < deadline, store.committed_offsets(EVENTS_TOPIC)
         time.sleep(0.05)
@@ -248,7 +249,7 @@ def test_a_processor_finds_an_erasure_made_by_another_process_and_writes_nothing
         auth = basic(dep.credentials.create("lms", tenant="default")) | {"X-Experience-API-Version": "1.0.3"}
         post = functools.partial(httpx.post, server.url + "/xapi/statements", headers=auth, timeout=30)
         assert post(json=random_statements(40, seed=3, learners=3) + _ana(5)).status_code == 200
-        _wait_processed(dep.store, 45)
+        wait_processed(dep.store, 45)
         pseudonym = dep.learner_key("default", ANA_MAIL)
         assert _learners(settings)[pseudonym] == 5
 
@@ -260,7 +261,7 @@ def test_a_processor_finds_an_erasure_made_by_another_process_and_writes_nothing
         assert report.view_rows > 0 and pseudonym not in _learners(settings)
         time.sleep(0.3)  # the processor polls the tombstones, deletes again and reloads its state
         assert post(json=_ana(2)).status_code == 200  # they come back: new data, new key
-        _wait_processed(dep.store, 47)
+        wait_processed(dep.store, 47)
         assert _learners(settings)[pseudonym] == 2  # not 7: the 5 held in memory were not written back
 
 

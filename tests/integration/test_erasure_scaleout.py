@@ -17,7 +17,6 @@ docs/privacy.md).
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -34,12 +33,13 @@ from edupulse.privacy.erasure import forget
 from edupulse.privacy.setup import open_vault, read_tombstones
 from edupulse.privacy.values import ValueOpener
 from edupulse.replay import standard_operators
-from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
+from edupulse.stream.runtime import Runtime
 from edupulse.stream.store.base import StateStore
 from edupulse.stream.store.postgres import PostgresStore
 from tests.conftest import LiveServer, basic
 from tests.services import kafka_servers, postgres_dsn, scratch_schema
 from tests.statements import random_statements, statement
+from tests.test_privacy_erasure import wait_processed
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -127,15 +127,8 @@ def _ingest_and_process(settings: Settings, ana: list[dict[str, Any]]) -> tuple[
         with httpx.Client(base_url=server.url, headers=auth, timeout=60) as client:
             others = random_statements(200, seed=11, learners=5)
             assert client.post("/xapi/statements", json=others + ana).status_code == 200
-        _wait_processed(dep.store, 200 + len(ana))  # by the deployment's consumer-group member
+        wait_processed(dep.store, 200 + len(ana), timeout_s=90)  # by the deployment's consumer-group member
         return dep.learner_key("default", ana[0]["actor"]["mbox"]), _learners(dep.store)
-
-
-def _wait_processed(store: StateStore, records: int) -> None:
-    deadline = time.monotonic() + 90
-    while sum(store.committed_offsets(EVENTS_TOPIC).values()) < records:
-        assert time.monotonic() < deadline, store.committed_offsets(EVENTS_TOPIC)
-        time.sleep(0.2)
 
 
 def test_forget_leaves_no_readable_trace_in_kafka_or_postgres_and_replay_keeps_them_out(tmp_path: Path) -> None:

@@ -19,16 +19,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-import msgspec
-
 from edupulse.log.base import LogRecord
-from edupulse.privacy.crypto import UnsealError, is_sealed
+from edupulse.privacy.crypto import SEALED_PREFIX, UnsealError
 from edupulse.privacy.vault.service import IdentityVault
 
 __all__ = ["ValueOpener", "value_aad"]
 
 logger = logging.getLogger(__name__)
 _SEP = b"\x1f"
+_SEALED = SEALED_PREFIX[0]
 
 
 def value_aad(pseudonym: str) -> bytes:
@@ -51,28 +50,30 @@ class ValueOpener:
     def __call__(self, records: Sequence[LogRecord], *, keep_sealed: bool = False) -> list[LogRecord]:
         """The records with their values opened. Those that do not open are dropped, or with
         ``keep_sealed`` passed as they are (a reader that moves on by the offsets it got must see them)."""
-        learners = {_learner(r.key) for r in records if is_sealed(r.value)}
-        if not learners:
+        keyed = {r.key for r in records if r.value and r.value[0] == _SEALED}
+        if not keyed:
             return list(records)
-        keys = self.vault.openers(learners)
+        learners = {key: _learner(key) for key in keyed}
+        sealers = self.vault.openers(set(learners.values()))
+        openers = {key: (sealers.get(p), value_aad(p)) for key, p in learners.items()}
         out = []
         dropped = 0
         for rec in records:
-            if not is_sealed(rec.value):
+            found = openers.get(rec.key) if rec.value and rec.value[0] == _SEALED else None
+            if found is None:
                 out.append(rec)
                 continue
-            learner = _learner(rec.key)
-            sealer = keys.get(learner)
+            sealer, aad = found
             try:
                 if sealer is None:
                     raise UnsealError("no data key")
-                value = sealer.open(rec.value, value_aad(learner))
+                value = sealer.open(rec.value, aad)
             except UnsealError:
                 dropped += 1  # an erased learner's, or not theirs: never processed
                 if keep_sealed:
                     out.append(rec)
                 continue
-            out.append(msgspec.structs.replace(rec, value=value))
+            out.append(LogRecord(rec.partition, rec.offset, rec.key, value, rec.timestamp_us))
         if dropped:
             self.dropped += dropped
             logger.debug("skipped %d sealed values whose data key is shredded", dropped)
