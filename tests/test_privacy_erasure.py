@@ -286,3 +286,13 @@ def test_sealed_event_values_open_for_processing_and_replay_and_never_once_shred
     shred(settings, "default", ANA_MAIL)  # the records stay in the log, sealed under a shredded key
     replay(settings)
     assert _learners(settings) == {k: v for k, v in before.items() if k != pseudonym}
+
+
+def test_the_lake_sink_passes_over_values_sealed_under_a_shredded_key(tmp_path: Path) -> None:
+    """On Kafka the erased learner's records stay, sealed: a sink that reads them later stores the others."""
+    settings = Settings(data_dir=tmp_path / "data", log={"partitions": 2}, privacy={"seal_events": True})
+    with Deployment(settings) as dep:
+        dep.ingest.ingest(json.dumps(random_statements(20, seed=7, learners=3) + _ana(3)).encode(), tenant="default")
+        assert shred(settings, "default", ANA_MAIL, vault=dep.vault).key_shredded
+        written = LakeSink(dep.log, table_spec("events"), settings.lake_path).run_once(force=True)
+    assert written == 20
