@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from edupulse.alerts import AlertLedger, WebhookSender, sign, verify
 from edupulse.alerts.webhook import SIGNATURE_HEADER
 from edupulse.config import Settings
+from edupulse.deployment import Deployment
 from edupulse.stream.outbox import OutboxRelay
 from edupulse.stream.store.base import Commit, OutboxMessage
 from edupulse.stream.store.sqlite import SqliteStore
@@ -129,6 +130,35 @@ def test_messages_delivered_before_a_replay_are_not_sent_again(tmp_path: Path, l
     assert rebuilt.pending_outbox(10) == []
     first.close()
     rebuilt.close()
+
+
+def test_delivered_messages_are_purged_after_the_retention_and_never_sent_twice(
+    store: SqliteStore, ledger: AlertLedger
+) -> None:
+    store.commit(Commit("events", 0, 1, outbox=[_message("p1"), _message("p2")]))
+    with Receiver() as receiver:
+        sender = WebhookSender(receiver.url, secret=SECRET, timeout_s=5)
+        senders = {"alerts.webhook": sender}
+        relay = OutboxRelay(store, ledger, senders, max_attempts=2, backoff_s=1, keep_delivered_s=0.2, purge_every_s=0)
+        first = relay.run_once()
+        assert (first.delivered, first.purged) == (2, 0)  # delivered just now: kept for the retention
+        time.sleep(0.3)
+        assert relay.run_once().purged == 2
+        # Committed again after the purge (a replay): new to the outbox, but the ledger knows it.
+        store.commit(Commit("events", 0, 2, outbox=[_message("p1")]))
+        assert relay.run_once().skipped == 1
+        relay.stop()
+    assert len(receiver.requests) == 2
+    assert store.pending_outbox(10) == []
+    assert store.purge_outbox(time.time_ns() // 1000 + 1) == 1  # only the skipped copy was left
+
+
+def test_the_deployment_relay_keeps_delivered_messages_for_the_setting(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, runtime={"outbox_kept_hours": 0.5})
+    with Deployment(settings) as dep:
+        dep.start_processing()
+        relay = dep.relay
+        assert relay is not None and relay.keep_delivered_us == 1_800_000_000
 
 
 def test_topics_without_a_sender_stay_pending(store: SqliteStore, ledger: AlertLedger) -> None:

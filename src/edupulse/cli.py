@@ -6,9 +6,14 @@ Every option can also be set by an environment variable named after it:
 
 from __future__ import annotations
 
+import errno
+import inspect
 import logging
+import os
+import socket
 import sys
-from collections.abc import Callable, Iterator
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
@@ -18,8 +23,9 @@ import msgspec
 
 from edupulse import __version__
 from edupulse.config import Settings
-from edupulse.errors import EdupulseError
+from edupulse.errors import ConfigError, EdupulseError, TerminalError
 from edupulse.privacy.credentials import CredentialStore
+from edupulse.progress import QUIET_KEY, Bar, bar, one_phase
 
 __all__ = ["main"]
 
@@ -31,9 +37,44 @@ def _settings(**overrides: Any) -> Settings:
     """Settings from the environment, with the options given on the command line on top."""
     given = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return Settings(**given)
+        settings = Settings(**given)
     except ValueError as exc:
         raise click.UsageError(f"invalid setting: {exc}") from exc
+    _check_data_dir(settings.data_dir)
+    return settings
+
+
+def _check_data_dir(path: Path) -> None:
+    """A data directory that is one, or can be created: else a usage error naming the setting."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    problem = None
+    if not existing.is_dir():
+        problem = errno.ENOTDIR
+    elif existing != path and not os.access(existing, os.W_OK | os.X_OK):
+        problem = errno.EACCES  # (an existing one may be read-only: commands that only read work there)
+    if problem is not None:
+        unusable = "is unusable" if existing == path else "cannot be created"
+        raise click.UsageError(
+            f"data directory {path} {unusable} ({existing}: {os.strerror(problem)}); "
+            "set --data-dir or EDUPULSE_DATA_DIR"
+        )
+
+
+def _check_port_free(settings: Settings) -> None:
+    """Fail at once, plainly, when another process listens on the API's port."""
+    if settings.port == 0:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind((settings.host, settings.port))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}; "
+                "stop what uses it or choose another --port (EDUPULSE_PORT)"
+            ) from None
 
 
 def option(*flags: str, env: str, help: str, **kwargs: Any) -> Callable[[F], F]:
@@ -66,27 +107,106 @@ def _emit(value: Any) -> None:
     click.echo(msgspec.json.format(msgspec.json.encode(value), indent=2).decode())
 
 
+VERBOSE_KEY = "edupulse.verbose"
+"""Key in the root click context's ``meta``: True with -v, when errors show their traceback."""
+
+USAGE_ERRORS: tuple[type[BaseException], ...] = (
+    TerminalError,
+    FileNotFoundError,
+    FileExistsError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+)
+"""Errors only a change to the command, a setting, a path or an input fixes: exit code 2, like bad usage."""
+
+
+def _one_line(exc: BaseException, *, verbose: bool = False) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror}"
+    if isinstance(exc, (EdupulseError, OSError)):
+        return text or type(exc).__name__
+    return f"unexpected {type(exc).__name__}: {text}" + ("" if verbose else " (run with -v for the traceback)")
+
+
 class _Group(click.Group):
-    """Turns edupulse errors into a one-line message and exit code 2, never a traceback."""
+    """Turns every error into a one-line ``error: ...`` and an exit code, never a traceback (unless -v).
+
+    Exit code 2: retrying the same command cannot help (bad usage, a wrong setting, a path
+    that cannot be used, a bad input, nothing found); 1: it may (a service down or busy, an
+    unexpected failure).
+    """
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """As click's, but bad usage is one line too: ``error: ...`` and where to find help."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:  # a group alone: its help, as click shows it
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            click.echo(f"error: {' '.join(exc.format_message().split())}{where}", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (EdupulseError, OSError) as exc:  # a bad input or path, never a traceback
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # the one place where every failure becomes one line
+            verbose = bool(ctx.meta.get(VERBOSE_KEY))
+            if verbose:
+                click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
+            click.echo(f"error: {_one_line(exc, verbose=verbose)}", err=True)
+            sys.exit(2 if isinstance(exc, USAGE_ERRORS) else 1)
 
 
 @click.group(cls=_Group)
 @click.version_option(__version__, prog_name="edupulse")
-@option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).", env="EDUPULSE_VERBOSE")
-def main(verbose: int) -> None:
+@option("-v", "--verbose", count=True, help="More logging (-v info and tracebacks, -vv debug).", env="EDUPULSE_VERBOSE")
+@option(
+    "-q",
+    "--quiet",
+    "--no-progress",
+    "quiet",
+    is_flag=True,
+    help="No progress bars (they only show when stderr is a terminal anyway).",
+    env="EDUPULSE_NO_PROGRESS",
+)
+@click.pass_context
+def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """Real-time learning analytics on one Kappa stream.
 
+    Errors print one line, `error: ...` (-v adds the traceback), and exit with code 2 when
+    the command or its settings, paths or inputs must change, 1 when retrying may help.
+    Shell completion: `edupulse completion --help`.
+
     \b
-    Example:
-      edupulse demo                # a live simulated course at http://127.0.0.1:8000
+    Examples:
+      edupulse demo                           # a live simulated course at http://127.0.0.1:8000
+      edupulse import xapi statements.ndjson  # files of another system onto the log
+      edupulse serve --data-dir ./edupulse-data
     """
+    ctx.meta[VERBOSE_KEY] = verbose > 0
+    ctx.meta[QUIET_KEY] = quiet
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -119,16 +239,18 @@ def serve(
     """Run the API and the stream runtime on the embedded stores.
 
     \b
-    Example:
+    Examples:
       edupulse serve --data-dir ./edupulse-data --host 0.0.0.0 --port 8000
       edupulse serve --workers 2      # two API processes and a processor process
     """
-    from edupulse.server import run_server
-
     log = {"partitions": partitions} if partitions else None
     settings = _settings(data_dir=data_dir, host=host, port=port, log=log, workers=workers, processing=processing)
     if settings.processing == "thread" and settings.api_workers > 1:
         raise click.UsageError("--processing thread runs in the one API process: use it with --workers 1")
+    _check_port_free(settings)
+    from edupulse.server import run_server
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     run_server(settings)
 
 
@@ -138,12 +260,14 @@ def worker(data_dir: Path | None) -> None:
     """Run only the stream runtime (no API), until interrupted.
 
     \b
-    Example:
+    Examples:
       edupulse worker --data-dir ./edupulse-data
     """
     from edupulse.processor import run_processor
 
-    run_processor(_settings(data_dir=data_dir))
+    settings = _settings(data_dir=data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    run_processor(settings)
 
 
 @main.command()
@@ -158,24 +282,14 @@ def replay(data_dir: Path | None, workers: int | None) -> None:
     """Rebuild all state from the log at full speed (stop the server first).
 
     \b
-    Example:
+    Examples:
       edupulse replay --data-dir ./edupulse-data
     """
-    from tqdm import tqdm
-
     from edupulse.replay import replay as run_replay
 
     settings = _settings(data_dir=data_dir)
-    with tqdm(unit="ev", unit_scale=True, desc="replay", file=sys.stderr, disable=None) as bar:
-
-        def set_total(n: int) -> None:
-            bar.total = n
-            bar.refresh()
-
-        def advance(n: int) -> None:
-            bar.update(n)
-
-        report = run_replay(settings, workers=workers, progress=advance, total=set_total)
+    with bar("replay", unit="ev") as shown:
+        report = run_replay(settings, workers=workers, progress=shown.advance, total=shown.set_total)
     _emit(report)
 
 
@@ -186,7 +300,7 @@ def status(data_dir: Path | None, as_json: bool) -> None:
     """Events, learners, courses and each partition's log and committed offsets.
 
     \b
-    Example:
+    Examples:
       edupulse status --json
     """
     from edupulse.deployment import Deployment
@@ -205,7 +319,13 @@ def status(data_dir: Path | None, as_json: bool) -> None:
 
 @main.group()
 def keys() -> None:
-    """Manage source credentials (HTTP Basic: key as user, secret as password)."""
+    """Manage source credentials (HTTP Basic: key as user, secret as password).
+
+    \b
+    Examples:
+      edupulse keys create --name moodle
+      edupulse keys list
+    """
 
 
 @keys.command("create")
@@ -225,7 +345,7 @@ def keys_create(data_dir: Path | None, name: str, tenant: str | None, scopes: tu
     """Create credentials for a source; the secret is shown only once.
 
     \b
-    Example:
+    Examples:
       edupulse keys create --name moodle --json
     """
     settings = _settings(data_dir=data_dir, tenant=tenant)
@@ -243,7 +363,7 @@ def keys_list(data_dir: Path | None) -> None:
     """List credentials (never their secrets).
 
     \b
-    Example:
+    Examples:
       edupulse keys list
     """
     with _credentials(_settings(data_dir=data_dir)) as creds:
@@ -257,7 +377,7 @@ def keys_revoke(data_dir: Path | None, key: str) -> None:
     """Revoke a key; servers stop accepting it within 30 seconds.
 
     \b
-    Example:
+    Examples:
       edupulse keys revoke ep_0123456789abcdef
     """
     with _credentials(_settings(data_dir=data_dir)) as creds:
@@ -323,15 +443,16 @@ def demo(
     """Start the embedded pipeline, its API and a live simulated course; print the URL.
 
     \b
-    Example:
+    Examples:
       edupulse demo --rate 500 --learners 300
     """
     import secrets
 
+    settings = _settings(data_dir=data_dir, host=host, port=port)
+    _check_port_free(settings)
     from edupulse.demo import live_course, run_demo
     from edupulse.privacy.credentials import NewKey
 
-    settings = _settings(data_dir=data_dir, host=host, port=port)
     seed = secrets.randbelow(2**31) if seed is None else seed
 
     def announce(url: str, key: NewKey) -> None:
@@ -408,13 +529,11 @@ def simulate(
     """Generate a simulated course as xAPI statements: to NDJSON, or posted to a server.
 
     \b
-    Example:
+    Examples:
       edupulse simulate --seed 7 --count 10000 -o statements.ndjson
       edupulse simulate --url http://127.0.0.1:8000 --key K --secret S --rate 2000
     """
     from itertools import islice
-
-    from tqdm import tqdm
 
     from edupulse.sim import CourseSimulator, SimConfig
     from edupulse.sim.sender import send
@@ -424,28 +543,35 @@ def simulate(
     if count is not None:
         statements = islice(statements, count)
     if url is None:
-        encode = msgspec.json.Encoder().encode
-        for stmt in statements:
-            output.write(encode(stmt).decode() + "\n")
+        _write_statements(statements, output, count)
         return
     if not key or not secret:
         raise click.UsageError("--url needs --key and --secret (create them with `edupulse keys create`)")
-    with tqdm(total=count, unit="st", unit_scale=True, desc="simulate", file=sys.stderr, disable=None) as bar:
-
-        def advance(n: int) -> None:
-            bar.update(n)
-
+    with bar("simulate", unit="st", total=count) as shown:
         report = send(
             statements,
             url=url.rstrip("/") + "/xapi/statements",
             auth=(key, secret),
             rate_per_s=rate,
             batch_size=batch_size,
-            on_batch=advance,
+            on_batch=shown.advance,
         )
     _emit(report)
     if report.rejected:
         sys.exit(1)
+
+
+def _write_statements(statements: Iterable[Any], output: TextIO, count: int | None) -> None:
+    encode = msgspec.json.Encoder().encode
+    written = 0
+    # a bar over a file being written, never over statements going to the terminal itself
+    with bar("simulate", unit="st", total=count, show=output is not sys.stdout or not sys.stdout.isatty()) as shown:
+        for stmt in statements:
+            output.write(encode(stmt).decode() + "\n")
+            written += 1
+            if written % 1000 == 0:
+                shown.advance(1000)
+        shown.advance(written % 1000)
 
 
 assistments_data_option = option(
@@ -475,7 +601,7 @@ IMPORT_FORMATS = ("canvas", "edx", "moodle", "oneroster", "oulad", "xapi")
 
 @main.command("import")
 @data_dir_option
-@click.argument("format", type=click.Choice(IMPORT_FORMATS))
+@click.argument("format", metavar="FORMAT", type=click.Choice(IMPORT_FORMATS))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @option("--json", "as_json", is_flag=True, help="Print the report as JSON.", env="EDUPULSE_JSON")
 def import_(data_dir: Path | None, format: str, paths: tuple[Path, ...], as_json: bool) -> None:
@@ -492,7 +618,7 @@ def import_(data_dir: Path | None, format: str, paths: tuple[Path, ...], as_json
     users, classes, enrolments, advisors; they decide what each person may see).
 
     \b
-    Example:
+    Examples:
       edupulse import oulad ../shared/data/oulad
       edupulse import edx /var/log/tracking/tracking.log*
       edupulse import xapi statements.ndjson.gz
@@ -503,8 +629,6 @@ def import_(data_dir: Path | None, format: str, paths: tuple[Path, ...], as_json
     if format == "oneroster":
         _import_roster(data_dir, paths, as_json)
         return
-    from tqdm import tqdm
-
     from edupulse.deployment import Deployment
     from edupulse.importers.base import Importer, run_import
     from edupulse.importers.lines import CanvasImporter, EdxImporter, XapiImporter
@@ -514,16 +638,8 @@ def import_(data_dir: Path | None, format: str, paths: tuple[Path, ...], as_json
     settings = _settings(data_dir=data_dir)
     with (
         Deployment(settings) as dep,
-        tqdm(unit="B", unit_scale=True, desc="import", file=sys.stderr, disable=None) as bar,
+        bar("import", unit="B", show=not as_json) as shown,
     ):
-
-        def set_total(n: int) -> None:
-            bar.total = n
-            bar.refresh()
-
-        def advance(n: int) -> None:
-            bar.update(n)
-
         importers: dict[str, type[CanvasImporter | EdxImporter | MoodleImporter | OuladImporter | XapiImporter]] = {
             "canvas": CanvasImporter,
             "edx": EdxImporter,
@@ -537,8 +653,8 @@ def import_(data_dir: Path | None, format: str, paths: tuple[Path, ...], as_json
             importer,
             paths,
             checkpoint_dir=settings.data_dir / "imports",
-            progress=advance,
-            total=set_total,
+            progress=shown.advance,
+            total=shown.set_total,
         )
     if as_json:
         _emit(report)
@@ -585,9 +701,29 @@ oulad_data_option = option(
 )
 
 
+OULAD_PHASES = 2
+"""Phases the OULAD pipeline names before its cut-off days: import, then replay."""
+
+
+def _phases(shown: Bar) -> Callable[[str], None]:
+    """A ``say`` callback that prints each message and counts it as a finished phase."""
+
+    def say(message: str) -> None:
+        shown.note(message)
+        shown.advance()
+
+    return say
+
+
 @main.group()
 def evaluate() -> None:
-    """Score models offline on public data sets, reproducibly for a seed."""
+    """Score models offline on public data sets, reproducibly for a seed.
+
+    \b
+    Examples:
+      edupulse evaluate oulad --data ../shared/data/oulad
+      edupulse evaluate assistments --data ../shared/data/assistments2009 --json
+    """
 
 
 @evaluate.command("assistments")
@@ -599,12 +735,13 @@ def evaluate_assistments(data: Path, seed: int, split: str, as_json: bool) -> No
     """Knowledge tracing: fit BKT, BKT with forgetting and Elo on train.csv, AUC on test.csv.
 
     \b
-    Example:
+    Examples:
       edupulse evaluate assistments --data ../shared/data/assistments2009 --json
     """
     from edupulse.ml.assistments import evaluate as run
 
-    report = run(data, seed=seed, split="user_id" if split == "user_id" else "sequence")
+    with one_phase("evaluate assistments", "fitting and scoring BKT, BKT with forgetting and Elo", show=not as_json):
+        report = run(data, seed=seed, split="user_id" if split == "user_id" else "sequence")
     if as_json:
         _emit(report)
         return
@@ -627,13 +764,15 @@ def evaluate_oulad(data: Path, seed: int, cohort_partitions: int | None, as_json
     """At-risk prediction on OULAD: train on 2013, test on 2014, at days 0-120.
 
     \b
-    Example:
+    Examples:
       edupulse evaluate oulad --data ../shared/data/oulad --json
       edupulse evaluate oulad --data ../shared/data/oulad --cohort-partitions 8
     """
+    from edupulse.ml.oulad import CUTOFF_DAYS
     from edupulse.ml.oulad import evaluate as run
 
-    result = run(data, seed=seed, say=lambda m: click.echo(m, err=True), cohort_partitions=cohort_partitions)
+    with bar("evaluate oulad", unit="phase", total=OULAD_PHASES + len(CUTOFF_DAYS), show=not as_json) as shown:
+        result = run(data, seed=seed, say=_phases(shown), cohort_partitions=cohort_partitions)
     if as_json:
         _emit(result)
         return
@@ -643,7 +782,13 @@ def evaluate_oulad(data: Path, seed: int, cohort_partitions: int | None, as_json
 
 @main.group()
 def train() -> None:
-    """Fit models from history and store them where the pipeline finds them."""
+    """Fit models from history and store them where the pipeline finds them.
+
+    \b
+    Examples:
+      edupulse train risk --data ../shared/data/oulad
+      edupulse train mastery --data-dir ./edupulse-data
+    """
 
 
 @train.command("mastery")
@@ -681,7 +826,7 @@ def train_mastery(
     The model goes to DATA_DIR/models/mastery.json; `serve` and `replay` use it from their next start.
 
     \b
-    Example:
+    Examples:
       edupulse train mastery --data ../shared/data/assistments2009 --data-dir ./edupulse-data
       edupulse train mastery --data-dir ./edupulse-data     # from the attempts in the log
     """
@@ -690,10 +835,15 @@ def train_mastery(
     from edupulse.ml.training import train as fit
 
     settings = _settings(data_dir=data_dir)
-    attempts, source = _training_attempts(settings, data, split)
-    if not attempts:
-        raise click.UsageError(f"no graded attempts with skills in {source}; pass --data with a CSV of attempts")
-    model = fit(attempts, FitOptions(seed=seed, restarts=restarts, iterations=iterations), source=source)
+    with bar("train mastery", unit="phase", total=2) as shown:
+        shown.phase("reading attempts")
+        attempts, source = _training_attempts(settings, data, split)
+        if not attempts:
+            raise click.UsageError(f"no graded attempts with skills in {source}; pass --data with a CSV of attempts")
+        shown.advance()
+        shown.phase(f"fitting {len(attempts)} attempts")
+        model = fit(attempts, FitOptions(seed=seed, restarts=restarts, iterations=iterations), source=source)
+        shown.advance()
     path = save_model(model, settings.data_dir)
     _emit({"model": str(path), "version": model.version, "skills": len(model.bkt), **model.trained_on})
 
@@ -720,14 +870,16 @@ def train_risk(data_dir: Path | None, data: Path, seed: int) -> None:
     """Fit the at-risk models (one per cut-off day) on the OULAD tables and store them.
 
     \b
-    Example:
+    Examples:
       edupulse train risk --data ../shared/data/oulad
     """
+    from edupulse.ml.oulad import CUTOFF_DAYS
     from edupulse.ml.oulad import train as run
     from edupulse.ml.registry import ModelCard, save_model
 
     settings = _settings(data_dir=data_dir)
-    models = run(data, seed=seed, say=lambda m: click.echo(m, err=True))
+    with bar("train risk", unit="phase", total=OULAD_PHASES + len(CUTOFF_DAYS)) as shown:
+        models = run(data, seed=seed, say=_phases(shown))
     card = ModelCard("risk", models.version, {"seed": seed, "examples": models.examples, "source": str(data)})
     where = save_model(settings.data_dir / "models", card, models)
     _emit({"version": models.version, "path": str(where), "examples": models.examples})
@@ -768,3 +920,47 @@ from edupulse.insights import risk_commands as _risk_commands  # noqa: E402
 
 for _command in _risk_commands.COMMANDS:
     main.add_command(_command)
+
+# The model registry's commands (models list|show|promote|rollback|retrain|compare|monitor|watch).
+from edupulse.ml import commands as _model_commands  # noqa: E402
+
+for _command in _model_commands.COMMANDS:
+    main.add_command(_command)
+
+
+COMPLETION_SHELLS = ("bash", "zsh", "fish")
+
+
+@main.command()
+@click.argument("shell", type=click.Choice(COMPLETION_SHELLS))
+def completion(shell: str) -> None:
+    """Print the shell completion script of edupulse for SHELL (commands, options and their choices).
+
+    \b
+    Examples:
+      eval "$(edupulse completion bash)"        # in ~/.bashrc
+      eval "$(edupulse completion zsh)"         # in ~/.zshrc
+      edupulse completion fish > ~/.config/fish/completions/edupulse.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    complete = get_completion_class(shell)
+    if complete is None:  # pragma: no cover - click knows all three
+        raise click.UsageError(f"no completion for {shell}")
+    click.echo(complete(main, {}, "edupulse", "_EDUPULSE_COMPLETE").source())
+
+
+def _examples_in_epilog(command: click.Command) -> None:
+    """Move each command's ``Examples:`` block from its help to its epilog, after the options."""
+    marker = "\b\nExamples:"
+    text = inspect.cleandoc(command.help or "")
+    if marker in text and not command.epilog:
+        head, _, tail = text.partition(marker)
+        command.help = head.rstrip()
+        command.epilog = marker + tail
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _examples_in_epilog(sub)
+
+
+_examples_in_epilog(main)

@@ -357,6 +357,7 @@ class Deployment:
             max_attempts=cfg.max_attempts,
             backoff_s=cfg.backoff_s,
             batch_senders=dict.fromkeys(LOG_TOPICS, to_log),
+            keep_delivered_s=self.settings.runtime.outbox_kept_hours * 3600,
         )
         relay.start(RELAY_INTERVAL_S)
         return relay
@@ -410,6 +411,8 @@ class Deployment:
                 now_us=time.time_ns() // 1000,
                 keep_from=keep,
             )
+        # Lineage records of commits whose offsets are all gone go with them.
+        self.store.trim_lineage(EVENTS_TOPIC, dict(enumerate(self.log.start_offsets(EVENTS_TOPIC))))
         return dropped
 
     def _retention_loop(self) -> None:

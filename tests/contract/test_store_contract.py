@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 
 from edupulse.errors import EdupulseError, FencedError, NotFoundError
-from edupulse.stream.store.base import Commit, OutboxMessage, Row, StateStore, ViewSpec
+from edupulse.stream.store.base import Commit, Lineage, OutboxMessage, Row, StateStore, ViewSpec
 from tests.contract.backends import STORE_BACKENDS, Handles
 
 SCORES = ViewSpec(
@@ -20,6 +21,8 @@ SCORES = ViewSpec(
 )
 COURSES = ViewSpec("courses", key=("course",), columns={"course": "text", "title": "text"})
 VIEWS = [SCORES, COURSES]
+LINEAGE_VIEW = ViewSpec("items", key=("id",), columns={"id": "text", "n": "int"})
+CODE = Lineage({"edupulse": "0.1.0"}, {})
 
 
 @pytest.fixture(params=sorted(STORE_BACKENDS))
@@ -163,6 +166,39 @@ def test_pending_outbox_pages_and_mark_delivered(store: StateStore) -> None:
     assert [m.idempotency_key for _, m in store.pending_outbox(100)] == ["k2", "k3", "k4"]
     store.mark_delivered([])
     assert len(store.pending_outbox(100)) == 3
+
+
+def test_purge_outbox_deletes_only_messages_delivered_before_the_cutoff(store: StateStore) -> None:
+    store.commit(Commit("events", 0, 1, outbox=[message(f"k{i}") for i in range(4)]))
+    seqs = {m.idempotency_key: s for s, m in store.pending_outbox(100)}
+    store.mark_delivered([seqs["k0"], seqs["k1"]])
+    delivered_us = time.time_ns() // 1000
+
+    assert store.purge_outbox(delivered_us - 60_000_000) == 0  # delivered within the last minute: kept
+    assert store.purge_outbox(delivered_us + 1_000_000) == 2
+    assert [m.idempotency_key for _, m in store.pending_outbox(100)] == ["k2", "k3"]  # pending never purged
+    store.commit(Commit("events", 0, 2, outbox=[message("k0"), message("k2")]))  # past the window: k0 is new
+    assert [m.idempotency_key for _, m in store.pending_outbox(100)] == ["k2", "k3", "k0"]
+    assert store.purge_outbox(delivered_us + 1_000_000) == 0
+
+
+def test_trim_lineage_keeps_every_commit_that_covered_a_retained_offset(store: StateStore) -> None:
+    store.setup([*VIEWS, LINEAGE_VIEW])
+    for part, start, end, item in ((0, 0, 10, "a"), (0, 10, 20, "b"), (0, 20, 30, "c"), (1, 0, 5, "d")):
+        row = {"id": item, "n": end}
+        store.commit(Commit("events", part, end, views={"items": [row]}, from_offset=start or None, lineage=CODE))
+    store.commit(Commit("other", 0, 7, lineage=CODE))
+
+    assert store.trim_lineage("events", {0: 15, 1: 5}) == 2  # [0, 10) of partition 0 and [0, 5) of partition 1
+
+    def covered(item: str) -> tuple[int, int] | None:
+        found = store.row_lineage("items", {"id": item})
+        return None if found is None else (found.from_offset, found.to_offset)
+
+    assert [covered(i) for i in "abcd"] == [None, (10, 20), (20, 30), None]
+    assert store.trim_lineage("events", {0: 15, 1: 5}) == 0
+    assert store.trim_lineage("events", {}) == 0
+    assert store.trim_lineage("other", {0: 7}) == 1  # another topic's records were left alone
 
 
 def _bad_value(row: Row) -> Row:

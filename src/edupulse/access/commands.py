@@ -36,7 +36,7 @@ def audit(
     """List who read whose personal data, when, and for what purpose (oldest first).
 
     \b
-    Example:
+    Examples:
       edupulse audit --subject mailto:eve@school.example
     """
     from edupulse.deployment import open_roster  # noqa: PLC0415 - keeps `--help` fast

@@ -26,7 +26,12 @@ note_option = option("--note", help="A note kept with the action.", env="EDUPULS
 
 @click.group()
 def rules() -> None:
-    """Intervention rules files (docs/interventions.md)."""
+    """Intervention rules files (docs/interventions.md).
+
+    \b
+    Examples:
+      edupulse rules check rules.yaml
+    """
 
 
 @rules.command("check")
@@ -35,7 +40,7 @@ def rules_check(path: Path) -> None:
     """Check a rules file and print its rules (then its aggregate rules); a bad file names the rule and field.
 
     \b
-    Example:
+    Examples:
       edupulse rules check rules.yaml
     """
     ruleset = load_rules(path)
@@ -44,7 +49,13 @@ def rules_check(path: Path) -> None:
 
 @click.group()
 def alerts() -> None:
-    """Alerts raised by the rules, and their lifecycle."""
+    """Alerts raised by the rules, and their lifecycle.
+
+    \b
+    Examples:
+      edupulse alerts list --status open
+      edupulse alerts ack ALERT_ID --by mentor-desk --note "called the learner"
+    """
 
 
 def _with_deployment(data_dir: Path | None, act: Any) -> Any:
@@ -79,7 +90,7 @@ def alerts_list(
     """Alerts, newest first, with their history, as JSON.
 
     \b
-    Example:
+    Examples:
       edupulse alerts list --status open --course https://example.edu/courses/algebra
     """
     filters = {k: v for k, v in (("course", course), ("learner", learner)) if v is not None}
@@ -94,7 +105,7 @@ def alerts_list(
 
 
 def _action_command(name: str, action: Action, summary: str) -> click.Command:
-    @alerts.command(name, help=f"{summary}\n\n\b\nExample:\n  edupulse alerts {name} ALERT_ID --by mentor-desk")
+    @alerts.command(name, help=f"{summary}\n\n\b\nExamples:\n  edupulse alerts {name} ALERT_ID --by mentor-desk")
     @click.argument("alert_id")
     @data_dir_option
     @tenant_option
@@ -132,7 +143,7 @@ def alerts_deliveries(data_dir: Path | None, status: str | None, limit: int) -> 
     """Webhook deliveries of alerts, newest first, with counts per state.
 
     \b
-    Example:
+    Examples:
       edupulse alerts deliveries --status dead
     """
 
@@ -151,7 +162,7 @@ def alerts_reengagement(data_dir: Path | None, tenant: str | None, course: str |
     """Per rule: alerts followed by the learner's return within the rule's reengage_days, as JSON.
 
     \b
-    Example:
+    Examples:
       edupulse alerts reengagement --course https://example.edu/courses/algebra
     """
     _emit(

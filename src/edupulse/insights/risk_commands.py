@@ -44,7 +44,7 @@ def learner(
     """A learner in a course: features now, mastery per skill, risk with reasons, risk history.
 
     \b
-    Example:
+    Examples:
       edupulse learner oulad:11391 --course AAA_2013J --json
     """
     profile = _read(
@@ -92,7 +92,7 @@ def at_risk(
     """A course's learners by current risk, riskiest first, with the top reasons.
 
     \b
-    Example:
+    Examples:
       edupulse at-risk AAA_2013J --limit 10 --threshold 0.7
     """
     listing = _read(

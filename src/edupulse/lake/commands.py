@@ -15,6 +15,9 @@ import click
 import msgspec
 
 from edupulse.cli import _emit, _settings, data_dir_option, option
+from edupulse.config import Settings
+from edupulse.log.base import EventLog
+from edupulse.progress import bar, one_phase
 
 __all__ = ["COMMANDS", "export", "lake", "retention", "sql"]
 
@@ -53,7 +56,7 @@ def sql(query: str, data_dir: Path | None, fmt: str, max_rows: int | None) -> No
     """Run DuckDB SQL over the lake's Delta tables (tables: events).
 
     \b
-    Example:
+    Examples:
       edupulse sql "SELECT course, count(DISTINCT learner) AS learners FROM events GROUP BY course"
       edupulse sql --format csv "SELECT * FROM events WHERE date >= '2026-09-01'" > recent.csv
     """
@@ -93,7 +96,7 @@ def export(table: str, to: Path, fmt: str | None, data_dir: Path | None) -> None
     """Write a whole lake table to one Parquet or CSV file.
 
     \b
-    Example:
+    Examples:
       edupulse export events --to events.parquet
       edupulse export events --to events.csv --format csv
     """
@@ -106,7 +109,13 @@ def export(table: str, to: Path, fmt: str | None, data_dir: Path | None) -> None
 
 @click.group()
 def lake() -> None:
-    """Maintain the lake's Delta tables."""
+    """Maintain the lake's Delta tables.
+
+    \b
+    Examples:
+      edupulse lake sync
+      edupulse lake compact && edupulse lake vacuum
+    """
 
 
 @lake.command("compact")
@@ -115,12 +124,14 @@ def lake_compact(data_dir: Path | None) -> None:
     """Rewrite each table's many small files into few large ones, and checkpoint its log.
 
     \b
-    Example:
+    Examples:
       edupulse lake compact --data-dir ./edupulse-data
     """
     from edupulse.lake.maintenance import compact
 
-    _emit(compact(_settings(data_dir=data_dir)))
+    with one_phase("lake compact", "rewriting small files and checkpointing"):
+        report = compact(_settings(data_dir=data_dir))
+    _emit(report)
 
 
 @lake.command("vacuum")
@@ -135,7 +146,7 @@ def lake_vacuum(data_dir: Path | None, retention_hours: float | None) -> None:
     """Delete files that no table version within the retention still needs.
 
     \b
-    Example:
+    Examples:
       edupulse lake vacuum --retention-hours 168
     """
     from edupulse.lake.maintenance import vacuum
@@ -148,8 +159,11 @@ def lake_vacuum(data_dir: Path | None, retention_hours: float | None) -> None:
 def lake_sync(data_dir: Path | None) -> None:
     """Append whatever the lake does not hold yet, now (a running processor does this itself).
 
+    First the outputs a stopped processor left in the outbox (alerts, predictions, feature
+    snapshots) go onto their log topics, as its relay would have done, so the lake gets them too.
+
     \b
-    Example:
+    Examples:
       edupulse lake sync --data-dir ./edupulse-data
     """
     from edupulse.deployment import LOG_FILE, STOPPING_GRACE_S, ProcessLock
@@ -163,17 +177,55 @@ def lake_sync(data_dir: Path | None) -> None:
     try:
         writer = LakeWriter(log, settings)
         total = 0
-        while rows := writer.run_once(force=True):
-            total += rows
+        with bar("lake sync", unit="row") as shown:
+            if relayed := _relay_outputs(settings, log):
+                shown.note(f"relayed {relayed} output(s) left in the outbox onto the log")
+            while rows := writer.run_once(force=True):
+                total += rows
+                shown.advance(rows)
     finally:
         log.close()
         lock.release()
     _emit({"rows_appended": total})
 
 
+def _relay_outputs(settings: Settings, log: EventLog) -> int:
+    """Relay the outputs a stopped processor left in the outbox onto their log topics, so the lake gets them.
+
+    The same relay pass the processor runs, with only the log topics' sender: alert webhooks
+    stay pending for the processor. Returns how many messages went onto the log.
+    """
+    from edupulse.alerts.ledger import AlertLedger
+    from edupulse.deployment import ALERTS_FILE, STATE_FILE
+    from edupulse.stream.log_sender import LOG_TOPICS, LogSender
+    from edupulse.stream.outbox import OutboxRelay
+    from edupulse.stream.store.sqlite import SqliteStore
+
+    if not (settings.data_dir / STATE_FILE).exists():
+        return 0
+    store = SqliteStore(settings.data_dir / STATE_FILE)
+    ledger = AlertLedger(settings.data_dir / ALERTS_FILE)
+    try:
+        to_log = LogSender(log, partitions=settings.log.partitions)
+        senders = dict.fromkeys(LOG_TOPICS, to_log)
+        relay = OutboxRelay(store, ledger, {}, max_attempts=1, backoff_s=1, batch_senders=senders)
+        relayed = 0
+        while (moved := relay.run_once().delivered) > 0:
+            relayed += moved
+        return relayed
+    finally:
+        ledger.close()
+        store.close()
+
+
 @click.group()
 def retention() -> None:
-    """Per-tenant retention (retention.tenant_days)."""
+    """Per-tenant retention (retention.tenant_days).
+
+    \b
+    Examples:
+      EDUPULSE_RETENTION__TENANT_DAYS='{"acme": 365}' edupulse retention apply
+    """
 
 
 @retention.command("apply")
@@ -182,12 +234,13 @@ def retention_apply(data_dir: Path | None) -> None:
     """Delete each tenant's events older than its policy from log, lake and views (stop the server first).
 
     \b
-    Example:
+    Examples:
       EDUPULSE_RETENTION__TENANT_DAYS='{"acme": 365}' edupulse retention apply
     """
     from edupulse.retention import apply_tenant_retention
 
-    reports, rebuilt = apply_tenant_retention(_settings(data_dir=data_dir))
+    with one_phase("retention apply", "deleting expired events and rebuilding the views"):
+        reports, rebuilt = apply_tenant_retention(_settings(data_dir=data_dir))
     _emit({"tenants": reports, "rebuilt": rebuilt})
 
 

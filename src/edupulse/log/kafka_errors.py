@@ -66,7 +66,10 @@ def _from_kafka(exc: KafkaException, servers: str, doing: str) -> Exception:
         return NotFoundError(f"topic not found while trying to {doing}: {reason}")
     message = f"Kafka at {servers} could not {doing}: {reason}"
     if code in _TRANSIENT or (err is not None and err.retriable()):
-        return TransientError(f"{message}; is it running? (scripts/services/kafka.sh up)")
+        return TransientError(
+            f"{message}; is it running? (scripts/services/kafka.sh up, "
+            "or point EDUPULSE_KAFKA__BOOTSTRAP_SERVERS at a running broker)"
+        )
     return TerminalError(message)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from edupulse.cli import _emit, _settings, data_dir_option, option
+from edupulse.progress import one_phase
 
 __all__ = ["COMMANDS", "forget", "privacy"]
 
@@ -28,13 +29,13 @@ tenant_option = option("--tenant", env="EDUPULSE_TENANT", help="The learner's te
     env="EDUPULSE_FORGET_SHRED_ONLY",
 )
 def forget(learner: str, tenant: str | None, data_dir: Path | None, shred_only: bool) -> None:
-    """Erase a learner from every store (GDPR art. 17); stop the server first.
+    """Erase a learner from every store (GDPR article 17); stop the server first.
 
     LEARNER is an e-mail, an xAPI identifier as edupulse maps it (mailto:..., account:HOME|NAME,
     sha1:..., openid:...), an LMS user id as its importer maps it, or the learner's pseudonym (p-...).
 
     \b
-    Example:
+    Examples:
       edupulse forget ana.lima@example.edu --tenant acme
       edupulse forget 'account:https://lms.example.edu|11842' --tenant acme
       edupulse forget p-3xq7mzk2bq5ldr6xw4cu2y7a3e --shred-only
@@ -44,13 +45,20 @@ def forget(learner: str, tenant: str | None, data_dir: Path | None, shred_only: 
 
     settings = _settings(data_dir=data_dir)
     who = tenant or settings.tenant
-    report = shred(settings, who, learner) if shred_only else run_forget(settings, who, learner)
+    with one_phase("forget", "shredding the key" if shred_only else "erasing from every store, rebuilding the views"):
+        report = shred(settings, who, learner) if shred_only else run_forget(settings, who, learner)
     _emit(report)
 
 
 @click.group()
 def privacy() -> None:
-    """The identity vault's keys and records."""
+    """The identity vault's keys and records.
+
+    \b
+    Examples:
+      edupulse privacy pseudonym ana.lima@example.edu
+      edupulse privacy identity p-3xq7mzk2bq5ldr6xw4cu2y7a3e
+    """
 
 
 @privacy.command("rotate-key")
@@ -63,7 +71,7 @@ def rotate_key(new_key_file: Path, data_dir: Path | None) -> None:
     and destroy the old key. Safe to run again after an interruption.
 
     \b
-    Example:
+    Examples:
       edupulse privacy rotate-key /etc/edupulse/master-2027.key
     """
     from edupulse.privacy.rotation import rotate_master_key
@@ -78,7 +86,7 @@ def identity(pseudonym: str, data_dir: Path | None) -> None:
     """Who a pseudonym is (identifier, name, e-mail), from the vault; nothing for an erased learner.
 
     \b
-    Example:
+    Examples:
       edupulse privacy identity p-3xq7mzk2bq5ldr6xw4cu2y7a3e
     """
     from edupulse.errors import NotFoundError
@@ -102,7 +110,7 @@ def pseudonym(learner: str, tenant: str | None, data_dir: Path | None) -> None:
     """The pseudonym a learner's identifier becomes in a tenant.
 
     \b
-    Example:
+    Examples:
       edupulse privacy pseudonym ana.lima@example.edu --tenant acme
     """
     from edupulse.privacy.pseudonyms import identifier_of

@@ -12,8 +12,11 @@ outcome in the alert ledger by idempotency key:
   and it leaves the pending outbox.
 
 A message already delivered or dead in the ledger is never sent again, even when a
-replay rebuilt the outbox. A crash between a send and its record can repeat a send:
-receivers dedupe on the ``Idempotency-Key`` header.
+replay rebuilt the outbox. Delivered and dead messages stay in the outbox for
+``keep_delivered_s`` (``runtime.outbox_kept_hours``), then a pass deletes them (at most
+once every ``PURGE_EVERY_S``), so the outbox holds what is pending plus that window.
+A crash between a send and its record can repeat a send: receivers dedupe on the
+``Idempotency-Key`` header.
 
 Topics with a ``BatchSender`` (outputs relayed onto log topics for the lake:
 ``stream/log_sender.py``) skip the ledger: their receiver dedupes by idempotency key
@@ -35,9 +38,12 @@ from edupulse.alerts.ledger import AlertLedger, Delivery
 from edupulse.errors import EdupulseError, TerminalError
 from edupulse.stream.store.base import OutboxMessage, StateStore
 
-__all__ = ["BatchSender", "OutboxRelay", "RelayStats", "Sender"]
+__all__ = ["PURGE_EVERY_S", "BatchSender", "OutboxRelay", "RelayStats", "Sender"]
 
 logger = logging.getLogger(__name__)
+
+PURGE_EVERY_S = 60.0
+"""Least time between two purges of delivered messages."""
 
 
 class Sender(Protocol):
@@ -64,6 +70,7 @@ class RelayStats(msgspec.Struct):
     dead: int = 0
     skipped: int = 0
     pending: int = 0  # messages the pass read (a full page: more may be waiting)
+    purged: int = 0  # delivered messages past the retention the pass deleted
 
 
 class OutboxRelay:
@@ -79,6 +86,8 @@ class OutboxRelay:
         backoff_s: float,
         page: int = 1000,
         batch_senders: Mapping[str, BatchSender] | None = None,
+        keep_delivered_s: float | None = None,
+        purge_every_s: float = PURGE_EVERY_S,
     ) -> None:
         self.store = store
         self.ledger = ledger
@@ -87,6 +96,9 @@ class OutboxRelay:
         self.max_attempts = max_attempts
         self.backoff_us = int(backoff_s * 1_000_000)
         self.page = page
+        self.keep_delivered_us = None if keep_delivered_s is None else int(keep_delivered_s * 1_000_000)
+        self.purge_every_s = purge_every_s
+        self._next_purge = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -128,7 +140,18 @@ class OutboxRelay:
             done.extend(seq for seq, _ in items)
             stats.delivered += len(items)
         self.store.mark_delivered(done)
+        stats.purged = self._purge()
         return stats
+
+    def _purge(self) -> int:
+        """Delete messages delivered longer ago than the retention, at most once every ``purge_every_s``."""
+        if self.keep_delivered_us is None or time.monotonic() < self._next_purge:
+            return 0
+        self._next_purge = time.monotonic() + self.purge_every_s
+        purged = self.store.purge_outbox(time.time_ns() // 1000 - self.keep_delivered_us)
+        if purged:
+            logger.info("purged %d delivered outbox messages", purged)
+        return purged
 
     def _attempt(self, sender: Sender, message: OutboxMessage, before: Delivery | None) -> bool:
         key, topic = message.idempotency_key, message.topic

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from edupulse.cli import _emit, _settings, data_dir_option, option
+from edupulse.progress import bar
 
 __all__ = ["COMMANDS", "content", "tutor"]
 
@@ -20,7 +21,12 @@ course_option = option("--course", required=True, help="Course the content belon
 
 @click.group()
 def content() -> None:
-    """Course content for the tutor (docs/tutor.md)."""
+    """Course content for the tutor (docs/tutor.md).
+
+    \b
+    Examples:
+      edupulse content import lessons/ --course shell
+    """
 
 
 @content.command("import")
@@ -35,29 +41,19 @@ def content_import(data_dir: Path | None, path: Path, course: str, as_json: bool
     Files that cannot be read are listed and skipped; the others are imported.
 
     \b
-    Example:
+    Examples:
       edupulse content import lessons/ --course shell
       edupulse content import export.imscc --course bio101
     """
-    from tqdm import tqdm
-
     from edupulse.tutor.ingest import import_content
     from edupulse.tutor.tutor import open_tutor
 
     settings = _settings(data_dir=data_dir)
     tutor = open_tutor(settings, threads=2)
     try:
-        with tqdm(unit="file", desc="content", file=sys.stderr, disable=None) as bar:
-
-            def set_total(n: int) -> None:
-                bar.total = n
-                bar.refresh()
-
-            def advance(n: int) -> None:
-                bar.update(n)
-
+        with bar("content", unit="file", show=not as_json) as shown:
             report = import_content(
-                tutor, path, tenant=settings.tenant, course=course, progress=advance, total=set_total
+                tutor, path, tenant=settings.tenant, course=course, progress=shown.advance, total=shown.set_total
             )
     finally:
         tutor.close()
@@ -73,7 +69,12 @@ def content_import(data_dir: Path | None, path: Path, course: str, as_json: bool
 
 @click.group()
 def tutor() -> None:
-    """Passages for a learner's weak skills (docs/tutor.md)."""
+    """Passages for a learner's weak skills (docs/tutor.md).
+
+    \b
+    Examples:
+      edupulse tutor retrieve --learner ada --course shell
+    """
 
 
 @tutor.command("retrieve")
@@ -89,7 +90,7 @@ def tutor_retrieve(
     """Passages for a learner's weakest skills and recent failures in a course, with citations.
 
     \b
-    Example:
+    Examples:
       edupulse tutor retrieve --learner ada --course shell --question "What does a pipe do?" --json
     """
     from edupulse.deployment import Deployment

@@ -184,5 +184,20 @@ class StateStore(Protocol):
         every view with a ``learner`` column, keyed state whose key holds it, view changes and outbox
         messages that mention it; then reclaim the space so the bytes leave the files (GDPR art. 17)."""
 
+    def purge_outbox(self, delivered_before_us: int) -> int:
+        """Delete messages delivered (or dead-lettered) before this time; how many went.
+
+        Their idempotency keys go with them: a message committed again after that is new
+        to the outbox, and its receiver's own deduplication (the alert ledger, the log's
+        record ids) is what keeps it from acting twice.
+        """
+
+    def trim_lineage(self, topic: str, first_offsets: Mapping[int, int]) -> int:
+        """Delete the records of commits that covered only offsets before each partition's first one.
+
+        Log retention calls this with the first offsets it kept: a commit that covered any
+        retained offset keeps its record. Returns how many records went.
+        """
+
     def close(self) -> None:
         """Release connections."""

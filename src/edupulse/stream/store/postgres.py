@@ -318,6 +318,23 @@ class PostgresStore:
         with self._connection("mark outbox messages delivered") as conn:
             conn.execute(query.encode(), [time.time_ns() // 1000, list(seqs)])
 
+    def purge_outbox(self, delivered_before_us: int) -> int:
+        query = f'DELETE FROM "{self.schema}".outbox WHERE delivered_us < %s'
+        with self._connection("purge delivered outbox messages") as conn:
+            return int(conn.execute(query.encode(), [delivered_before_us]).rowcount)
+
+    def trim_lineage(self, topic: str, first_offsets: Mapping[int, int]) -> int:
+        if not first_offsets:
+            return 0
+        query = (
+            f'DELETE FROM "{self.schema}".commits AS c USING unnest(%s::int[], %s::bigint[]) AS f(partition, first) '
+            "WHERE c.partition = f.partition AND c.to_offset <= f.first AND c.topic = %s"
+        )
+        parts = sorted(first_offsets)
+        with self._connection("trim the commit lineage") as conn:
+            cursor = conn.execute(query.encode(), [parts, [first_offsets[p] for p in parts], topic])
+            return int(cursor.rowcount)
+
     # -- erasure --------------------------------------------------------------------
 
     def erase_learner(self, learner: str) -> ErasedRows:

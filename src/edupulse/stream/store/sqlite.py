@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS commits (
     topic TEXT NOT NULL, partition INTEGER NOT NULL, to_offset INTEGER NOT NULL, from_offset INTEGER NOT NULL,
     committed_us INTEGER NOT NULL, lineage BLOB NOT NULL, PRIMARY KEY (partition, to_offset, topic)) WITHOUT ROWID;
 """
+PURGE_CHUNK = 10_000  # outbox rows deleted per transaction
 _SQL_TYPES = {"int": "INTEGER", "real": "REAL", "text": "TEXT", "json": "TEXT"}
 _IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _json_encode = msgspec.json.Encoder().encode
@@ -395,6 +396,34 @@ class SqliteStore:
         now_us = time.time_ns() // 1000
         with self._lock:
             self._conn.executemany("UPDATE outbox SET delivered_us=? WHERE seq=?", [(now_us, s) for s in seqs])
+
+    def purge_outbox(self, delivered_before_us: int) -> int:
+        # In chunks, so that a large first purge never holds commits back for long.
+        sql = f"DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE delivered_us < ? LIMIT {PURGE_CHUNK})"  # noqa: S608
+        purged = 0
+        while True:
+            with self._lock:
+                gone = int(self._conn.execute(sql, (delivered_before_us,)).rowcount)
+            purged += gone
+            if gone < PURGE_CHUNK:
+                return purged
+
+    def trim_lineage(self, topic: str, first_offsets: Mapping[int, int]) -> int:
+        bounds = [(part, first, topic) for part, first in sorted(first_offsets.items())]
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                gone = sum(
+                    self._conn.execute(
+                        "DELETE FROM commits WHERE partition=? AND to_offset<=? AND topic=?", bound
+                    ).rowcount
+                    for bound in bounds
+                )
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        return gone
 
     # -- erasure --------------------------------------------------------------------
 
