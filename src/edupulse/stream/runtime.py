@@ -75,6 +75,7 @@ class Runtime:
         self.erasure_poll_s = erasure_poll_s
         self._next_poll = 0.0
         self._forgotten: set[str] = set()
+        self.erasures_applied = 0  # erasures whose rows this runtime deleted and whose state it reloaded
         self.store = store
         self.operators = list(operators)
         self.topic = topic
@@ -247,6 +248,7 @@ class Runtime:
         for learner in sorted(self._forgotten):
             self.store.erase_learner(learner)
             self._forgotten.discard(learner)
+            self.erasures_applied += 1
         owned = sorted(self._owned)
         self.restore_later(owned)
         logger.info("erased learners removed from the store; partitions %s reloaded", owned)
