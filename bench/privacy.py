@@ -3,10 +3,11 @@
 - ingest: the protection of a record (decode the mapped event, pseudonym, seal the payload
   with the learner's key, re-encode), for learners already seen (keys cached) and for new
   ones (a vault row each);
-- replay: decoding a batch of log values (what replay does per event today), the tombstone
-  filter the runtime adds when erasures exist, and what sealing every event VALUE with its
-  learner's key would add (one AES-GCM open per event): the alternative to deleting records
-  physically, which Kafka cannot do;
+- replay: decoding a batch of log values (what replay does per event), the tombstone
+  filter the runtime adds when erasures exist, and what event values sealed with their
+  learner's key (``privacy.seal_events``, Kafka's default) add: the runtime's decode
+  through ``privacy.values.ValueOpener`` (key look-up per batch, one AES-GCM open per
+  event) against the plain decode, alternated in the same run;
 - masking: precision and recall on the labelled sample of tests/data.
 
     .venv/bin/python bench/privacy.py [--events 100000]
@@ -26,11 +27,12 @@ from _common import STATEMENTS, emit, load_statements, machine
 from edupulse.events.model import decode_events, encode_event
 from edupulse.events.vocabulary import Verb
 from edupulse.events.xapi import decode_statements, id_text, to_event, verb_of
-from edupulse.log.base import Record
+from edupulse.log.base import LogRecord, Record
 from edupulse.privacy.crypto import Sealer, new_key
 from edupulse.privacy.protect import Protector
 from edupulse.privacy.pseudonyms import Pseudonymiser
 from edupulse.privacy.scrub import Scrubber
+from edupulse.privacy.values import ValueOpener
 from edupulse.privacy.vault import IdentityVault, SqliteVaultRows
 from edupulse.stream.runtime import Runtime
 
@@ -57,10 +59,36 @@ def records(lines: list[bytes], n: int) -> list[Record]:
     return out
 
 
+def replay_decode(protector: Protector, chunks: list[list[Record]], runs: int) -> dict[str, list[float]]:
+    """CPU per event of the runtime's decode of replay batches (5,000 records), values plain and values
+    sealed (opened by ``ValueOpener`` with the vault's keys, cached after the first batch), alternated."""
+
+    def log_records(records: list[Record]) -> list[LogRecord]:
+        return [LogRecord(0, i, r.key, r.value, r.timestamp_us) for i, r in enumerate(records)]
+
+    plain = log_records([r for c in chunks for r in protector.protect(c)])
+    protector.seal_values = True
+    sealed = log_records([r for c in chunks for r in protector.protect(c)])
+    protector.seal_values = False
+    opener = ValueOpener(protector.vault)
+    plain_batches = [plain[i : i + 5000] for i in range(0, len(plain), 5000)]
+    sealed_batches = [sealed[i : i + 5000] for i in range(0, len(sealed), 5000)]
+    out: dict[str, list[float]] = {"decode_plain_values": [], "decode_sealed_values": []}
+    for _ in range(runs):
+        out["decode_plain_values"].append(
+            cpu_us_per(len(plain), lambda: [decode_events([r.value for r in b]) for b in plain_batches])
+        )
+        out["decode_sealed_values"].append(
+            cpu_us_per(len(sealed), lambda: [decode_events([r.value for r in opener(b)]) for b in sealed_batches])
+        )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=STATEMENTS, help="NDJSON(.gz) of xAPI statements")
     parser.add_argument("--events", type=int, default=100_000, help="records per measurement")
+    parser.add_argument("--runs", type=int, default=5, help="alternated runs of the sealed/plain replay decode")
     args = parser.parse_args()
     lines = load_statements("privacy", args.data)
     batch = records(lines, args.events)
@@ -72,6 +100,7 @@ def main() -> None:
         warm = cpu_us_per(len(batch), lambda: [protector.protect(c) for c in chunks])
         learners = len(vault.rows.all_keys())
         protected = [r for c in chunks for r in protector.protect(c)]
+        sealed_decode = replay_decode(protector, chunks, args.runs)
         vault.close()
     values = [r.value for r in protected]
     sealer = Sealer(new_key())
@@ -91,6 +120,7 @@ def main() -> None:
                 "decode_values": decode,
                 "tombstone_filter_1000_erased": cpu_us_per(len(events), lambda: runtime._unerased(events)),
                 "open_sealed_values": cpu_us_per(len(sealed), lambda: [sealer.open(s, b"p") for s in sealed]),
+                **sealed_decode,
             },
             "value_bytes": {
                 "plain": sum(map(len, values)) // len(values),

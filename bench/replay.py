@@ -14,11 +14,16 @@ later (fresh event ids). Then, each in its own subprocess so its peak RSS is its
   the first read), then again with the model loaded, then from the explainer's cache;
   and the plain view reads without reasons, for comparison.
 
+With ``--compare-sealed``, two fixtures are built, one with event values sealed per
+learner (``privacy.seal_events``, Kafka's default), and their replays alternate, run by
+run: the cost of opening sealed values, in CPU seconds and events per second.
+
 With ``--risk-models DATA_DIR`` the at-risk models stored there (``edupulse train risk
 --data-dir DATA_DIR``) are copied into the fixture, so the chain runs the risk operator
 too; without it, any stored in a reused fixture are removed.
 
     .venv/bin/python bench/replay.py [--events 1000000] [--runs 3] [--fixture DIR] [--risk-models DATA_DIR]
+    .venv/bin/python bench/replay.py --compare-sealed [--events 200000] [--runs 3]
 """
 
 from __future__ import annotations
@@ -54,6 +59,9 @@ from edupulse.events.model import decode_events, encode_event
 from edupulse.log.base import LogRecord, Record
 from edupulse.log.sqlite import SqliteLog
 from edupulse.memory import peak_rss_mib
+from edupulse.privacy.log import ProtectedLog
+from edupulse.privacy.values import value_aad
+from edupulse.privacy.vault.service import Identity, IdentityVault
 from edupulse.stream.runtime import EVENTS_TOPIC
 
 TARGET_PER_SECOND = 300_000
@@ -62,8 +70,24 @@ TENANT = "default"
 CHILD_TIMEOUT_S = 1800
 
 
+SEALED_MARK = "sealed-values"  # a file in a fixture whose event values are sealed
+
+
 def settings_for(data_dir: Path, partitions: int) -> Settings:
-    return Settings(data_dir=data_dir, log={"partitions": partitions})
+    sealed = (data_dir / SEALED_MARK).exists()
+    return Settings(data_dir=data_dir, log={"partitions": partitions}, privacy={"seal_events": sealed})
+
+
+def sealed_copies(records: list[Record], vault: IdentityVault) -> list[Record]:
+    """The copies with their values sealed under their (new) learners' keys, as ingest would seal them."""
+    learners = {r.key.rpartition(b"\x1f")[2].decode() for r in records}
+    sealers = vault.sealers({p: Identity(TENANT, p) for p in learners})
+    out = []
+    for rec in records:
+        learner = rec.key.rpartition(b"\x1f")[2].decode()
+        value = sealers[learner].seal(rec.value, value_aad(learner))
+        out.append(msgspec.structs.replace(rec, value=value))
+    return out
 
 
 def all_records(log: SqliteLog, batch: int) -> list[LogRecord]:
@@ -104,18 +128,27 @@ def copy_of(records: Sequence[LogRecord], payloads: Sequence[bytes | None], coho
     return out
 
 
-def build_fixture(data_dir: Path, statements: Sequence[bytes], events: int, partitions: int) -> dict[str, Any]:
+def build_fixture(
+    data_dir: Path, statements: Sequence[bytes], events: int, partitions: int, *, sealed: bool = False
+) -> dict[str, Any]:
     started = time.perf_counter()
+    if sealed:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        (data_dir / SEALED_MARK).touch()
     with Deployment(settings_for(data_dir, partitions)) as deployment:
         for part in chunks(statements, 5000):
             deployment.ingest.ingest(json_array(part), tenant=TENANT)
         log = deployment.raw_log  # the log itself: copies of events already pseudonymised go on it as they are
         assert isinstance(log, SqliteLog)
-        base = all_records(log, 50_000)
+        protected = deployment.log
+        assert isinstance(protected, ProtectedLog)
+        base = protected.opener(all_records(log, 50_000))  # plain values, to copy from
         payloads = payloads_of(log, base)
         written, cohort = len(base), 1
         while written < events:
             batch = copy_of(base, payloads, cohort)[: events - written]
+            if sealed:
+                batch = sealed_copies(batch, protected.protector.vault)
             log.append(EVENTS_TOPIC, batch)
             written += len(batch)
             cohort += 1
@@ -270,6 +303,25 @@ def measure(data_dir: Path, partitions: int, runs: int) -> dict[str, Any]:
     }
 
 
+def compare_sealed(root: Path, statements: Sequence[bytes], events: int, partitions: int, runs: int) -> dict[str, Any]:
+    """Replays of the same events with plain and with sealed values, alternated run by run."""
+    fixtures = {"plain": root / "plain", "sealed": root / "sealed"}
+    built = {k: build_fixture(d, statements, events, partitions, sealed=k == "sealed") for k, d in fixtures.items()}
+    for data_dir in fixtures.values():
+        warm_page_cache(data_dir)
+    results: dict[str, list[dict[str, Any]]] = {"plain": [], "sealed": []}
+    for _ in range(runs):
+        for kind, data_dir in fixtures.items():
+            results[kind].append(run_child("replay", data_dir, partitions))
+
+    def median(kind: str, field: str) -> float:
+        return round(float(statistics.median(r[field] for r in results[kind])), 2)
+
+    summary = {k: {"cpu_s": median(k, "cpu_s"), "events_per_second": median(k, "events_per_second")} for k in results}
+    extra_us = (summary["sealed"]["cpu_s"] - summary["plain"]["cpu_s"]) / built["plain"]["events"] * 1e6
+    return {"fixtures": built, "median": summary, "extra_cpu_us_per_event": round(extra_us, 2), "runs": results}
+
+
 def use_risk_models(data_dir: Path, source: Path | None) -> str | None:
     """Put ``source``'s stored risk models in the fixture (or none); returns their version."""
     target = data_dir / "models" / "risk"
@@ -289,6 +341,7 @@ def main() -> None:
     parser.add_argument("--fixture", type=Path, help="reuse (or build once into) this data directory")
     parser.add_argument("--keep", action="store_true", help="keep the temporary fixture")
     parser.add_argument("--risk-models", type=Path, help="a data directory whose stored risk models to run")
+    parser.add_argument("--compare-sealed", action="store_true", help="replay plain and sealed values, alternated")
     parser.add_argument("--child", choices=["read", "decode", "replay", "reads"], help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -299,6 +352,10 @@ def main() -> None:
         return
     statements = load_statements("replay", args.data)
     head = {"benchmark": "replay", "machine": machine(), "partitions": args.partitions}
+    if args.compare_sealed:
+        with scratch_dir("edupulse-replay-sealed-", args.keep) as root:
+            emit({**head, **compare_sealed(root, statements, args.events, args.partitions, args.runs)})
+        return
     if args.fixture is not None:
         built = {"reused": True}
         if not (args.fixture / "log.db").exists():

@@ -9,7 +9,9 @@ a replay does not bring them back, and the other learners are untouched.
 
 from __future__ import annotations
 
+import functools
 import json
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from edupulse.lake.catalog import table_spec
 from edupulse.lake.sink import LakeSink
 from edupulse.log.sqlite import SqliteLog
 from edupulse.privacy.crypto import UnsealError, is_sealed
-from edupulse.privacy.erasure import forget, shred
+from edupulse.privacy.erasure import erase_serving, forget, shred
 from edupulse.privacy.pseudonyms import is_pseudonym
 from edupulse.privacy.setup import open_pseudonymiser, open_vault
 from edupulse.replay import replay
@@ -188,12 +190,17 @@ def test_the_admin_api_shreds_at_once_and_only_for_admins(deployment: Deployment
 
     assert httpx.post(url, json={"learner": ANA_MAIL}, headers=reader).status_code == 403
     assert httpx.post(url, json={"learner": ""}, headers=admin).status_code in (400, 422)
+    pseudonym = deployment.learner_key("default", ANA_MAIL)
+    wait_processed(deployment.store, 2)
+    assert deployment.store.count(LEARNER_VIEW.name, {"learner": pseudonym}) == 1
     response = httpx.post(url, json={"learner": ANA_MAIL}, headers=admin)
 
     assert response.status_code == 202, response.text
     body = response.json()
-    pseudonym = deployment.learner_key("default", ANA_MAIL)
     assert (body["pseudonym"], body["key_shredded"], body["lrs_statements"]) == (pseudonym, True, 2)
+    assert body["view_rows"] >= 1 and body["state_rows"] >= 1  # their learner_course row; their keyed state
+    assert set(body["steps"]) >= {"key", "tombstone", "lrs", "state", "lake", "log", "tutor"}
+    assert deployment.store.count(LEARNER_VIEW.name, {"learner": pseudonym}) == 0
     assert deployment.vault is not None and deployment.vault.sealer(pseudonym) is None
     got = httpx.get(live_server.url + "/xapi/statements", params={"statementId": ana[0]["id"]}, headers=admin | version)
     assert got.status_code == 404
@@ -225,3 +232,72 @@ def test_a_record_that_is_no_event_passes_the_seam_unchanged(deployment: Deploym
     (result,) = deployment.log.append(EVENTS_TOPIC, [junk])
     (stored,) = deployment.log.read(EVENTS_TOPIC, result.partition, result.offset, 1)
     assert (stored.key, stored.value) == (junk.key, junk.value)
+
+
+def wait_processed(store: Any, records: int, timeout_s: float = 30) -> None:
+    """Until the store has committed ``records`` records of the events topic (the deployment's runtime runs)."""
+    deadline = time.monotonic() + timeout_s
+    while sum(store.committed_offsets(EVENTS_TOPIC).values()) < records:
+        assert time.monotonic() < deadline, store.committed_offsets(EVENTS_TOPIC)
+        time.sleep(0.05)
+
+
+def test_a_processor_finds_an_erasure_made_by_another_process_and_writes_nothing_back(tmp_path: Path) -> None:
+    """The API of another process erases; the running processor must not write back what it held in memory."""
+    settings = Settings(data_dir=tmp_path / "data", log={"partitions": 2}, privacy={"erasure_poll_s": 0.05})
+    with Deployment(settings) as dep, LiveServer(dep) as server:  # its runtime processes in the background
+        auth = basic(dep.credentials.create("lms", tenant="default")) | {"X-Experience-API-Version": "1.0.3"}
+        post = functools.partial(httpx.post, server.url + "/xapi/statements", headers=auth, timeout=30)
+        assert post(json=random_statements(40, seed=3, learners=3) + _ana(5)).status_code == 200
+        wait_processed(dep.store, 45)
+        pseudonym = dep.learner_key("default", ANA_MAIL)
+        assert _learners(settings)[pseudonym] == 5
+
+        other = SqliteStore(settings.data_dir / STATE_FILE)  # another process's handles: its vault, its store
+        try:
+            report = erase_serving(settings, "default", ANA_MAIL, vault=None, store=other)
+        finally:
+            other.close()
+        assert report.key_shredded and pseudonym not in _learners(settings)  # deleted here, or by the processor first
+        runtime = dep.processing
+        assert runtime is not None
+        deadline = time.monotonic() + 30  # the processor polls the tombstones, deletes again and reloads its state
+        while not runtime.erasures_applied:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert post(json=_ana(2)).status_code == 200  # they come back: new data, new key
+        wait_processed(dep.store, 47)
+        assert _learners(settings)[pseudonym] == 2  # not 7: the 5 held in memory were not written back
+
+
+def test_sealed_event_values_open_for_processing_and_replay_and_never_once_shredded(tmp_path: Path) -> None:
+    """``privacy.seal_events`` (Kafka's default), here on the embedded log: the log holds no readable event."""
+    settings = Settings(data_dir=tmp_path / "data", log={"partitions": 2}, privacy={"seal_events": True})
+    _ingest_and_process(settings, _ana(4))  # live processing and the lake sink read through the opener
+    pseudonym = open_pseudonymiser(settings).pseudonym("default", f"mailto:{ANA_MAIL}")
+    log = SqliteLog(settings.data_dir / "log.db")
+    try:
+        values = [r.value for p in range(2) for r in log.read(EVENTS_TOPIC, p, 0, 10_000)]
+    finally:
+        log.close()
+    assert len(values) == 304 and all(is_sealed(v) for v in values)
+    log_bytes = b"".join(data for p, data in _files(settings.data_dir).items() if p.name.startswith("log.db"))
+    assert ANA_OBJECT.encode() not in log_bytes
+    before = _learners(settings)
+    assert before[pseudonym] == 4 and len(before) == 7
+
+    assert replay(settings).events == 304
+    assert _learners(settings) == before
+    shred(settings, "default", ANA_MAIL)  # the records stay in the log, sealed under a shredded key
+    replay(settings)
+    assert _learners(settings) == {k: v for k, v in before.items() if k != pseudonym}
+
+
+def test_the_lake_sink_passes_over_values_sealed_under_a_shredded_key(tmp_path: Path) -> None:
+    """On Kafka the erased learner's records stay, sealed: a sink that reads them later stores the others."""
+    settings = Settings(data_dir=tmp_path / "data", log={"partitions": 2}, privacy={"seal_events": True})
+    with Deployment(settings) as dep:
+        dep.ingest.ingest(json.dumps(random_statements(20, seed=7, learners=3) + _ana(3)).encode(), tenant="default")
+        assert shred(settings, "default", ANA_MAIL, vault=dep.vault).key_shredded
+        written = LakeSink(dep.log, table_spec("events"), settings.lake_path).run_once(force=True)
+    assert written == 20

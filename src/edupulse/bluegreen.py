@@ -24,7 +24,7 @@ import msgspec
 from edupulse.config import Settings
 from edupulse.deployment import STATE_FILE, Deployment
 from edupulse.log.base import EventLog
-from edupulse.privacy.setup import read_tombstones
+from edupulse.privacy.setup import open_value_opener, read_tombstones
 from edupulse.replay import (
     OperatorChain,
     ReplayReport,
@@ -53,9 +53,15 @@ class BackfillReport(msgspec.Struct):
 
 def _catch_up(settings: Settings, green: SqliteStore, log: EventLog, operators: OperatorChain) -> int:
     erased = read_tombstones(settings)
-    runtime = Runtime(log, green, operators(settings), batch_size=settings.runtime.replay_batch_size, erased=erased)
-    runtime.assign_all()
-    return runtime.run_until_caught_up().events
+    opener = open_value_opener(settings)
+    batch = settings.runtime.replay_batch_size
+    runtime = Runtime(log, green, operators(settings), batch_size=batch, erased=erased, opener=opener)
+    try:
+        runtime.assign_all()
+        return runtime.run_until_caught_up().events
+    finally:
+        if opener is not None:
+            opener.vault.close()
 
 
 def backfill_and_swap(

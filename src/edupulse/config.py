@@ -370,6 +370,18 @@ class PrivacySettings(BaseModel):
         True, description="Mask e-mails, phones, ids, person links and roster names in free-text fields."
     )
     cache_size: int = Field(100_000, ge=1000, description="Pseudonyms and data keys each API process keeps in memory.")
+    seal_events: bool | None = Field(
+        None,
+        description="Seal each event's value (not only its payload) with the learner's data key, so that "
+        "crypto-shredding makes it unreadable in a log that cannot delete one record; unset: on when the log "
+        "is Kafka (scaleout), off for the embedded log, which erasure deletes physically.",
+    )
+    erasure_poll_s: float = Field(
+        2.0,
+        gt=0,
+        description="How often a running processor looks for erasures made by another process (the admin API): "
+        "it then skips the learner, deletes their state, view and outbox rows, and reloads its state.",
+    )
 
 
 class Settings(BaseSettings):

@@ -42,6 +42,7 @@ from edupulse.privacy.pseudonyms import identifier_of, is_pseudonym
 from edupulse.privacy.setup import open_protector
 from edupulse.privacy.vault.service import IdentityVault
 from edupulse.roster.base import RosterStore
+from edupulse.roster.oneroster import mask_roster_people
 from edupulse.roster.postgres import PostgresRoster
 from edupulse.roster.sqlite import SqliteRoster
 from edupulse.stream.group import GroupWorker
@@ -259,6 +260,8 @@ class Deployment:
         self.store.setup([view for op in self.operators for view in op.views])
         self.alerts = AlertLedger(data_dir / ALERTS_FILE)
         self.roster = open_roster(settings)
+        if isinstance(self.log, ProtectedLog) and self.log.protector.scrubber is not None:
+            mask_roster_people(self.log.protector.scrubber.roster, self.roster.users())  # masked in free text
         self.relay: OutboxRelay | None = None
         self.aggregates: AggregateWatcher | None = None
         self._worker: threading.Thread | None = None
@@ -268,10 +271,19 @@ class Deployment:
         self._stopping = threading.Event()
 
     def note_erased(self, pseudonym: str, erased_us: int) -> None:
-        """An erasure happened: this process's runtime skips the learner's earlier events from now on."""
+        """An erasure happened: this process's runtime skips the learner's earlier events from now on,
+        and drops their rows and in-memory state between two batches."""
         self.erased[pseudonym] = erased_us
         if self._runtime is not None:
-            self._runtime.erased[pseudonym] = erased_us
+            self._runtime.forget(pseudonym, erased_us)
+
+    def _privacy_hooks(self, runtime: Runtime) -> Runtime:
+        """Sealed event values opened, erasures made by other processes found between batches."""
+        if self.vault is not None:
+            runtime.opener = self.log.opener if isinstance(self.log, ProtectedLog) else None
+            runtime.erasures = self.vault.tombstones
+            runtime.erasure_poll_s = self.settings.privacy.erasure_poll_s
+        return runtime
 
     def learner_key(self, tenant: str, learner: str) -> str:
         """How a learner is keyed in views and alerts: their pseudonym, given it or their identifier."""
@@ -282,7 +294,7 @@ class Deployment:
     def runtime(self, *, batch_size: int | None = None, on_commit: CommitHook | None = None) -> Runtime:
         """A runtime over this deployment's log and store."""
         cfg = self.settings.runtime
-        return Runtime(
+        runtime = Runtime(
             self.log,
             self.store,
             self.operators,
@@ -291,6 +303,7 @@ class Deployment:
             on_commit=on_commit,
             erased=self.erased,
         )
+        return self._privacy_hooks(runtime)
 
     def start_processing(self) -> Runtime:
         """Run the live runtime in a background thread.
@@ -374,6 +387,7 @@ class Deployment:
             instance_id=self.settings.kafka.instance_id,
         )
         member.runtime.erased = dict(self.erased)
+        self._privacy_hooks(member.runtime)
         self._runtime = member.runtime
         return lambda: member.run(self._stopping)
 

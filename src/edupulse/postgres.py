@@ -8,7 +8,9 @@ value or statement that can never succeed is a ``TerminalError``.
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NamedTuple, cast
@@ -20,7 +22,16 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from edupulse.errors import ConfigError, EdupulseError, TerminalError, TransientError
 
-__all__ = ["Migration", "SchemaPool", "check_schema", "describe", "migrate", "open_pool", "translate"]
+__all__ = [
+    "Migration",
+    "SchemaPool",
+    "check_schema",
+    "describe",
+    "migrate",
+    "open_pool",
+    "rewrite_after",
+    "translate",
+]
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # SQLSTATE classes a retry can cure: connection exception, transaction rollback
@@ -188,3 +199,30 @@ class SchemaPool:
 
     def close(self) -> None:
         self.pool.close()
+
+
+_OLDER = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+    "AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age(%s::text::xid)"
+)
+
+
+def rewrite_after(dsn: str, tables: Sequence[str], xid: int, *, wait_s: float = 60.0) -> bool:
+    """``VACUUM FULL`` these tables once no transaction that began before ``xid`` (the one that
+    deleted rows from them) is open: the rewrite also copies the rows an older snapshot may still
+    read. Waits up to ``wait_s`` for those, then rewrites anyway; False if it had to (the deleted
+    rows may then survive in the new files until the next rewrite)."""
+    if not tables:
+        return True
+    clear = True
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+        deadline = time.monotonic() + wait_s
+        while cast(tuple[int], conn.execute(_OLDER.encode(), [str(xid % 2**32)]).fetchone())[0]:
+            if time.monotonic() > deadline:
+                logging.getLogger(__name__).warning("transactions older than an erasure are still open: %s", tables)
+                clear = False
+                break
+            time.sleep(0.2)
+        for table in tables:
+            conn.execute(f"VACUUM FULL {table}".encode())
+    return clear

@@ -30,7 +30,7 @@ from edupulse.lake import EVENTS_TABLE
 from edupulse.log.base import EventLog
 from edupulse.log.sqlite import SqliteLog
 from edupulse.memory import peak_rss_mib
-from edupulse.privacy.setup import read_tombstones
+from edupulse.privacy.setup import open_value_opener, read_tombstones
 from edupulse.stream.operator import Operator
 from edupulse.stream.runtime import EVENTS_TOPIC, Runtime
 from edupulse.stream.store.sqlite import SqliteStore
@@ -237,12 +237,16 @@ def _rebuild(
 ) -> _Part:
     log = open_replay_log(settings, partitions)
     store = SqliteStore(path, serving=False)
+    opener = open_value_opener(settings)
     try:
         erased = read_tombstones(settings)
-        runtime = Runtime(log, store, operators(settings), batch_size=settings.runtime.replay_batch_size, erased=erased)
+        batch = settings.runtime.replay_batch_size
+        runtime = Runtime(log, store, operators(settings), batch_size=batch, erased=erased, opener=opener)
         runtime.assign(partitions)
         stats = runtime.run_until_caught_up(progress, checkpoint_every_batch=False)
     finally:
+        if opener is not None:
+            opener.vault.close()
         store.close()
         log.close()
     return _Part(stats.events, peak_rss_mib())

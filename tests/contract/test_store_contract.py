@@ -484,3 +484,31 @@ def test_everything_survives_close_and_reopen(store_handles: Handles[StateStore]
     store.commit(Commit("events", 0, 11, views={"scores": [score("c1", "l3", 3)]}, outbox=[message("k1")]))
     assert store.last_change() > before["last_change"]
     assert [m.idempotency_key for _, m in store.pending_outbox(100)] == ["k2"]
+
+
+# -- erasure ----------------------------------------------------------------------------
+
+
+def test_erase_learner_deletes_every_row_naming_them_and_nothing_else(store: StateStore) -> None:
+    gone, kept = "p-gone7q4xk2m5n3b6v8c9d0f1g", "p-kept7q4xk2m5n3b6v8c9d0f1g"
+    state: dict[tuple[str, str], bytes | None] = {
+        ("op1", f"t\x1fc1\x1f{gone}"): b"g",
+        ("op1", f"t\x1fc1\x1f{kept}"): b"k",
+        ("op1", "\x00watermark"): b"1",
+    }
+    views = {"scores": [score("c1", gone, 1), score("c1", kept, 2)], "courses": [{"course": "c1", "title": "T"}]}
+    outbox = [message("a", f'{{"learner": "{gone}"}}'.encode()), message("b", f'{{"learner": "{kept}"}}'.encode())]
+    store.commit(Commit("events", 0, 5, state=state, views=views, outbox=outbox))
+    before = snapshot(store)
+
+    erased = store.erase_learner(gone)
+
+    assert (erased.views, erased.state, erased.changes, erased.outbox) == (1, 1, 1, 1)
+    after = snapshot(store)
+    assert after["state"][("op1", 0)] == {f"t\x1fc1\x1f{kept}": b"k", "\x00watermark": b"1"}
+    assert after["scores"] == [score("c1", kept, 2)]
+    assert after["courses"] == before["courses"]
+    assert [m.idempotency_key for _, m in after["outbox"]] == ["b"]
+    assert [c.row.get("learner") for c in after["changes"] if c.view == "scores"] == [kept]
+    assert after["offsets"] == before["offsets"]
+    assert store.erase_learner(gone).total == 0  # idempotent

@@ -87,7 +87,10 @@ def _events(
         for rec in records:
             if rec.offset >= end:
                 break
-            event = decode_event(rec.value)
+            try:
+                event = decode_event(rec.value)
+            except msgspec.DecodeError:  # junk the runtime dead-lettered, or an erased learner's sealed value
+                continue
             if (learner is None or event.learner == learner) and (course is None or event.course == course):
                 found.append({"offset": rec.offset, "event": msgspec.to_builtins(msgspec.structs.asdict(event))})
         offset = records[-1].offset + 1

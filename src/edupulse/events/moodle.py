@@ -35,7 +35,7 @@ from edupulse.events.model import ExtensionValue, LearningEvent, Result
 from edupulse.events.php import unserialize
 from edupulse.events.vocabulary import Verb
 
-__all__ = ["COLUMNS", "MAPPING_VERSION", "REQUIRED", "VERBS", "map_row"]
+__all__ = ["COLUMNS", "MAPPING_VERSION", "REQUIRED", "VERBS", "learner_id", "map_row"]
 
 MAPPING_VERSION = "moodle-1"
 SOURCE_FORMAT = "moodle"
@@ -147,6 +147,11 @@ def _learner(name: str, row: Mapping[str, str | None]) -> str | None:
         return None
     if not user.isdigit():
         raise InvalidEventError(f"user id {user[:40]!r} is not a number")
+    return learner_id(user)
+
+
+def learner_id(user: str) -> str:
+    """The learner key of a Moodle user id (``moodle-user:ID``), as events and the roster spell it."""
     return f"moodle-user:{user}"
 
 

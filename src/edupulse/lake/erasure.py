@@ -20,7 +20,7 @@ import msgspec
 from edupulse.config import Settings
 from edupulse.lake.maintenance import delete_rows, drop_history, vacuum
 
-__all__ = ["LakeErasure", "erase_learner"]
+__all__ = ["LakeErasure", "delete_learner_rows", "erase_learner"]
 
 
 class LakeErasure(msgspec.Struct):
@@ -28,6 +28,16 @@ class LakeErasure(msgspec.Struct):
 
     rows: dict[str, int]  # rows deleted per table
     files_vacuumed: int
+
+
+def delete_learner_rows(settings: Settings, tenant: str, learner: str) -> dict[str, int]:
+    """Delete a learner's rows from every lake table, without vacuuming: safe beside a running sink.
+
+    The rows leave every version read from now on; the Parquet files of older versions
+    still hold them until ``erase_learner`` vacuums (``edupulse forget``, processing stopped).
+    """
+    rows = delete_rows(settings, {"tenant": tenant, "learner": learner})
+    return {name: n for name, n in rows.items() if n}
 
 
 def erase_learner(settings: Settings, tenant: str, learner: str) -> LakeErasure:

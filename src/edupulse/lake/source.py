@@ -25,7 +25,7 @@ from edupulse.errors import TerminalError
 from edupulse.events.model import encode_event
 from edupulse.lake.sink import committed_offsets
 from edupulse.lake.tables import EVENTS_SCHEMA, events_from_arrow
-from edupulse.log.base import Appended, EventLog, LogRecord, Record
+from edupulse.log.base import DelegatingLog, EventLog, LogRecord
 
 __all__ = ["LakeBackedLog"]
 
@@ -44,11 +44,11 @@ class _Part:
         return self.rows.slice(start, max_records)
 
 
-class LakeBackedLog:
+class LakeBackedLog(DelegatingLog):
     """An ``EventLog`` for replay: the lake's rows below the log's start, then the log."""
 
     def __init__(self, log: EventLog, table: Path, topic: str, *, partitions: Sequence[int] | None = None) -> None:
-        self.log = log
+        super().__init__(log)
         self.topic = topic
         self._table = table
         self._wanted = partitions  # the partitions this replay will read (all if None): loaded in one scan
@@ -87,10 +87,10 @@ class LakeBackedLog:
 
     def read(self, topic: str, partition: int, offset: int, max_records: int) -> list[LogRecord]:
         if topic != self.topic or offset >= self._log_starts[partition]:
-            return self.log.read(topic, partition, offset, max_records)
+            return self.inner.read(topic, partition, offset, max_records)
         rows = self._part(partition).read(offset, max_records)
         if not rows.num_rows:  # the lake's rows end below the log's start (a tenant's rows were deleted)
-            return self.log.read(topic, partition, self._log_starts[partition], max_records)
+            return self.inner.read(topic, partition, self._log_starts[partition], max_records)
         offsets = rows.column("log_offset").to_pylist()
         times = rows.column("log_time_us").to_pylist()
         return [
@@ -100,41 +100,5 @@ class LakeBackedLog:
 
     def start_offsets(self, topic: str) -> list[int]:
         if topic != self.topic or not DeltaTable.is_deltatable(str(self._table)):
-            return self.log.start_offsets(topic)
+            return self.inner.start_offsets(topic)
         return [0] * len(self._log_starts)
-
-    # -- the rest is the log's ----------------------------------------------------------
-
-    def ensure_topic(self, topic: str, partitions: int) -> None:
-        self.log.ensure_topic(topic, partitions)
-
-    def partitions(self, topic: str) -> int:
-        return self.log.partitions(topic)
-
-    def append(self, topic: str, records: Sequence[Record], *, atomic: bool = False) -> list[Appended]:
-        return self.log.append(topic, records, atomic=atomic)
-
-    def read_payloads(self, topic: str, partition: int, offsets: Sequence[int]) -> dict[int, bytes]:
-        return self.log.read_payloads(topic, partition, offsets)
-
-    def end_offsets(self, topic: str) -> list[int]:
-        return self.log.end_offsets(topic)
-
-    def wait(self, timeout_s: float) -> bool:
-        return self.log.wait(timeout_s)
-
-    def apply_retention(
-        self,
-        topic: str,
-        *,
-        max_age_us: int | None,
-        max_records: int | None,
-        now_us: int,
-        keep_from: Sequence[int] | None = None,
-    ) -> int:
-        return self.log.apply_retention(
-            topic, max_age_us=max_age_us, max_records=max_records, now_us=now_us, keep_from=keep_from
-        )
-
-    def close(self) -> None:
-        self.log.close()

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 import pyarrow as pa
 
-from edupulse.events.model import ExtensionValue, LearningEvent, Result, decode_events
+from edupulse.events.model import ExtensionValue, LearningEvent, Result, decode_event, decode_events
 from edupulse.events.vocabulary import Verb
 from edupulse.lake import EVENTS_TABLE
 from edupulse.lake.json_rows import json_rows
@@ -98,7 +98,10 @@ def _day(us: int) -> str:
 
 def events_to_arrow(records: Sequence[LogRecord], payloads: dict[tuple[int, int], bytes]) -> pa.Table:
     """The events of log records as rows of the events table (built column by column)."""
-    events = decode_events([r.value for r in records])
+    try:
+        events = decode_events([r.value for r in records])
+    except msgspec.DecodeError:
+        records, events = _events_only(records)
     days: dict[int, str] = {}
     for day in {ev.event_time_us // 86_400_000_000 for ev in events}:
         days[day] = _day(day * 86_400_000_000)
@@ -136,6 +139,20 @@ def events_to_arrow(records: Sequence[LogRecord], payloads: dict[tuple[int, int]
         "date": [days[ev.event_time_us // 86_400_000_000] for ev in events],
     }
     return pa.table(columns, schema=EVENTS_SCHEMA)
+
+
+def _events_only(records: Sequence[LogRecord]) -> tuple[list[LogRecord], list[LearningEvent]]:
+    """The records that hold an event, with it: not junk the runtime dead-letters, nor the value of
+    an erased learner still sealed under their shredded key (``privacy.values``)."""
+    kept: list[LogRecord] = []
+    events: list[LearningEvent] = []
+    for rec in records:
+        try:
+            events.append(decode_event(rec.value))
+        except msgspec.DecodeError:
+            continue
+        kept.append(rec)
+    return kept, events
 
 
 def events_from_arrow(table: pa.Table) -> list[LearningEvent]:

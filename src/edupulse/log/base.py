@@ -22,7 +22,7 @@ from typing import Literal, Protocol
 
 import msgspec
 
-__all__ = ["AppendStatus", "Appended", "EventLog", "LogRecord", "Record", "murmur2", "partition_for"]
+__all__ = ["AppendStatus", "Appended", "DelegatingLog", "EventLog", "LogRecord", "Record", "murmur2", "partition_for"]
 
 AppendStatus = Literal["appended", "duplicate", "conflict", "aborted"]
 
@@ -123,6 +123,54 @@ class EventLog(Protocol):
 
     def close(self) -> None:
         """Release files and connections."""
+
+
+class DelegatingLog:
+    """An ``EventLog`` that hands every call to ``inner``: wrappers subclass it and override
+    only what they change (``privacy.log.ProtectedLog``, ``lake.source.LakeBackedLog``)."""
+
+    def __init__(self, inner: EventLog) -> None:
+        self.inner = inner
+
+    def ensure_topic(self, topic: str, partitions: int) -> None:
+        self.inner.ensure_topic(topic, partitions)
+
+    def partitions(self, topic: str) -> int:
+        return self.inner.partitions(topic)
+
+    def append(self, topic: str, records: Sequence[Record], *, atomic: bool = False) -> list[Appended]:
+        return self.inner.append(topic, records, atomic=atomic)
+
+    def read(self, topic: str, partition: int, offset: int, max_records: int) -> list[LogRecord]:
+        return self.inner.read(topic, partition, offset, max_records)
+
+    def read_payloads(self, topic: str, partition: int, offsets: Sequence[int]) -> dict[int, bytes]:
+        return self.inner.read_payloads(topic, partition, offsets)
+
+    def end_offsets(self, topic: str) -> list[int]:
+        return self.inner.end_offsets(topic)
+
+    def start_offsets(self, topic: str) -> list[int]:
+        return self.inner.start_offsets(topic)
+
+    def wait(self, timeout_s: float) -> bool:
+        return self.inner.wait(timeout_s)
+
+    def apply_retention(
+        self,
+        topic: str,
+        *,
+        max_age_us: int | None,
+        max_records: int | None,
+        now_us: int,
+        keep_from: Sequence[int] | None = None,
+    ) -> int:
+        return self.inner.apply_retention(
+            topic, max_age_us=max_age_us, max_records=max_records, now_us=now_us, keep_from=keep_from
+        )
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def murmur2(data: bytes) -> int:

@@ -28,7 +28,7 @@ import msgspec
 from edupulse.config import Settings
 from edupulse.deployment import LOG_FILE, LRS_FILE, STOPPING_GRACE_S, ProcessLock
 from edupulse.errors import ConfigError, NotFoundError
-from edupulse.lake.erasure import erase_learner
+from edupulse.lake.erasure import delete_learner_rows, erase_learner
 from edupulse.log.sqlite import SqliteLog
 from edupulse.lrs.store.sqlite import SqliteLrsStore
 from edupulse.privacy.pseudonyms import identifier_of, is_pseudonym
@@ -37,8 +37,9 @@ from edupulse.privacy.vault.service import IdentityVault
 from edupulse.replay import replay
 from edupulse.stream.log_sender import LOG_TOPICS
 from edupulse.stream.runtime import EVENTS_TOPIC
+from edupulse.stream.store.base import StateStore
 
-__all__ = ["ErasureReport", "forget", "lrs_agent_keys", "shred"]
+__all__ = ["ErasureReport", "erase_in_store", "erase_serving", "forget", "lrs_agent_keys", "shred"]
 
 
 class ErasureReport(msgspec.Struct):
@@ -49,10 +50,15 @@ class ErasureReport(msgspec.Struct):
     key_shredded: bool
     erased_us: int = 0
     lrs_statements: int = 0
+    view_rows: int = 0
+    state_rows: int = 0
+    outbox_rows: int = 0
     log_records: int = 0
     lake_rows: int = 0
     lake_files_vacuumed: int = 0
     replayed_events: int | None = None
+    steps: dict[str, str] = msgspec.field(default_factory=dict)
+    """What each step of the erasure did, in words (the admin API's answer)."""
 
 
 def _identifier(learner: str) -> str:
@@ -90,6 +96,49 @@ def shred(settings: Settings, tenant: str, learner: str, *, vault: IdentityVault
     return report
 
 
+def erase_serving(
+    settings: Settings, tenant: str, learner: str, *, vault: IdentityVault | None, store: StateStore
+) -> ErasureReport:
+    """Everything a running deployment can erase online (the admin API): the key shredded and the
+    tombstone recorded, the LRS store's statements, the state store's rows (views, keyed state,
+    view changes, outbox) and the lake's rows (deleted; vacuumed by ``forget``)."""
+    report = shred(settings, tenant, learner, vault=vault)
+    erase_in_store(report, store, close=False)
+    if settings.lake.enabled:
+        report.lake_rows = sum(delete_learner_rows(settings, tenant, report.pseudonym).values())
+    report.steps = _steps(settings, report, online=True)
+    return report
+
+
+def _steps(settings: Settings, report: ErasureReport, *, online: bool) -> dict[str, str]:
+    embedded = settings.deployment == "embedded"
+    steps = {
+        "key": "shredded: every payload and sealed value of theirs no longer opens"
+        if report.key_shredded
+        else "no key in the vault (unknown, or erased before)",
+        "tombstone": "recorded: every runtime and replay skips their earlier events",
+        "lrs": f"{report.lrs_statements} statements deleted",
+        "state": f"{report.view_rows} view rows, {report.state_rows} state rows, {report.outbox_rows} outbox "
+        "messages deleted; running processors drop them from memory at their next batch",
+        "tutor": "the tutor's index holds course passages, no learner data: nothing to delete",
+    }
+    if not settings.lake.enabled:
+        steps["lake"] = "no lake configured"
+    elif online:
+        steps["lake"] = f"{report.lake_rows} rows deleted; older files vacuumed by `edupulse forget`"
+    else:
+        steps["lake"] = f"{report.lake_rows} rows deleted, {report.lake_files_vacuumed} files vacuumed"
+    if not embedded:
+        steps["log"] = (
+            "Kafka records stay until the topic's retention: values and payloads sealed under the shredded key"
+        )
+    elif online:
+        steps["log"] = "records deleted by `edupulse forget` (processing stopped); their payloads no longer open"
+    else:
+        steps["log"] = f"{report.log_records} records deleted, file vacuumed"
+    return steps
+
+
 def forget(settings: Settings, tenant: str, learner: str, *, rebuild: bool = True) -> ErasureReport:
     """Erase a learner (an identifier or their pseudonym) from every store; see the module's text."""
     lock = ProcessLock(settings.data_dir)
@@ -98,13 +147,34 @@ def forget(settings: Settings, tenant: str, learner: str, *, rebuild: bool = Tru
         report = shred(settings, tenant, learner)
         if settings.deployment == "embedded":
             report.log_records = _forget_in_log(settings, tenant, report.pseudonym)
+        else:  # embedded state is rebuilt by the replay below; PostgreSQL's is erased in place
+            erase_in_store(report, _open_store(settings))
         lake = erase_learner(settings, tenant, report.pseudonym)
         report.lake_rows, report.lake_files_vacuumed = sum(lake.rows.values()), lake.files_vacuumed
     finally:
         lock.release()
     if rebuild and settings.deployment == "embedded":
         report.replayed_events = replay(settings).events
+    report.steps = _steps(settings, report, online=False)
     return report
+
+
+def erase_in_store(report: ErasureReport, store: StateStore, *, close: bool = True) -> None:
+    """Delete the learner's view rows, keyed state, view changes and outbox messages; into the report."""
+    try:
+        erased = store.erase_learner(report.pseudonym)
+    finally:
+        if close:
+            store.close()
+    report.view_rows, report.state_rows = erased.views, erased.state
+    report.outbox_rows = erased.outbox
+
+
+def _open_store(settings: Settings) -> StateStore:
+    from edupulse.stream.store.postgres import PostgresStore  # noqa: PLC0415 - only scale-out needs psycopg
+
+    pg = settings.postgres
+    return PostgresStore(pg.dsn, schema=pg.schema_name, pool_size=1)
 
 
 def _resolve(settings: Settings, tenant: str, learner: str, vault: IdentityVault | None) -> tuple[str, str | None]:

@@ -29,6 +29,7 @@ from edupulse.log.base import Record
 from edupulse.privacy.crypto import is_sealed
 from edupulse.privacy.pseudonyms import Pseudonymiser, is_pseudonym
 from edupulse.privacy.scrub import Scrubber
+from edupulse.privacy.values import value_aad
 from edupulse.privacy.vault.service import Identity, IdentityVault
 
 __all__ = ["FREE_TEXT_KEYS", "Protector"]
@@ -52,10 +53,13 @@ _encode_json = msgspec.json.Encoder().encode
 class Protector:
     """Turns records as mapped into records fit for the log."""
 
-    def __init__(self, pseudonyms: Pseudonymiser, vault: IdentityVault, scrubber: Scrubber | None) -> None:
+    def __init__(
+        self, pseudonyms: Pseudonymiser, vault: IdentityVault, scrubber: Scrubber | None, *, seal_values: bool = False
+    ) -> None:
         self.pseudonyms = pseudonyms
         self.vault = vault
         self.scrubber = scrubber
+        self.seal_values = seal_values  # privacy.values: the event values too, for logs that cannot delete
 
     def protect(self, records: Sequence[Record]) -> list[Record]:
         """The records with pseudonyms, masked free text and sealed payloads, in the same order."""
@@ -85,6 +89,8 @@ class Protector:
             if payload and not is_sealed(payload):
                 payload = sealers[mapped.learner].seal(self.mask(payload), mapped.learner.encode())
             value = encode_event(mapped)
+            if self.seal_values:
+                value = sealers[mapped.learner].seal(value, value_aad(mapped.learner))
             out.append(msgspec.structs.replace(rec, key=mapped.partition_key, value=value, payload=payload))
         return out
 

@@ -16,6 +16,7 @@ from edupulse.privacy.keys import decode_key, load_key
 from edupulse.privacy.protect import Protector
 from edupulse.privacy.pseudonyms import Pseudonymiser
 from edupulse.privacy.scrub import Scrubber
+from edupulse.privacy.values import ValueOpener
 from edupulse.privacy.vault.base import VaultRows
 from edupulse.privacy.vault.service import IdentityVault
 from edupulse.privacy.vault.sqlite import SqliteVaultRows
@@ -25,9 +26,11 @@ __all__ = [
     "master_key",
     "open_protector",
     "open_pseudonymiser",
+    "open_value_opener",
     "open_vault",
     "open_vault_rows",
     "read_tombstones",
+    "seals_events",
 ]
 
 VAULT_FILE = "vault.db"
@@ -89,7 +92,21 @@ def open_protector(settings: Settings) -> Protector:
     pseudonyms = open_pseudonymiser(settings)
     vault = open_vault(settings)
     scrubber = Scrubber() if settings.privacy.mask_free_text else None
-    return Protector(pseudonyms, vault, scrubber)
+    return Protector(pseudonyms, vault, scrubber, seal_values=seals_events(settings))
+
+
+def seals_events(settings: Settings) -> bool:
+    """Whether event values are sealed (``privacy.seal_events``; unset: when the log is Kafka)."""
+    if not settings.privacy.pseudonymise:
+        return False
+    configured = settings.privacy.seal_events
+    return settings.deployment == "scaleout" if configured is None else configured
+
+
+def open_value_opener(settings: Settings) -> ValueOpener | None:
+    """What a replay's runtime opens sealed event values with (None when values are not sealed);
+    close it with ``opener.vault.close()``."""
+    return ValueOpener(open_vault(settings)) if seals_events(settings) else None
 
 
 def read_tombstones(settings: Settings) -> dict[str, int]:

@@ -82,9 +82,10 @@ class AuditEntry(msgspec.Struct, frozen=True):
 
 
 def learner_keys(user: User) -> frozenset[str]:
-    """The keys a user may carry as a learner in events: sourced id, username, identifier, mailto: email."""
+    """The keys a user may carry as a learner in events: sourced id, username, identifier, mailto: email,
+    and their LMS accounts as the event mappings spell them (``User.lms_ids``)."""
     keys = {user.sourced_id, user.username, user.identifier, f"mailto:{user.email}" if user.email else ""}
-    return frozenset(k for k in keys if k)
+    return frozenset(k for k in (*keys, *user.lms_ids.split()) if k)
 
 
 class RosterStore(Protocol):
@@ -98,6 +99,9 @@ class RosterStore(Protocol):
 
     def user(self, tenant: str, sourced_id: str) -> User | None:
         """One user by sourced id."""
+
+    def users(self) -> list[User]:
+        """Every user of every tenant (what the masking roster learns at start)."""
 
     def counts(self, tenant: str) -> dict[str, int]:
         """Rows per table for a tenant."""
@@ -114,13 +118,13 @@ class RosterStore(Protocol):
         """Release connections."""
 
 
-_USER_COLS = "sourced_id, role, username, identifier, given_name, family_name, email"
+_USER_COLS = "sourced_id, role, username, identifier, given_name, family_name, email, lms_ids"
 _UPSERTS = {
     "users": (
-        f"INSERT INTO {{p}}roster_users (tenant, {_USER_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        f"INSERT INTO {{p}}roster_users (tenant, {_USER_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (tenant, sourced_id) DO UPDATE SET role=excluded.role, username=excluded.username,"
         " identifier=excluded.identifier, given_name=excluded.given_name, family_name=excluded.family_name,"
-        " email=excluded.email"
+        " email=excluded.email, lms_ids=excluded.lms_ids"
     ),
     "courses": (
         "INSERT INTO {p}roster_courses (tenant, sourced_id, title, course_code) VALUES (?, ?, ?, ?)"
@@ -220,6 +224,10 @@ class SqlRoster:
             (tenant, sourced_id),
         )
         return User(*found[0]) if found else None
+
+    def users(self) -> list[User]:
+        found = self._fetch(self._sql(f"SELECT {_USER_COLS} FROM {{p}}roster_users ORDER BY tenant, sourced_id"), ())
+        return [User(*row) for row in found]
 
     def person(self, tenant: str, subject: str) -> Person | None:
         user = self.user(tenant, subject)

@@ -22,6 +22,9 @@ class User(msgspec.Struct, frozen=True):
     given_name: str = ""
     family_name: str = ""
     email: str = ""
+    lms_ids: str = ""
+    """The learner keys events give this person (``roster.keys.lms_keys`` of users.csv ``userIds``),
+    space-separated: ``canvas-user:4711``, ``moodle-user:88``, ``account:HOME|NAME``."""
 
 
 class RosterCourse(msgspec.Struct, frozen=True):

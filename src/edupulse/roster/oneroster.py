@@ -26,10 +26,12 @@ import msgspec
 
 from edupulse.errors import ConfigError, InvalidEventError
 from edupulse.importers.base import BadLine, ImportReport
+from edupulse.privacy.scrub import Roster
 from edupulse.roster.base import RosterRows, RosterStore
+from edupulse.roster.keys import lms_keys
 from edupulse.roster.model import USER_ROLES, Agent, Enrollment, RosterClass, RosterCourse, User
 
-__all__ = ["FILES", "OneRosterImport", "import_roster"]
+__all__ = ["FILES", "OneRosterImport", "import_roster", "mask_roster_people"]
 
 Row = dict[str, str]
 MAX_REPORTED = 1000
@@ -68,6 +70,7 @@ def _user(row: Row, rows: RosterRows) -> None:
             row["givenName"].strip(),
             row["familyName"].strip(),
             row.get("email", "").strip(),
+            " ".join(lms_keys(row.get("userIds", ""))),
         )
     )
     agents = {a.strip() for a in row.get("agentSourcedIds", "").split(",") if a.strip()}
@@ -195,9 +198,19 @@ class _Checkpoint:
 
 
 def import_roster(
-    store: RosterStore, paths: Sequence[Path], *, tenant: str, checkpoint_dir: Path, batch_size: int = 2000
+    store: RosterStore,
+    paths: Sequence[Path],
+    *,
+    tenant: str,
+    checkpoint_dir: Path,
+    batch_size: int = 2000,
+    masking: Roster | None = None,
 ) -> ImportReport:
-    """Import OneRoster CSV files into ``store`` for ``tenant``; never stops on a bad line."""
+    """Import OneRoster CSV files into ``store`` for ``tenant``; never stops on a bad line.
+
+    ``masking``: the free-text masking roster of this process, which learns every person imported
+    (a server's learns them from the store at its start: ``mask_roster_people``).
+    """
     plan = OneRosterImport(paths)
     checkpoint = _Checkpoint(checkpoint_dir / "oneroster.json")
     report = ImportReport()
@@ -206,7 +219,15 @@ def import_roster(
         if start:
             report.resumed[str(path)] = start
         _import_file(
-            store, name, path, tenant=tenant, start=start, checkpoint=checkpoint, report=report, batch_size=batch_size
+            store,
+            name,
+            path,
+            tenant=tenant,
+            start=start,
+            checkpoint=checkpoint,
+            report=report,
+            batch_size=batch_size,
+            masking=masking,
         )
         report.files += 1
     return report
@@ -222,6 +243,7 @@ def _import_file(
     checkpoint: _Checkpoint,
     report: ImportReport,
     batch_size: int,
+    masking: Roster | None,
 ) -> None:
     rows = RosterRows()
     with path.open(newline="", encoding="utf-8-sig", errors="replace") as file:
@@ -244,14 +266,25 @@ def _import_file(
                 if len(report.problems) < MAX_REPORTED:
                     report.problems.append(BadLine(str(path), line, str(exc)))
             if len(rows) >= batch_size:
-                _flush(store, tenant, rows, report)
+                _flush(store, tenant, rows, report, masking)
                 checkpoint.save(path, line)
                 rows = RosterRows()
-    _flush(store, tenant, rows, report)
+    _flush(store, tenant, rows, report, masking)
     checkpoint.save(path, None)
 
 
-def _flush(store: RosterStore, tenant: str, rows: RosterRows, report: ImportReport) -> None:
+def _flush(store: RosterStore, tenant: str, rows: RosterRows, report: ImportReport, masking: Roster | None) -> None:
     store.put(tenant, rows)
+    if masking is not None:
+        mask_roster_people(masking, rows.users)
     report.events += len(rows)
     report.appended += len(rows)
+
+
+def mask_roster_people(masking: Roster, users: Sequence[User]) -> None:
+    """Teach the free-text masking roster these people: their names, and their ids (sourced id,
+    username, identifier, LMS account ids) wherever they appear in text."""
+    for user in users:
+        ids = [user.sourced_id, user.username, user.identifier]
+        ids += [key.rpartition(":")[2].rpartition("|")[2] for key in user.lms_ids.split()]
+        masking.add(f"{user.given_name} {user.family_name}", [i for i in ids if i])

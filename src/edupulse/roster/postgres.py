@@ -45,6 +45,11 @@ MIGRATIONS = (
         " CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.audit_log"
         " FOR EACH STATEMENT EXECUTE FUNCTION {schema}.audit_log_append_only();",
     ),
+    Migration(
+        2,
+        "the learner keys events give a user (LMS accounts)",
+        "ALTER TABLE {schema}.roster_users ADD COLUMN lms_ids text NOT NULL DEFAULT '';",
+    ),
 )
 
 

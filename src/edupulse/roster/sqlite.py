@@ -16,7 +16,7 @@ __all__ = ["SqliteRoster"]
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS roster_users (tenant TEXT NOT NULL, sourced_id TEXT NOT NULL, role TEXT NOT NULL,
   username TEXT NOT NULL, identifier TEXT NOT NULL, given_name TEXT NOT NULL, family_name TEXT NOT NULL,
-  email TEXT NOT NULL, PRIMARY KEY (tenant, sourced_id));
+  email TEXT NOT NULL, lms_ids TEXT NOT NULL DEFAULT '', PRIMARY KEY (tenant, sourced_id));
 CREATE INDEX IF NOT EXISTS roster_users_username ON roster_users (tenant, username);
 CREATE TABLE IF NOT EXISTS roster_courses (tenant TEXT NOT NULL, sourced_id TEXT NOT NULL, title TEXT NOT NULL,
   course_code TEXT NOT NULL, PRIMARY KEY (tenant, sourced_id));
@@ -48,6 +48,9 @@ class SqliteRoster(SqlRoster):
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.executescript(SCHEMA)
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(roster_users)")}
+        if "lms_ids" not in columns:  # a roster.db made before LMS ids were kept
+            self._conn.execute("ALTER TABLE roster_users ADD COLUMN lms_ids TEXT NOT NULL DEFAULT ''")
         self._lock = threading.Lock()
 
     @contextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 EVENTS_TOPIC = "learning-events"
 DEAD_LETTER_TOPIC = "dead-letters"
 Mode = Literal["live", "replay"]
+Opener = Callable[[list[LogRecord]], list[LogRecord]]
 
 
 class BatchStats(msgspec.Struct):
@@ -60,9 +62,20 @@ class Runtime:
         max_batch_size: int | None = None,
         on_commit: Callable[[Commit], None] | None = None,
         erased: Mapping[str, int] | None = None,
+        opener: Opener | None = None,
+        erasures: Callable[[], Mapping[str, int]] | None = None,
+        erasure_poll_s: float = 2.0,
     ) -> None:
         self.log = log
         self.erased = dict(erased or {})  # tombstones: learner -> erased at (us); older events are skipped
+        # Opens event values sealed per learner (privacy.values), dropping those whose key is shredded.
+        self.opener = opener
+        # Live: where erasures made elsewhere (another process's admin API) are found, between batches.
+        self.erasures = erasures
+        self.erasure_poll_s = erasure_poll_s
+        self._next_poll = 0.0
+        self._forgotten: set[str] = set()
+        self.erasures_applied = 0  # erasures whose rows this runtime deleted and whose state it reloaded
         self.store = store
         self.operators = list(operators)
         self.topic = topic
@@ -197,6 +210,8 @@ class Runtime:
 
     def _decode(self, records: list[LogRecord]) -> list[LearningEvent]:
         """Decode a batch; a record that cannot be decoded goes to the dead letters, not in a loop."""
+        if self.opener is not None:
+            records = self.opener(records)
         try:
             return decode_events([r.value for r in records])
         except msgspec.DecodeError:
@@ -213,9 +228,35 @@ class Runtime:
                 self._dead_letters.setdefault(rec.partition, []).append(dead)
         return events
 
+    # -- erasure -------------------------------------------------------------------
+
+    def forget(self, learner: str, erased_us: int) -> None:
+        """A learner was erased: skip their events stored before ``erased_us`` from now on, and, at the
+        next pass (between batches, so no batch in flight writes them back), delete their rows from the
+        store and reload every owned partition's state from it, so no operator holds them in memory."""
+        self.erased[learner] = erased_us
+        self._forgotten.add(learner)
+
+    def _erase_forgotten(self) -> None:
+        if self.erasures is not None and time.monotonic() >= self._next_poll:
+            self._next_poll = time.monotonic() + self.erasure_poll_s
+            for learner, erased_us in self.erasures().items():
+                if self.erased.get(learner) != erased_us:
+                    self.forget(learner, erased_us)
+        if not self._forgotten:
+            return
+        for learner in sorted(self._forgotten):
+            self.store.erase_learner(learner)
+            self._forgotten.discard(learner)
+            self.erasures_applied += 1
+        owned = sorted(self._owned)
+        self.restore_later(owned)
+        logger.info("erased learners removed from the store; partitions %s reloaded", owned)
+
     def run_once(self) -> BatchStats:
-        """One batch from every owned partition that has records."""
+        """One batch from every owned partition that has records (after applying erasures made since)."""
         stats = BatchStats()
+        self._erase_forgotten()
         self._restore()
         for part in sorted(self._owned):
             n = self.process_partition(part)

@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from edupulse.postgres import Migration, SchemaPool, check_schema
+from edupulse.postgres import Migration, SchemaPool, check_schema, rewrite_after, translate
 from edupulse.privacy.vault.base import VaultRow
 
 __all__ = ["PostgresVaultRows"]
@@ -77,15 +77,14 @@ class PostgresVaultRows:
             f"INSERT INTO {self._tombs} VALUES (%s, %s, %s) "
             "ON CONFLICT (pseudonym) DO UPDATE SET erased_us = EXCLUDED.erased_us"
         )
-        with self._connection("erase an identity") as conn:
-            with conn.transaction():
-                deleted = conn.execute(delete.encode(), [pseudonym]).rowcount
-                conn.execute(tomb.encode(), [pseudonym, tenant, erased_us])
-            conn.autocommit = True  # VACUUM cannot run in a transaction
-            try:
-                conn.execute(f"VACUUM {self._ids}".encode())
-            finally:
-                conn.autocommit = False
+        with self._connection("erase an identity") as conn, conn.transaction():
+            xid = int(conn.execute(b"SELECT txid_current()").fetchone()[0])  # type: ignore[index]
+            deleted = conn.execute(delete.encode(), [pseudonym]).rowcount
+            conn.execute(tomb.encode(), [pseudonym, tenant, erased_us])
+        try:  # a plain vacuum leaves the deleted row's bytes (the wrapped key) in the pages it keeps
+            rewrite_after(self.dsn, [self._ids], xid)
+        except psycopg.Error as exc:
+            raise translate(exc, "rewrite the identity table after an erasure", self.dsn) from exc
         return deleted > 0
 
     def tombstones(self) -> dict[str, int]:

@@ -61,11 +61,25 @@ class IdentityVault:
             now = time.time_ns() // 1000
             self.rows.insert([self._new_row(p, identities[p], now) for p in new])
             found.update(self.rows.wrapped_keys(new))  # another process may have won: use its key
+        out.update(self._remember(found))
+        return out
+
+    def openers(self, pseudonyms: Iterable[str]) -> dict[str, Sealer]:
+        """The data keys of these learners that exist (none is created): an erased learner has none."""
+        wanted = set(pseudonyms)
+        out = {p: s for p in wanted if (s := self._sealers.get(p)) is not None}
+        missing = [p for p in wanted if p not in out]
+        if missing:
+            out.update(self._remember(self.rows.wrapped_keys(missing)))
+        return out
+
+    def _remember(self, found: Mapping[str, tuple[str, bytes]]) -> dict[str, Sealer]:
+        """Unwrap data keys and keep them in the process's cache."""
         if len(self._sealers) + len(found) > self._cache_size:
             self._sealers.clear()
+        out = {}
         for pseudonym, (kid, wrapped) in found.items():
-            sealer = Sealer(self._unwrap(pseudonym, kid, wrapped))
-            self._sealers[pseudonym] = out[pseudonym] = sealer
+            self._sealers[pseudonym] = out[pseudonym] = Sealer(self._unwrap(pseudonym, kid, wrapped))
         return out
 
     def unknown(self, pseudonyms: Iterable[str]) -> set[str]:

@@ -14,11 +14,13 @@ from typing import Any, Literal, Protocol
 import msgspec
 
 __all__ = [
+    "LEARNER_COLUMN",
     "LINEAGE_COLUMNS",
     "Change",
     "Column",
     "Commit",
     "CommitRecord",
+    "ErasedRows",
     "Lineage",
     "OutboxMessage",
     "Row",
@@ -95,6 +97,22 @@ class Commit(msgspec.Struct):
     and stamps every view row it writes with the commit's partition and next offset."""
 
 
+class ErasedRows(msgspec.Struct):
+    """What ``StateStore.erase_learner`` deleted, by kind of row."""
+
+    views: int = 0
+    state: int = 0
+    changes: int = 0
+    outbox: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.views + self.state + self.changes + self.outbox
+
+
+LEARNER_COLUMN = "learner"
+
+
 class Change(msgspec.Struct, frozen=True):
     """A view row that changed, numbered in commit order (for live update streams)."""
 
@@ -160,6 +178,11 @@ class StateStore(Protocol):
 
     def mark_delivered(self, seqs: Sequence[int]) -> None:
         """Record that these outbox messages were delivered."""
+
+    def erase_learner(self, learner: str) -> ErasedRows:
+        """Delete, in one transaction, every row that names the learner (a pseudonym): their rows of
+        every view with a ``learner`` column, keyed state whose key holds it, view changes and outbox
+        messages that mention it; then reclaim the space so the bytes leave the files (GDPR art. 17)."""
 
     def purge_outbox(self, delivered_before_us: int) -> int:
         """Delete messages delivered (or dead-lettered) before this time; how many went.

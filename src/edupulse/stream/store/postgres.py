@@ -31,9 +31,19 @@ from psycopg.types.json import Jsonb, set_json_loads
 from psycopg_pool import PoolTimeout
 
 from edupulse.errors import EdupulseError, FencedError, NotFoundError
-from edupulse.postgres import check_schema, migrate, open_pool, translate
+from edupulse.postgres import check_schema, migrate, open_pool, rewrite_after, translate
 from edupulse.stream.store import postgres_commit as plan
-from edupulse.stream.store.base import Change, Commit, CommitRecord, Lineage, OutboxMessage, Row, ViewSpec
+from edupulse.stream.store.base import (
+    LEARNER_COLUMN,
+    Change,
+    Commit,
+    CommitRecord,
+    ErasedRows,
+    Lineage,
+    OutboxMessage,
+    Row,
+    ViewSpec,
+)
 from edupulse.stream.store.postgres_schema import COMPONENT, MIGRATIONS, create_view, ident, view_table
 
 __all__ = ["PostgresStore"]
@@ -42,6 +52,7 @@ Connection = psycopg.Connection[tuple[Any, ...]]
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.decode
 TRIM_EVERY = 200  # commits between trims of the change feed
+ERASE_HORIZON_WAIT_S = 60.0  # longest wait for transactions older than an erasure before its VACUUM FULL
 
 
 def _configure(conn: Connection, *, synchronous_commit: bool) -> None:
@@ -324,6 +335,44 @@ class PostgresStore:
         with self._connection("trim the commit lineage") as conn:
             cursor = conn.execute(query.encode(), [parts, [first_offsets[p] for p in parts], topic])
             return int(cursor.rowcount)
+
+    # -- erasure --------------------------------------------------------------------
+
+    def erase_learner(self, learner: str) -> ErasedRows:
+        """Delete the learner's rows in one transaction, then rewrite the tables that held them
+        (``VACUUM FULL``: a plain vacuum leaves dead tuples' bytes in the pages it keeps) once no
+        older transaction can still see them (``postgres.rewrite_after``)."""
+        self._load_catalog()
+        schema = f'"{self.schema}"'
+        views = [view_table(self.schema, n) for n, spec in self._views.items() if LEARNER_COLUMN in spec.columns]
+        erased = ErasedRows()
+        touched: list[str] = []
+        with self._connection("erase a learner from the state store") as conn, conn.transaction():
+            xid = int(conn.execute(b"SELECT txid_current()").fetchone()[0])  # type: ignore[index]
+            for table in views:
+                count = conn.execute(f"DELETE FROM {table} WHERE {LEARNER_COLUMN} = %s".encode(), [learner]).rowcount
+                erased.views += count
+                touched += [table] if count else []
+            erased.state = conn.execute(
+                f"DELETE FROM {schema}.state WHERE position(%s::bytea IN key) > 0".encode(), [learner.encode()]
+            ).rowcount
+            erased.changes = conn.execute(
+                f"DELETE FROM {schema}.changes WHERE strpos(row, %s) > 0".encode(), [learner]
+            ).rowcount
+            erased.outbox = conn.execute(
+                f"DELETE FROM {schema}.outbox WHERE strpos(key, %s) > 0 OR position(%s::bytea IN payload) > 0".encode(),
+                [learner, learner.encode()],
+            ).rowcount
+        for name, count in (("state", erased.state), ("changes", erased.changes), ("outbox", erased.outbox)):
+            touched += [f"{schema}.{name}"] if count else []
+        self._vacuum(touched, xid)
+        return erased
+
+    def _vacuum(self, tables: Sequence[str], xid: int) -> None:
+        try:
+            rewrite_after(self.dsn, tables, xid, wait_s=ERASE_HORIZON_WAIT_S)
+        except psycopg.Error as exc:
+            raise translate(exc, "vacuum the tables a learner was erased from", self.dsn) from exc
 
     def close(self) -> None:
         with self._listen_lock:

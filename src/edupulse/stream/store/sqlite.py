@@ -19,10 +19,12 @@ import msgspec
 
 from edupulse.errors import ConfigError, FencedError, NotFoundError, TerminalError, TransientError
 from edupulse.stream.store.base import (
+    LEARNER_COLUMN,
     LINEAGE_COLUMNS,
     Change,
     Commit,
     CommitRecord,
+    ErasedRows,
     Lineage,
     OutboxMessage,
     Row,
@@ -422,6 +424,43 @@ class SqliteStore:
                 raise
             self._conn.execute("COMMIT")
         return gone
+
+    # -- erasure --------------------------------------------------------------------
+
+    def erase_learner(self, learner: str) -> ErasedRows:
+        with self._lock:
+            conn = self._conn
+            conn.execute("PRAGMA secure_delete=ON")  # deleted cells are overwritten, not only unlinked
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    erased = self._erase_locked(conn, learner)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                if erased.total:  # nor kept in free pages or write-ahead frames
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    conn.execute("VACUUM")
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:
+                raise TransientError(f"could not erase a learner from the state store at {self.path}: {exc}") from exc
+            finally:
+                conn.execute("PRAGMA secure_delete=OFF")
+        return erased
+
+    def _erase_locked(self, conn: sqlite3.Connection, learner: str) -> ErasedRows:
+        erased = ErasedRows()
+        for spec in self._views.values():
+            if LEARNER_COLUMN in spec.columns:
+                sql = f"DELETE FROM v_{spec.name} WHERE {LEARNER_COLUMN} = ?"  # noqa: S608 - checked names
+                erased.views += conn.execute(sql, (learner,)).rowcount
+        erased.state = conn.execute("DELETE FROM state WHERE instr(key, ?) > 0", (learner,)).rowcount
+        erased.changes = conn.execute("DELETE FROM changes WHERE instr(row, ?) > 0", (learner,)).rowcount
+        mention = (learner, learner.encode())
+        sql = "DELETE FROM outbox WHERE instr(key, ?) > 0 OR instr(payload, ?) > 0"
+        erased.outbox = conn.execute(sql, mention).rowcount
+        return erased
 
     def close(self) -> None:
         with self._lock:
