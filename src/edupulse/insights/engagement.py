@@ -37,7 +37,8 @@ LEARNER_VIEW = ViewSpec(
         "late_events": "int",
         "activity": "json",
     },
-    indexes=(("tenant", "course", "last_seen_us"), ("tenant", "learner")),
+    # (tenant, course, mean_score): the dashboard counts a course's learners per score band
+    indexes=(("tenant", "course", "last_seen_us"), ("tenant", "learner"), ("tenant", "course", "mean_score")),
 )
 COURSE_VIEW = ViewSpec(
     name="course_partition",
