@@ -1,5 +1,5 @@
 """Turning a validated statement into what is stored: id, stored, authority, version set,
-and its index keys, canonical event and idempotency digest computed.
+and its query indexes, canonical event and idempotency digest computed.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from edupulse.events.model import encode_event
 from edupulse.events.vocabulary import Verb
 from edupulse.events.xapi import Statement, digest, to_event, verb_of
 from edupulse.log.base import Record
-from edupulse.lrs.index import VOIDED_VERB, IndexKeys
+from edupulse.lrs.index import VOIDED_VERB
 from edupulse.lrs.store.base import NewStatement
 
 __all__ = ["Prepared", "iso_time", "prepare"]
@@ -45,7 +45,6 @@ def prepare(
     stored: str,
     authority: dict[str, Any],
     version: str,
-    index_keys: IndexKeys,
 ) -> Prepared:
     """Complete a checked statement (in place) and build its log record and store row."""
     if "id" not in stmt:
@@ -63,7 +62,7 @@ def prepare(
     verb = verb_of(typed.verb) or Verb.OTHER
     event = to_event(typed, b"", tenant=tenant, event_id=stmt["id"], stored_us=stored_us, verb=verb)
     record = Record(event.partition_key, encode_event(event), stored_us, f"{tenant}:{stmt['id']}", digest(typed), raw)
-    return Prepared(record, _new_statement(stmt, stored_us, index_keys))
+    return Prepared(record, _new_statement(stmt, stored_us))
 
 
 def _arrays_of_context_activities(stmt: dict[str, Any]) -> None:
@@ -87,13 +86,12 @@ def _arrays_of_context_activities(stmt: dict[str, Any]) -> None:
             holder["context"] = {**context, "contextActivities": arrays}
 
 
-def _new_statement(stmt: dict[str, Any], stored_us: int, index_keys: IndexKeys) -> NewStatement:
+def _new_statement(stmt: dict[str, Any], stored_us: int) -> NewStatement:
     verb = stmt["verb"]["id"]
     obj = stmt["object"]
     target = obj["id"].lower() if obj.get("objectType") == "StatementRef" else None
     voids = target if verb == VOIDED_VERB else None
     registration = (stmt.get("context") or {}).get("registration")
-    agents, activities = index_keys.of(stmt)
     return NewStatement(
         id=stmt["id"],
         stored_us=stored_us,
@@ -103,6 +101,4 @@ def _new_statement(stmt: dict[str, Any], stored_us: int, index_keys: IndexKeys) 
         voids=voids,
         target=target,
         attachments=tuple(a["sha2"] for a in stmt.get("attachments") or ()),
-        agents=agents,
-        activities=activities,
     )

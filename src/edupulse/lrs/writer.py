@@ -21,7 +21,7 @@ from edupulse.errors import ConflictError, InvalidEventError
 from edupulse.events.xapi import VerbRef, verb_of
 from edupulse.log.base import EventLog
 from edupulse.lrs.definitions import ActivityDefinitions
-from edupulse.lrs.index import VOIDED_VERB, IndexKeys
+from edupulse.lrs.index import VOIDED_VERB
 from edupulse.lrs.prepare import Prepared, iso_time, prepare
 from edupulse.lrs.signature import SIGNATURE_USAGE, check_signature
 from edupulse.lrs.statements import BatchPolicy, BatchRejected, IngestReport, Problem, known_verbs
@@ -62,7 +62,6 @@ class StatementWriter:
         self.max_batch = max_batch
         self.definitions = ActivityDefinitions(store)
         self.checked = CheckedParts()
-        self.index_keys = IndexKeys()
 
     def write(
         self,
@@ -92,14 +91,7 @@ class StatementWriter:
             (
                 i,
                 prepare(
-                    s,
-                    raw,
-                    tenant=tenant,
-                    stored_us=stored_us,
-                    stored=stored,
-                    authority=authority,
-                    version=version,
-                    index_keys=self.index_keys,
+                    s, raw, tenant=tenant, stored_us=stored_us, stored=stored, authority=authority, version=version
                 ),
             )
             for i, raw, s in good

@@ -28,10 +28,10 @@ DocumentKind = Literal["state", "activity_profile", "agent_profile"]
 
 
 class NewStatement(msgspec.Struct, frozen=True, gc=False):
-    """A completed statement to store, with what its query columns and indexes need.
+    """A completed statement to store, with what its query columns need.
 
-    ``agents`` and ``activities`` are its index keys (``index.IndexKeys``), found by the
-    writer on the decoded statement; left None, the store derives them from ``body``.
+    Its agents and activities the store derives from ``body`` itself (``index.agents_of``,
+    ``index.activities_of``), when it indexes them.
     """
 
     id: str
@@ -42,8 +42,6 @@ class NewStatement(msgspec.Struct, frozen=True, gc=False):
     voids: str | None = None  # the id this statement voids, if it is a voiding statement
     target: str | None = None  # the id its object refers to, if the object is a StatementRef
     attachments: tuple[str, ...] = ()  # sha2 of each attachment
-    agents: Sequence[tuple[str, bool]] | None = None  # (agent key, direct)
-    activities: Sequence[tuple[str, bool]] | None = None  # (activity id, direct)
 
 
 class StoredStatement(msgspec.Struct, frozen=True, gc=False):

@@ -4,9 +4,9 @@ Statements are numbered by ``seq`` in the order they are stored, which is the or
 ``stored`` times; pages and ``more`` cursors are ranges of ``seq``. Agents and activities
 of a statement are indexed in tables of their own, flagged ``direct`` (actor/object)
 or related (authority, instructor, team, context activities, sub-statement); those
-rows are written with the statements, in the same transaction (``sqlite_index``; a file
-from a version that indexed after the write is caught up before a query needs it).
-Every write transaction takes the cross-process write lock first (``_transaction``).
+indexes are derived from the stored statements after the write (``sqlite_index``), and
+brought up to date before any query that uses them. Every write transaction takes the
+cross-process write lock first (``_transaction``).
 Voiding is kept apart (``voids``), so a voiding statement that arrives before its
 target still voids it.
 """
@@ -25,7 +25,7 @@ from typing import Any
 from edupulse.errors import TransientError
 from edupulse.log.write_lock import WriteLock
 from edupulse.lrs.store.base import Document, DocumentKey, NewStatement, StatementQuery, StoredStatement
-from edupulse.lrs.store.sqlite_index import INDEX_SCHEMA, index_inserted, index_pending, index_some, start_index_state
+from edupulse.lrs.store.sqlite_index import INDEX_SCHEMA, index_pending, index_some, start_index_state
 from edupulse.lrs.store.sqlite_schema import SCHEMA
 
 __all__ = ["SqliteLrsStore"]
@@ -86,33 +86,7 @@ class SqliteLrsStore:
     def put(self, tenant: str, statements: Sequence[NewStatement]) -> None:
         self._last_put = time.monotonic()
         with self._lock, self._transaction() as db:
-            inserted = self._insert(db, tenant, statements)
-            index_inserted(db, inserted)
-
-    def _insert(
-        self, db: sqlite3.Connection, tenant: str, statements: Sequence[NewStatement]
-    ) -> list[tuple[int, NewStatement]]:
-        """Insert the statements not stored yet, numbered from the next ``seq``; returns those inserted.
-
-        The id is the idempotency key: a stored id is ignored (its seq is then never used).
-        """
-        by_id: dict[str, NewStatement] = {}
-        for stmt in statements:
-            by_id.setdefault(stmt.id, stmt)  # the first of repeated ids
-        first = int(db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM statements").fetchone()[0])
-        numbered = list(enumerate(by_id.values(), start=first))
-        rows = [(seq, tenant, s.id, s.stored_us, s.verb, s.registration, s.target, s.body) for seq, s in numbered]
-        cur = db.executemany(
-            "INSERT OR IGNORE INTO statements (seq, tenant, id, stored_us, verb, registration, target, body) "
-            "VALUES (?,?,?,?,?,?,?,?)",
-            rows,
-        )
-        if cur.rowcount != len(rows):  # some were stored already: only the new ones count
-            stored = {r[0] for r in db.execute("SELECT seq FROM statements WHERE seq >= ?", (first,))}
-            numbered = [(seq, s) for seq, s in numbered if seq in stored]
-        voids = [(tenant, s.voids) for _, s in numbered if s.voids is not None]
-        db.executemany("INSERT OR IGNORE INTO voids VALUES (?,?)", voids)
-        return numbered
+            _insert(db, tenant, statements)
 
     def index(self) -> None:
         """Bring the agent and activity indexes up to the newest stored statement."""
@@ -298,6 +272,33 @@ class SqliteLrsStore:
         with self._lock:
             self._db.close()
             self._write_lock.close()
+
+
+def _insert(db: sqlite3.Connection, tenant: str, statements: Sequence[NewStatement]) -> None:
+    """Insert the statements not stored yet, numbered from the next ``seq``, in a few statements of SQL.
+
+    The id is the idempotency key: a stored id is ignored (its seq is then never used).
+    Their agent and activity rows come later (``sqlite_index``).
+    """
+    by_id: dict[str, NewStatement] = {}
+    for stmt in statements:
+        by_id.setdefault(stmt.id, stmt)  # the first of repeated ids
+    fresh = list(by_id.values())
+    first = int(db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM statements").fetchone()[0])
+    rows = [
+        (seq, tenant, s.id, s.stored_us, s.verb, s.registration, s.target, s.body)
+        for seq, s in enumerate(fresh, start=first)
+    ]
+    cur = db.executemany(
+        "INSERT OR IGNORE INTO statements (seq, tenant, id, stored_us, verb, registration, target, body) "
+        "VALUES (?,?,?,?,?,?,?,?)",
+        rows,
+    )
+    voiding = [(seq, s.voids) for seq, s in enumerate(fresh, start=first) if s.voids is not None]
+    if voiding and cur.rowcount != len(rows):  # some were stored already: only the new ones void
+        stored = {r[0] for r in db.execute("SELECT seq FROM statements WHERE seq >= ?", (first,))}
+        voiding = [(seq, target) for seq, target in voiding if seq in stored]
+    db.executemany("INSERT OR IGNORE INTO voids VALUES (?,?)", [(tenant, t) for _, t in voiding])
 
 
 def _agent_seqs(db: sqlite3.Connection, tenant: str, agents: Sequence[str], needles: Sequence[str]) -> list[int]:
