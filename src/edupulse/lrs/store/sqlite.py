@@ -261,8 +261,9 @@ class SqliteLrsStore:
                         db.execute(f"DELETE FROM {table} WHERE seq IN ({marks})", chunk)  # noqa: S608 - constant SQL
                 for text in [*agents, *needles]:
                     db.execute("DELETE FROM documents WHERE tenant = ? AND instr(agent, ?) > 0", (tenant, text))
-            self._db.execute("VACUUM")
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            with self._write_lock.held():  # VACUUM writes too, outside any transaction
+                self._db.execute("VACUUM")
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return len(seqs)
 
     def close(self) -> None:
