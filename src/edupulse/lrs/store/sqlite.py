@@ -5,7 +5,8 @@ Statements are numbered by ``seq`` in the order they are stored, which is the or
 of a statement are indexed in tables of their own, flagged ``direct`` (actor/object)
 or related (authority, instructor, team, context activities, sub-statement); those
 indexes are derived from the stored statements after the write (``sqlite_index``), and
-brought up to date before any query that uses them.
+brought up to date before any query that uses them. Every write transaction takes the
+cross-process write lock first (``_transaction``).
 Voiding is kept apart (``voids``), so a voiding statement that arrives before its
 target still voids it.
 """
@@ -16,7 +17,8 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,12 +64,17 @@ class SqliteLrsStore:
             except sqlite3.OperationalError as exc:
                 raise TransientError(f"the LRS store is busy: {exc}") from exc
 
-    def put(self, tenant: str, statements: Sequence[NewStatement]) -> None:
-        self._last_put = time.monotonic()
-        with self._lock, self._write_lock.held():
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction, under the cross-process write lock; the caller holds ``_lock``.
+
+        Rolled back on any error; SQLite's own errors (a busy or locked file) become a
+        ``TransientError``, which the API answers with 503 and a retry.
+        """
+        with self._write_lock.held():
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._insert(tenant, statements)
+                yield self._db
                 self._db.execute("COMMIT")
             except BaseException as exc:
                 if self._db.in_transaction:
@@ -76,31 +83,10 @@ class SqliteLrsStore:
                     raise TransientError(f"the LRS store is busy: {exc}") from exc
                 raise
 
-    def _insert(self, tenant: str, statements: Sequence[NewStatement]) -> None:
-        """Insert the statements not stored yet, numbered from the next ``seq``, in a few statements of SQL.
-
-        The id is the idempotency key: a stored id is ignored (its seq is then never used).
-        Their agent and activity rows come later (``sqlite_index``).
-        """
-        by_id: dict[str, NewStatement] = {}
-        for stmt in statements:
-            by_id.setdefault(stmt.id, stmt)  # the first of repeated ids
-        fresh = list(by_id.values())
-        first = int(self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM statements").fetchone()[0])
-        rows = [
-            (seq, tenant, s.id, s.stored_us, s.verb, s.registration, s.target, s.body)
-            for seq, s in enumerate(fresh, start=first)
-        ]
-        cur = self._db.executemany(
-            "INSERT OR IGNORE INTO statements (seq, tenant, id, stored_us, verb, registration, target, body) "
-            "VALUES (?,?,?,?,?,?,?,?)",
-            rows,
-        )
-        voiding = [(seq, s.voids) for seq, s in enumerate(fresh, start=first) if s.voids is not None]
-        if voiding and cur.rowcount != len(rows):  # some were stored already: only the new ones void
-            stored = {r[0] for r in self._db.execute("SELECT seq FROM statements WHERE seq >= ?", (first,))}
-            voiding = [(seq, target) for seq, target in voiding if seq in stored]
-        self._db.executemany("INSERT OR IGNORE INTO voids VALUES (?,?)", [(tenant, t) for _, t in voiding])
+    def put(self, tenant: str, statements: Sequence[NewStatement]) -> None:
+        self._last_put = time.monotonic()
+        with self._lock, self._transaction() as db:
+            _insert(db, tenant, statements)
 
     def index(self) -> None:
         """Bring the agent and activity indexes up to the newest stored statement."""
@@ -112,17 +98,8 @@ class SqliteLrsStore:
         with self._lock:
             if not index_pending(self._db):
                 return False
-            try:
-                with self._write_lock.held():
-                    self._db.execute("BEGIN IMMEDIATE")
-                    done = index_some(self._db, _INDEX_CHUNK)
-                    self._db.execute("COMMIT")
-            except BaseException as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.OperationalError):
-                    raise TransientError(f"the LRS store is busy: {exc}") from exc
-                raise
+            with self._transaction() as db:
+                done = index_some(db, _INDEX_CHUNK)
             return done == _INDEX_CHUNK
 
     def _index_when_idle(self) -> None:
@@ -227,20 +204,11 @@ class SqliteLrsStore:
     def update_activities(
         self, tenant: str, activity_ids: Sequence[str], update: Callable[[dict[str, bytes]], dict[str, bytes]]
     ) -> None:
-        with self._lock, self._write_lock.held():
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                changed = update(self._activities(tenant, activity_ids))
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO activities VALUES (?,?,?)", [(tenant, i, d) for i, d in changed.items()]
-                )
-                self._db.execute("COMMIT")
-            except BaseException as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.OperationalError):
-                    raise TransientError(f"the LRS store is busy: {exc}") from exc
-                raise
+        with self._lock, self._transaction() as db:
+            changed = update(self._activities(tenant, activity_ids))
+            db.executemany(
+                "INSERT OR REPLACE INTO activities VALUES (?,?,?)", [(tenant, i, d) for i, d in changed.items()]
+            )
 
     # -- documents ----------------------------------------------------------------------
 
@@ -283,10 +251,8 @@ class SqliteLrsStore:
         Returns how many statements were deleted.
         """
         with self._lock:
-            db = self._db
-            db.execute("PRAGMA secure_delete=ON")
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            self._db.execute("PRAGMA secure_delete=ON")
+            with self._transaction() as db:
                 seqs = _agent_seqs(db, tenant, agents, needles)
                 for start in range(0, len(seqs), 500):
                     chunk = seqs[start : start + 500]
@@ -295,12 +261,9 @@ class SqliteLrsStore:
                         db.execute(f"DELETE FROM {table} WHERE seq IN ({marks})", chunk)  # noqa: S608 - constant SQL
                 for text in [*agents, *needles]:
                     db.execute("DELETE FROM documents WHERE tenant = ? AND instr(agent, ?) > 0", (tenant, text))
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-            db.execute("VACUUM")
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            with self._write_lock.held():  # VACUUM writes too, outside any transaction
+                self._db.execute("VACUUM")
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return len(seqs)
 
     def close(self) -> None:
@@ -310,6 +273,33 @@ class SqliteLrsStore:
         with self._lock:
             self._db.close()
             self._write_lock.close()
+
+
+def _insert(db: sqlite3.Connection, tenant: str, statements: Sequence[NewStatement]) -> None:
+    """Insert the statements not stored yet, numbered from the next ``seq``, in a few statements of SQL.
+
+    The id is the idempotency key: a stored id is ignored (its seq is then never used).
+    Their agent and activity rows come later (``sqlite_index``).
+    """
+    by_id: dict[str, NewStatement] = {}
+    for stmt in statements:
+        by_id.setdefault(stmt.id, stmt)  # the first of repeated ids
+    fresh = list(by_id.values())
+    first = int(db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM statements").fetchone()[0])
+    rows = [
+        (seq, tenant, s.id, s.stored_us, s.verb, s.registration, s.target, s.body)
+        for seq, s in enumerate(fresh, start=first)
+    ]
+    cur = db.executemany(
+        "INSERT OR IGNORE INTO statements (seq, tenant, id, stored_us, verb, registration, target, body) "
+        "VALUES (?,?,?,?,?,?,?,?)",
+        rows,
+    )
+    voiding = [(seq, s.voids) for seq, s in enumerate(fresh, start=first) if s.voids is not None]
+    if voiding and cur.rowcount != len(rows):  # some were stored already: only the new ones void
+        stored = {r[0] for r in db.execute("SELECT seq FROM statements WHERE seq >= ?", (first,))}
+        voiding = [(seq, target) for seq, target in voiding if seq in stored]
+    db.executemany("INSERT OR IGNORE INTO voids VALUES (?,?)", [(tenant, t) for _, t in voiding])
 
 
 def _agent_seqs(db: sqlite3.Connection, tenant: str, agents: Sequence[str], needles: Sequence[str]) -> list[int]:
