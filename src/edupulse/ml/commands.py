@@ -28,7 +28,7 @@ alias_option = option(
 by_option = option(
     "--by", default="cli", show_default=True, help="Who acts, kept in the alias history.", env="EDUPULSE_MODEL_BY"
 )
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+json_option = option("--json", "as_json", is_flag=True, help="Print JSON.", env="EDUPULSE_JSON")
 holdout_option = option(
     "--holdout-year",
     default="2014",
@@ -36,7 +36,12 @@ holdout_option = option(
     help="Presentations of this year are held out.",
     env="EDUPULSE_HOLDOUT_YEAR",
 )
-promote_flag = click.option("--promote", is_flag=True, help="Make the challenger champion if it wins on the hold-out.")
+promote_flag = option(
+    "--promote",
+    is_flag=True,
+    help="Make the challenger champion if it wins on the hold-out.",
+    env="EDUPULSE_MODELS_PROMOTE",
+)
 outcomes_option = option(
     "--outcomes",
     type=click.Path(exists=True, path_type=Path),
@@ -200,7 +205,7 @@ def monitor(data_dir: Path | None, outcomes: Path | None, as_json: bool) -> None
 @oulad_data_option
 @outcomes_option
 @holdout_option
-@click.option("--once", is_flag=True, help="One check, then exit.")
+@option("--once", is_flag=True, help="One check, then exit.", env="EDUPULSE_MODELS_WATCH_ONCE")
 def watch(data_dir: Path | None, data: Path, outcomes: Path | None, holdout_year: str, once: bool) -> None:
     """Monitor every EDUPULSE_MODELS__WATCH_INTERVAL_S; retrain on a drift alert or on schedule, then
     compare and promote the challenger if it wins.

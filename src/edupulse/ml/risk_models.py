@@ -87,6 +87,8 @@ class RiskSource:
 def risk_source(settings: Settings) -> RiskSource | None:
     """The deployment's at-risk models (champion and challenger), or None when none is stored."""
     root = settings.data_dir / "models"
+    if not (root / RISK_MODEL).is_dir():  # no version stored: no registry to open (no PostgreSQL pool)
+        return None
     registry = open_registry(settings)
     source = RiskSource(registry, root, poll_s=settings.models.poll_interval_s)
     if source.champion is None:
