@@ -96,12 +96,17 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, str], dict[str, Any]]] = {
     ("GET", "/api/v1/me"): (SCOPED, {}),
     ("GET", "/api/v1/roster/users/{sourced_id}"): (IDENTIFY_EVE, {"params": {"purpose": "support"}}),
     ("GET", "/api/v1/audit"): (ADMIN_ONLY, {}),
+    ("GET", "/api/v1/models"): (OPERATORS, {}),
+    ("GET", "/api/v1/models/{name}"): (OPERATORS, {}),
+    ("GET", "/api/v1/models/{name}/versions/{version}"): (OPERATORS, {}),
+    ("POST", "/api/v1/models/{name}/versions/{version}/promote"): (ADMIN_ONLY, {"json": {"alias": "challenger"}}),
+    ("POST", "/api/v1/models/{name}/rollback"): (ADMIN_ONLY, {"json": {"alias": "challenger"}}),
     ("GET", "/api/v1/lineage"): (
         LEARNER_EVE,
         {"params": {"view": "learner_course", "key": json.dumps({"course": CHEM, "learner": EVE})}},
     ),
 }
-PATH_VALUES = {"alert_id": "no-such-alert", "sourced_id": "s-eve"}
+PATH_VALUES = {"alert_id": "no-such-alert", "sourced_id": "s-eve", "name": "risk", "version": "no-such-version"}
 
 
 @pytest.fixture(scope="module")

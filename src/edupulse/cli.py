@@ -921,6 +921,12 @@ from edupulse.insights import risk_commands as _risk_commands  # noqa: E402
 for _command in _risk_commands.COMMANDS:
     main.add_command(_command)
 
+# The model registry's commands (models list|show|promote|rollback|retrain|compare|monitor|watch).
+from edupulse.ml import commands as _model_commands  # noqa: E402
+
+for _command in _model_commands.COMMANDS:
+    main.add_command(_command)
+
 
 COMPLETION_SHELLS = ("bash", "zsh", "fish")
 

@@ -20,6 +20,7 @@ __all__ = [
     "LakeSettings",
     "LogSettings",
     "LrsSettings",
+    "ModelsSettings",
     "PostgresSettings",
     "PrivacySettings",
     "RetentionSettings",
@@ -186,6 +187,34 @@ class RetentionSettings(BaseModel):
         default_factory=dict,
         description='Days of history kept per tenant, as JSON ({"acme": 365}); tenants not named keep everything.',
     )
+
+
+class ModelsSettings(BaseModel):
+    """The model registry, hot swap, drift monitoring and the challenger."""
+
+    poll_interval_s: float = Field(
+        2.0, ge=0, description="How often a running processor or worker checks the model aliases between batches."
+    )
+    drift_psi: float = Field(0.2, gt=0, description="Alert above this PSI of a feature against training.")
+    drift_ks: float = Field(
+        0.2, gt=0, le=1, description="Alert when a feature's KS statistic against the training reference exceeds this."
+    )
+    prediction_psi: float = Field(0.2, gt=0, description="Alert when the PSI of the champion's scores exceeds this.")
+    min_auc: float = Field(0.65, ge=0, le=1, description="Alert below this AUC of the champion on outcomes.")
+    max_ece: float = Field(
+        0.1, ge=0, le=1, description="Alert above this calibration error (ECE) of the champion on outcomes."
+    )
+    window_days: float = Field(
+        30.0, gt=0, description="The monitoring window: scores whose event is at most this many days before the newest."
+    )
+    min_rows: int = Field(100, ge=1, description="Fewest scores (or outcomes) a figure needs before it can alert.")
+    promote_margin: float = Field(
+        0.005, ge=0, description="AUC by which a challenger must beat the champion on the hold-out to be promoted."
+    )
+    retrain_interval_hours: float | None = Field(
+        None, gt=0, description="`edupulse models watch` retrains this often; unset: only on a drift alert."
+    )
+    watch_interval_s: float = Field(3600.0, gt=0, description="How often `edupulse models watch` checks for drift.")
 
 
 class RulesSettings(BaseModel):
@@ -365,6 +394,7 @@ class Settings(BaseSettings):
     lake: LakeSettings = Field(default_factory=LakeSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)
+    models: ModelsSettings = Field(default_factory=ModelsSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     tutor: TutorSettings = Field(default_factory=TutorSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)

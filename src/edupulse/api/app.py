@@ -16,6 +16,7 @@ from edupulse.api import (
     lake,
     lineage,
     live,
+    models,
     people,
     privacy,
     risk,
@@ -72,6 +73,7 @@ def create_app(deployment: Deployment, *, process: bool = True) -> FastAPI:
     app.include_router(people.router)
     app.include_router(lineage.router)
     app.include_router(risk.router)
+    app.include_router(models.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and the runtime's state")
     def healthz(request: Request) -> JSONResponse:

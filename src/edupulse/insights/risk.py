@@ -16,6 +16,12 @@ day of the cut-off. The summary is rebuilt by the first event (in log order) who
 cut-off falls on a later day, and kept in the operator's state, so a restore continues
 with the very summary live used. Other-course features come from the learner's other
 courses, all in the learner's partition (``insights.history``).
+
+The models come from the registry (``ml.risk_models.RiskSource``): before scoring a batch
+the operator polls the aliases, so a new champion scores from the next batch on, the
+whole batch with one version; a challenger, if named, scores the same rows in shadow
+(``insights.risk_shadow``). A replay scores with the champion of the time it runs
+(docs/models.md).
 """
 
 from __future__ import annotations
@@ -25,16 +31,18 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from edupulse.errors import ConfigError
 from edupulse.events.model import LearningEvent
 from edupulse.insights.cohort import Cohort
 from edupulse.insights.features import DAY_US, FeatureOperator, FeatureState, features_as_of, split_key
 from edupulse.insights.history import history_features
+from edupulse.insights.risk_shadow import SHADOW_VIEW, predict, shadow_rows
 from edupulse.insights.risk_views import HISTORY_STEP, HISTORY_VIEW, RISK_VIEW, Score, lake_messages
 from edupulse.stream.operator import Flush
 from edupulse.stream.store.base import OutboxMessage, Row, ViewSpec
 
 if TYPE_CHECKING:
-    from edupulse.ml.risk_models import RiskModels
+    from edupulse.ml.risk_models import RiskModels, RiskSource
 
 __all__ = ["RiskOperator", "RiskState"]
 
@@ -59,7 +67,18 @@ _decode_cohort = msgspec.msgpack.Decoder(Cohort).decode
 
 
 class _Partition:
-    __slots__ = ("by_course", "by_learner", "cohorts", "current", "dirty", "history", "outbox", "pending", "scores")
+    __slots__ = (
+        "by_course",
+        "by_learner",
+        "cohorts",
+        "current",
+        "dirty",
+        "history",
+        "outbox",
+        "pending",
+        "scores",
+        "shadow",
+    )
 
     def __init__(self) -> None:
         self.scores: dict[str, RiskState] = {}
@@ -71,6 +90,7 @@ class _Partition:
         self.current: dict[str, Row] = {}
         self.history: list[Row] = []
         self.outbox: list[OutboxMessage] = []
+        self.shadow: dict[str, Row] = {}  # key -> the challenger's latest score (never the learner's risk)
 
     def index(self, key: str, state: FeatureState) -> None:
         tenant, course, learner = split_key(key)
@@ -83,13 +103,26 @@ class RiskOperator:
 
     name: str = "risk"
     version: str = "2"  # 2: rows keep their features; no reasons in the stream
-    views: Sequence[ViewSpec] = (RISK_VIEW, HISTORY_VIEW)
+    views: Sequence[ViewSpec] = (RISK_VIEW, HISTORY_VIEW, SHADOW_VIEW)
 
-    def __init__(self, features: FeatureOperator, models: RiskModels, *, lake: bool = False) -> None:
+    def __init__(
+        self,
+        features: FeatureOperator,
+        models: RiskModels | None = None,
+        *,
+        lake: bool = False,
+        source: RiskSource | None = None,
+    ) -> None:
+        """Scores with ``models``, or with ``source``'s champion (and its challenger, in shadow),
+        taking new ones between batches when the aliases move."""
+        champion = models if models is not None else source.champion if source is not None else None
+        if champion is None:
+            raise ConfigError("the risk operator needs at-risk models: train them first (edupulse train risk)")
         self.features = features
-        self.models = models
+        self.models = champion
+        self.challenger = source.challenger if source is not None and models is None else None
+        self.source = source if models is None else None
         self.lake = lake
-        self._days = sorted(models.by_day)
         self._parts: dict[int, _Partition] = {}
         features.observe(self._observe)
 
@@ -123,10 +156,7 @@ class RiskOperator:
         row = features_as_of(state, cut)
         cohort.place(row, state, cut)
         row |= history_features(part.by_learner[ev.tenant + _SEP + ev.learner], ev.course or "", cut)
-        course_day = row.get("course_day")
-        day = int(course_day // 1) if isinstance(course_day, float) else None
-        model_day = max((d for d in self._days if day is not None and d <= day), default=self._days[0])
-        score = Score(ev.tenant, ev.course or "", ev.learner, ev.event_id, ev.event_time_us, cut, model_day, row)
+        score = Score(ev.tenant, ev.course or "", ev.learner, ev.event_id, ev.event_time_us, cut, -1, row)
         part.pending.append((key, score))
 
     def _cohort(self, part: _Partition, course: str, cut: int) -> Cohort:
@@ -142,15 +172,17 @@ class RiskOperator:
         """Score what the feature operator queued for this batch: one prediction per model."""
         part = self._parts[partition]
         pending, part.pending = part.pending, []
+        if self.source is not None and self.source.poll():  # between batches: the whole batch uses one version
+            self.models, self.challenger = self.source.champion or self.models, self.source.challenger
         if not pending:
             return
-        for model_day in sorted({s.model_day for _, s in pending}):
-            group = [s for _, s in pending if s.model_day == model_day]
-            risks = self.models.by_day[model_day].predict([s.features for s in group])
-            for s, p in zip(group, risks, strict=True):
-                s.risk = round(float(p), 4)
+        scores = [s for _, s in pending]
+        for s, (day, risk) in zip(scores, predict(self.models, scores), strict=True):
+            s.model_day, s.risk = day, risk
         kept = self._record(part, pending)
         self._emit(part, pending, kept)
+        if self.challenger is not None:
+            part.shadow.update(shadow_rows(self.challenger, pending, self.models.version))
 
     def _record(self, part: _Partition, pending: list[tuple[str, Score]]) -> dict[int, int]:
         """Which scores become history rows (index -> seq), updating each learner-course's record."""
@@ -188,6 +220,8 @@ class RiskOperator:
             else:
                 out.state[key] = _encode(part.scores[key.removeprefix(_LEARNER)])
         out.views = {RISK_VIEW.name: list(part.current.values()), HISTORY_VIEW.name: part.history}
+        if part.shadow:
+            out.views[SHADOW_VIEW.name] = list(part.shadow.values())
         out.outbox = part.outbox
-        part.dirty, part.current, part.history, part.outbox = set(), {}, [], []
+        part.dirty, part.current, part.history, part.outbox, part.shadow = set(), {}, [], [], {}
         return out

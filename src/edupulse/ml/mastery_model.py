@@ -3,6 +3,10 @@
 ``edupulse train mastery`` writes it to ``<data_dir>/models/mastery.json``; the mastery
 operator reads it when a deployment starts. Its ``version`` is a digest of its content,
 shown beside every mastery figure so each can be traced to the parameters behind it.
+Each trained model is also kept as a registry version (``models/mastery/{version}/``):
+promoting or rolling back the mastery champion rewrites ``mastery.json`` from it. The
+mastery operator reads the file when a deployment starts (no hot swap: its state is
+not per version).
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ from pathlib import Path
 import msgspec
 
 from edupulse.errors import ConfigError
-from edupulse.ml import elo
+from edupulse.ml import elo, registry
 from edupulse.ml.bkt import DEFAULT_PARAMS, BktParams
+from edupulse.ml.registry import ModelCard
 
-__all__ = ["MODEL_FILE", "MasteryModel", "load_model", "model_path", "save_model"]
+__all__ = ["MASTERY_MODEL", "MODEL_FILE", "MasteryModel", "load_model", "model_path", "save_model", "serve_version"]
 
+MASTERY_MODEL = "mastery"
 MODEL_FILE = Path("models") / "mastery.json"
 FORMAT = 1
 
@@ -49,7 +55,26 @@ def model_path(data_dir: Path) -> Path:
 
 
 def save_model(model: MasteryModel, data_dir: Path) -> Path:
-    """Write the model atomically (a reader sees the old file or the new one)."""
+    """Write the model atomically (a reader sees the old file or the new one), and keep it as a
+    version of the registry (``models/mastery/{version}/``), so that it can be promoted back later."""
+    card = ModelCard(
+        MASTERY_MODEL,
+        model.version,
+        {"snapshot": model.trained_on, "params": {"skills": len(model.bkt), "format": model.format}},
+    )
+    registry.save_model(data_dir / "models", card, model)
+    return _write(model, data_dir)
+
+
+def serve_version(data_dir: Path, version: str) -> Path:
+    """Make a stored version the served model (``mastery.json``), read by the next start or replay."""
+    _, model = registry.load_model(data_dir / "models", MASTERY_MODEL, version)
+    if not isinstance(model, MasteryModel):
+        raise ConfigError(f"{data_dir / 'models' / MASTERY_MODEL / version} does not hold a mastery model")
+    return _write(model, data_dir)
+
+
+def _write(model: MasteryModel, data_dir: Path) -> Path:
     path = model_path(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
