@@ -40,7 +40,7 @@ promote_flag = option(
     "--promote",
     is_flag=True,
     help="Make the challenger champion if it wins on the hold-out.",
-    env="EDUPULSE_MODELS_PROMOTE",
+    env="EDUPULSE_MODEL_PROMOTE",
 )
 outcomes_option = option(
     "--outcomes",
@@ -52,7 +52,13 @@ outcomes_option = option(
 
 @click.group()
 def models() -> None:
-    """Model versions, aliases (champion, challenger), drift and retraining (docs/models.md)."""
+    """Model versions, aliases (champion, challenger), drift and retraining (docs/models.md).
+
+    \b
+    Examples:
+      edupulse models list
+      edupulse models promote risk risk-gbm-1a2b3c4d
+    """
 
 
 @models.command("list")
@@ -62,7 +68,7 @@ def list_models(data_dir: Path | None, as_json: bool) -> None:
     """Every stored version of the at-risk and mastery models, with the aliases naming them.
 
     \b
-    Example:
+    Examples:
       edupulse models list --json
     """
     listing = model_admin.listing(_settings(data_dir=data_dir))
@@ -85,7 +91,7 @@ def show(data_dir: Path | None, name: str, version: str | None) -> None:
     Without VERSION: the champion.
 
     \b
-    Example:
+    Examples:
       edupulse models show risk
     """
     _emit(model_admin.show(_settings(data_dir=data_dir), name, version))
@@ -101,7 +107,7 @@ def promote(data_dir: Path | None, name: str, version: str, alias: str, by: str)
     """Point an alias at a stored version; running processors and workers take it between batches.
 
     \b
-    Example:
+    Examples:
       edupulse models promote risk risk-gbm-1a2b3c4d
       edupulse models promote risk risk-gbm-5e6f7a8b --alias challenger
     """
@@ -117,7 +123,7 @@ def rollback(data_dir: Path | None, name: str, alias: str, by: str) -> None:
     """Put back the version the alias named before its last promotion.
 
     \b
-    Example:
+    Examples:
       edupulse models rollback risk
     """
     _emit(model_admin.rollback(_settings(data_dir=data_dir), name, alias=alias, actor=by))
@@ -151,7 +157,7 @@ def retrain(
     if it wins by the margin (EDUPULSE_MODELS__PROMOTE_MARGIN).
 
     \b
-    Example:
+    Examples:
       edupulse models retrain risk --data ../shared/data/oulad --promote
     """
     settings = _settings(data_dir=data_dir)
@@ -170,8 +176,8 @@ def compare(data_dir: Path | None, name: str, data: Path, holdout_year: str, pro
     """Champion against challenger on the hold-out year: AUC and ECE per cut-off day.
 
     \b
-    Example:
-      edupulse models compare risk --data ../shared/data/oulad --json
+    Examples:
+      edupulse models compare risk --data ../shared/data/oulad
     """
     settings = _settings(data_dir=data_dir)
     _emit(model_admin.compare(settings, data, holdout_year=holdout_year, promote=promote, say=_say))
@@ -185,7 +191,7 @@ def monitor(data_dir: Path | None, outcomes: Path | None, as_json: bool) -> None
     """Drift (PSI, KS) and quality (AUC, ECE) of the champion's current scores; alerts on breaches.
 
     \b
-    Example:
+    Examples:
       edupulse models monitor --outcomes ../shared/data/oulad --json
     """
     reports = model_admin.monitor(_settings(data_dir=data_dir), outcomes)
@@ -205,13 +211,13 @@ def monitor(data_dir: Path | None, outcomes: Path | None, as_json: bool) -> None
 @oulad_data_option
 @outcomes_option
 @holdout_option
-@option("--once", is_flag=True, help="One check, then exit.", env="EDUPULSE_MODELS_WATCH_ONCE")
+@option("--once", is_flag=True, help="One check, then exit.", env="EDUPULSE_MODEL_WATCH_ONCE")
 def watch(data_dir: Path | None, data: Path, outcomes: Path | None, holdout_year: str, once: bool) -> None:
     """Monitor every EDUPULSE_MODELS__WATCH_INTERVAL_S; retrain on a drift alert or on schedule, then
     compare and promote the challenger if it wins.
 
     \b
-    Example:
+    Examples:
       edupulse models watch --data ../shared/data/oulad --outcomes ../shared/data/oulad
     """
     settings: Settings = _settings(data_dir=data_dir)
