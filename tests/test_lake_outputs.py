@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -206,7 +207,8 @@ def test_relayed_messages_land_once_on_the_log_and_in_the_lake(
     log_and_store: tuple[EventLog, StateStore], tmp_path: Path
 ) -> None:
     log, store = log_and_store
-    topic = f"predictions_{tmp_path.name[-12:]}".replace("-", "_")  # a topic per test on the shared broker
+    # a topic per run on the shared broker (pytest's temp directory names repeat across runs)
+    topic = f"predictions_{secrets.token_hex(6)}"
     messages = [OutboxMessage(topic, m.key, m.payload, m.idempotency_key) for m in _predictions(50)]
     store.commit(Commit(EVENTS_TOPIC, 0, 1, outbox=messages))
     sender = LogSender(log, partitions=2)
