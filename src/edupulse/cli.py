@@ -455,12 +455,17 @@ def demo(
 
     seed = secrets.randbelow(2**31) if seed is None else seed
 
-    def announce(url: str, key: NewKey) -> None:
+    def announce(url: str, key: NewKey, token: str | None) -> None:
         auth = f"{key.key}:{key.secret}"
+        sign_in = (
+            f"  dashboard: {url}/ui/  (sign in as the demo's administrator with this token, valid 12 h:)\n    {token}\n"
+            if token
+            else f"  dashboard: {url}/ui/  (sign in with a person's token from your identity provider)\n"
+        )
         click.echo(
             f"\nedupulse demo is running at {url}  (API docs: {url}/docs)\n"
-            f"  dashboard: {url}/ui/  (sign in with a person's token: docs/dashboard.md)\n"
-            f"  simulating {courses} course(s) x {learners} learners at {rate:g} statements/s (seed {seed})\n"
+            + sign_in
+            + f"  simulating {courses} course(s) x {learners} learners at {rate:g} statements/s (seed {seed})\n"
             f"  data directory: {settings.data_dir.resolve()}\n"
             f"  credentials (HTTP Basic): {auth}\n\n"
             f"  curl -u {auth} {url}/api/v1/courses\n"

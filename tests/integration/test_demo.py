@@ -51,6 +51,15 @@ def test_demo_serves_a_live_simulated_course(tmp_path: Path) -> None:
         assert at_risk.status_code == 200, at_risk.text
         top = at_risk.json()["learners"][0]
         assert 0 <= top["risk"] <= 1 and top["model_version"].startswith("risk-demo-")
+        # The dashboard: the printed token signs the demo's administrator in, who sees every course.
+        token = banner.split("valid 12 h:)", 1)[1].split()[0]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as browser:
+            assert browser.post("/ui/signin", data={"token": "not-a-token"}).status_code == 401
+            signed_in = browser.post("/ui/signin", data={"token": token})
+            assert signed_in.status_code == 303, signed_in.text
+            overview = browser.get("/ui/data")
+            assert overview.status_code == 200, overview.text
+            assert {c["course"] for c in overview.json()["courses"]} == {c["course"] for c in courses()}
     finally:
         proc.terminate()
         proc.wait(timeout=20)
