@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 
 import psycopg
+import psycopg.sql
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -18,7 +19,10 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from edupulse.config import KafkaSettings, PostgresSettings
 from edupulse.errors import ConfigError, TransientError
 from edupulse.log.base import Record, partition_for
+from edupulse.log.ids import id_keys
 from edupulse.log.kafka import KafkaLog
+from edupulse.log.kafka_index import MIGRATIONS
+from edupulse.postgres import migrate
 from tests.conftest import free_port
 from tests.services import kafka_servers, postgres_dsn, track
 
@@ -214,3 +218,33 @@ def test_retention_never_drops_what_keep_from_protects(kafka_log: KafkaLog) -> N
     assert kafka_log.start_offsets(topic) == [5]
     assert [r.offset for r in kafka_log.read(topic, 0, 0, 100)] == [5, 6, 7, 8, 9]
     assert sorted(kafka_log.read_payloads(topic, 0, range(10))) == [5, 6, 7, 8, 9]
+
+
+def test_an_index_of_an_earlier_version_is_rekeyed_and_keeps_refusing_its_ids() -> None:
+    """Migration 3: the clear ids of ``record_ids`` become keyed hashes; the ids stay idempotent."""
+    schema = f"test_kafka_{uuid.uuid4().hex[:12]}"
+    topic = f"kafka-{uuid.uuid4().hex[:12]}"
+    statement = f"statement-{uuid.uuid4()}"
+    with psycopg.connect(postgres_dsn(), autocommit=True) as conn, conn.transaction():
+        migrate(conn, schema, "kafka-log", MIGRATIONS[:2])  # the schema as version 2 left it
+        conn.execute(
+            psycopg.sql.SQL("INSERT INTO {}.record_ids VALUES (%s, %s, %s, 0, 0)").format(
+                psycopg.sql.Identifier(schema)
+            ),
+            (topic, statement, b"digest"),
+        )
+    log = track(KafkaLog(kafka_servers(), postgres_dsn(), schema=schema))
+    try:
+        log.ensure_topic(topic, 1)
+        again, changed = log.append(
+            topic, [Record(b"k", b"v", 1, id=statement, digest=b"digest"), Record(b"k", b"w", 1, id=statement)]
+        )
+        assert (again.status, again.partition, again.offset) == ("duplicate", 0, 0)
+        assert changed.status == "conflict"
+        with psycopg.connect(postgres_dsn(), autocommit=True) as conn:
+            ident = psycopg.sql.Identifier(schema)
+            assert conn.execute("SELECT to_regclass(%s)", (f"{schema}.record_ids",)).fetchone() == (None,)
+            keys = conn.execute(psycopg.sql.SQL("SELECT key FROM {}.record_keys").format(ident)).fetchall()
+        assert [bytes(k) for (k,) in keys] == id_keys(topic, [statement])
+    finally:
+        log.close()

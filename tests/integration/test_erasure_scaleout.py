@@ -17,22 +17,27 @@ docs/privacy.md).
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import psycopg
 import pytest
 
 from edupulse.config import Settings
 from edupulse.deployment import Deployment
 from edupulse.insights.engagement import LEARNER_VIEW
+from edupulse.log.base import EventLog, LogRecord
 from edupulse.log.kafka import KafkaLog
+from edupulse.privacy.crypto import is_sealed
 from edupulse.privacy.erasure import forget
 from edupulse.privacy.setup import open_vault, read_tombstones
 from edupulse.privacy.values import ValueOpener
 from edupulse.replay import standard_operators
+from edupulse.stream.log_sender import ALERTS_TOPIC
 from edupulse.stream.runtime import Runtime
 from edupulse.stream.store.base import StateStore
 from edupulse.stream.store.postgres import PostgresStore
@@ -45,6 +50,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 KAFKA_DATA = Path("/var/tmp/edupulse-services/kafka/data")  # noqa: S108 - log.dirs of scripts/services/kafka.sh
 PARTITIONS = 2
+# Ana fails six times: an alert names her on the relayed alerts topic, sealed with her key.
+RULES = """
+rules:
+  - {name: failing, when: failed_attempts, count: 2, within_hours: 12, cooldown_hours: 24, actions: [webhook]}
+"""
 
 
 def _ana(tag: str, n: int) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
@@ -52,7 +62,7 @@ def _ana(tag: str, n: int) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
     activity = f"https://example.edu/courses/algebra/items/only-{tag}"
     out = []
     for i in range(n):
-        stmt = statement(score=0.4 + i / 100, statement_id=str(uuid.uuid4()))
+        stmt = statement(verb="failed", score=0.4 + i / 100, statement_id=str(uuid.uuid4()))
         stmt["actor"] = {"objectType": "Agent", "name": name, "mbox": f"mailto:{mail}"}
         stmt["object"]["id"] = activity
         stmt["result"]["response"] = f"call me on +44 20 7946 {tag[:4]} or write to {mail}"
@@ -61,12 +71,14 @@ def _ana(tag: str, n: int) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
 
 
 def _settings(tmp: Path, name: str) -> Settings:
+    (tmp / "rules.yaml").write_text(RULES)
     return Settings(
         deployment="scaleout",
         data_dir=tmp / "data",
         kafka={"bootstrap_servers": kafka_servers(), "topic_prefix": f"{name}.", "group_id": name},
         postgres={"dsn": postgres_dsn(), "schema_name": scratch_schema(name)},
         log={"partitions": PARTITIONS},
+        rules={"path": tmp / "rules.yaml"},
     )
 
 
@@ -128,7 +140,25 @@ def _ingest_and_process(settings: Settings, ana: list[dict[str, Any]]) -> tuple[
             others = random_statements(200, seed=11, learners=5)
             assert client.post("/xapi/statements", json=others + ana).status_code == 200
         wait_processed(dep.store, 200 + len(ana), timeout_s=90)  # by the deployment's consumer-group member
-        return dep.learner_key("default", ana[0]["actor"]["mbox"]), _learners(dep.store)
+        pseudonym = dep.learner_key("default", ana[0]["actor"]["mbox"])
+        _check_alerts_sealed(dep, pseudonym)
+        return pseudonym, _learners(dep.store)
+
+
+def _check_alerts_sealed(dep: Deployment, pseudonym: str) -> None:
+    """Ana's alerts reach the alerts topic sealed with her key; read through the deployment's log, they open."""
+    key = f"default\x1f{pseudonym}".encode()
+    deadline = time.monotonic() + 30
+    while not (raw := _read_all(dep.raw_log, key)) and time.monotonic() < deadline:
+        time.sleep(0.2)  # the outbox relay appends them
+    assert raw, "no alert of the learner was relayed onto the alerts topic"
+    assert all(is_sealed(r.value) for r in raw)
+    opened = _read_all(dep.log, key)
+    assert all(msgspec.json.decode(r.value)["learner"] == pseudonym for r in opened)
+
+
+def _read_all(log: EventLog, key: bytes) -> list[LogRecord]:
+    return [r for p in range(PARTITIONS) for r in log.read(ALERTS_TOPIC, p, 0, 1000) if r.key == key]
 
 
 def test_forget_leaves_no_readable_trace_in_kafka_or_postgres_and_replay_keeps_them_out(tmp_path: Path) -> None:
@@ -148,6 +178,8 @@ def test_forget_leaves_no_readable_trace_in_kafka_or_postgres_and_replay_keeps_t
         assert _found(segments, pseudonym.encode())  # and the record keys in the broker's segments
         for what, needle in needles.items():  # sealed values and payloads: never readable, even before
             assert _found(segments, needle) == [], what
+        lrs = {str(p): p.read_bytes() for p in settings.data_dir.rglob("*") if p.is_file()}
+        assert _found(lrs, ana[0]["id"].encode())  # the LRS's statements hold the ids: the id scans are real
 
         report = forget(settings, "default", ana[0]["actor"]["mbox"])
 
@@ -169,8 +201,9 @@ def test_forget_leaves_no_readable_trace_in_kafka_or_postgres_and_replay_keeps_t
         local = {str(p): p.read_bytes() for p in settings.data_dir.rglob("*") if p.is_file()}
         for what, needle in needles.items():  # the LRS store, the key files
             assert _found(local, needle) == [], what
-        ids = {w for stmt in ana for w in _found(files, stmt["id"].encode())}
-        print(f"\nstatement ids (random, not the learner's) still in: {sorted(ids)}")  # noqa: T201
+        for stmt in ana:  # the log's index keeps a keyed hash of each id, never the id
+            assert _found(files, stmt["id"].encode()) == [], stmt["id"]
+            assert _found(segments, stmt["id"].encode()) == [], stmt["id"]
         wal = _wal_since(conn, start_lsn)
         wal_holds = {what: needle in wal for what, needle in [*needles.items(), ("pseudonym", pseudonym.encode())]}
         print(f"\nPostgreSQL WAL written during the test ({len(wal):,} bytes) holds: {wal_holds}")  # noqa: T201

@@ -12,6 +12,9 @@ what an earlier one started:
   reads into them);
 * a field null in every row of a batch is left out of that batch (it reads as null).
 
+A value still sealed (``privacy.values``: an output of an erased learner, whose key is
+shredded) is passed over: it has no row.
+
 Every row also gets its log position (``log_partition``, ``log_offset``,
 ``log_time_us``) and ``date``, the UTC day of its append to the log.
 """
@@ -27,6 +30,7 @@ import msgspec
 import pyarrow as pa
 
 from edupulse.log.base import LogRecord
+from edupulse.privacy.crypto import is_sealed
 
 __all__ = ["json_rows"]
 
@@ -75,7 +79,8 @@ def _column(name: str, values: list[Any]) -> pa.Array | None:
 
 
 def json_rows(records: Sequence[LogRecord], payloads: dict[tuple[int, int], bytes]) -> pa.Table:
-    """One row per record: a column per JSON field, then the log position and ``date``."""
+    """One row per record (but sealed ones): a column per JSON field, then the log position and ``date``."""
+    records = [r for r in records if not is_sealed(r.value)]
     objects = [_object(r) for r in records]
     names: dict[str, None] = {}
     for obj in objects:

@@ -1,9 +1,13 @@
 """What the Kafka log keeps in PostgreSQL: record ids, payloads and the committed ends.
 
 Kafka alone cannot refuse a repeated id or keep a payload beside a record without
-returning it on every read, so three tables in one schema hold:
+returning it on every read, so these tables in one schema hold:
 
-- ``record_ids``: (topic, id) -> digest, partition, offset, for idempotent appends;
+- ``record_keys``: ``id_keys(topic, [id])`` -> digest, partition, offset, for
+  idempotent appends. The key is a 16-byte keyed hash of the topic and id
+  (``log.ids``), as in the embedded log: the index never holds a statement id in
+  clear. Schemas of earlier versions kept the ids in ``record_ids``; migration 3
+  rehashes them into ``record_keys`` and drops that table (``create_schema``);
 - ``payloads``: (topic, partition, offset) -> payload;
 - ``partition_ends``: (topic, partition) -> the offset after the last record whose
   append committed here. Readers see records below it only, so a record is never
@@ -24,6 +28,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from edupulse.log.ids import id_keys
 from edupulse.postgres import Migration, migrate
 
 __all__ = ["MIGRATIONS", "Conn", "IdRow", "Index", "create_schema"]
@@ -58,31 +63,59 @@ MIGRATIONS = [
             PRIMARY KEY (topic, partition, first));
         """,
     ),
+    Migration(
+        3,
+        "record ids as keyed hashes",
+        """
+        CREATE TABLE IF NOT EXISTS {schema}.record_keys (
+            key bytea PRIMARY KEY, digest bytea, partition integer NOT NULL, "offset" bigint NOT NULL);
+        """,
+    ),
 ]
+
+_REKEY_BATCH = 10_000
 
 
 def create_schema(conn: Conn, schema: str) -> None:
-    """Create or upgrade the index's tables; safe when several processes start at once."""
+    """Create or upgrade the index's tables; safe when several processes start at once.
+
+    The migrations' lock is held to the end of the transaction, so the rekeying of an
+    earlier version's ``record_ids`` runs once, before any process appends.
+    """
     with conn.transaction():
         migrate(conn, schema, "kafka-log", MIGRATIONS)
+        _rekey_record_ids(conn, schema)
+
+
+def _rekey_record_ids(conn: Conn, schema: str) -> None:
+    """Move the ids of ``record_ids`` (earlier versions: in clear) into ``record_keys``, then drop it."""
+    if conn.execute("SELECT to_regclass(%s)", (f'"{schema}".record_ids',)).fetchone() in (None, (None,)):
+        return
+    ident = sql.Identifier(schema)
+    insert = sql.SQL("INSERT INTO {}.record_keys VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING").format(ident)
+    with conn.cursor(name="edupulse_rekey") as rows, conn.cursor() as out:
+        rows.execute(sql.SQL('SELECT topic, id, digest, partition, "offset" FROM {}.record_ids').format(ident))
+        while chunk := rows.fetchmany(_REKEY_BATCH):
+            out.executemany(insert, [(id_keys(t, [i])[0], d, p, o) for t, i, d, p, o in chunk])
+    conn.execute(sql.SQL("DROP TABLE {}.record_ids").format(ident))
 
 
 class Index:
-    """Statements on the three tables, run on a connection the caller owns (and its transaction)."""
+    """Statements on the index's tables, run on a connection the caller owns (and its transaction)."""
 
     def __init__(self, schema: str) -> None:
         self.schema = schema
         ident = sql.Identifier(schema)
         self._claim = sql.SQL(
-            "INSERT INTO {}.record_ids SELECT %s, i, d, -1, -1 FROM unnest(%s::text[], %s::bytea[]) AS u(i, d) "
-            "ON CONFLICT DO NOTHING RETURNING id"
+            "INSERT INTO {}.record_keys SELECT k, d, -1, -1 FROM unnest(%s::bytea[], %s::bytea[]) AS u(k, d) "
+            "ON CONFLICT DO NOTHING RETURNING key"
         ).format(ident)
         self._known = sql.SQL(
-            'SELECT id, digest, partition, "offset" FROM {}.record_ids WHERE topic=%s AND id = ANY(%s)'
+            'SELECT key, digest, partition, "offset" FROM {}.record_keys WHERE key = ANY(%s::bytea[])'
         ).format(ident)
         self._place = sql.SQL(
-            'UPDATE {}.record_ids r SET partition=u.p, "offset"=u.o '
-            "FROM unnest(%s::text[], %s::int[], %s::bigint[]) AS u(i, p, o) WHERE r.topic=%s AND r.id=u.i"
+            'UPDATE {}.record_keys r SET partition=u.p, "offset"=u.o '
+            "FROM unnest(%s::bytea[], %s::int[], %s::bigint[]) AS u(k, p, o) WHERE r.key=u.k"
         ).format(ident)
         self._copy_payloads = sql.SQL(
             'COPY {}.payloads (topic, partition, "offset", payload) FROM STDIN (FORMAT BINARY)'
@@ -125,18 +158,22 @@ class Index:
 
         A claim of an id another transaction is claiming waits for it to end.
         """
-        order = sorted(range(len(ids)), key=ids.__getitem__)
-        rows = conn.execute(self._claim, (topic, [ids[i] for i in order], [digests[i] for i in order])).fetchall()
-        return {str(row[0]) for row in rows}
+        keys = _keys(topic, ids)
+        order = sorted(range(len(ids)), key=keys.__getitem__)
+        rows = conn.execute(self._claim, ([keys[i] for i in order], [digests[i] for i in order])).fetchall()
+        by_key = dict(zip(keys, ids, strict=True))
+        return {by_key[bytes(row[0])] for row in rows}
 
     def known_ids(self, conn: Conn, topic: str, ids: Sequence[str]) -> dict[str, IdRow]:
-        rows = conn.execute(self._known, (topic, list(ids))).fetchall()
-        return {str(i): (None if d is None else bytes(d), int(p), int(o)) for i, d, p, o in rows}
+        keys = _keys(topic, ids)
+        by_key = dict(zip(keys, ids, strict=True))
+        rows = conn.execute(self._known, (keys,)).fetchall()
+        return {by_key[bytes(k)]: (None if d is None else bytes(d), int(p), int(o)) for k, d, p, o in rows}
 
     def place_ids(self, conn: Conn, topic: str, placed: Sequence[tuple[str, int, int]]) -> None:
         if placed:
             ids, parts, offsets = zip(*placed, strict=True)
-            conn.execute(self._place, (list(ids), list(parts), list(offsets), topic))
+            conn.execute(self._place, (_keys(topic, ids), list(parts), list(offsets)))
 
     def add_payloads(self, conn: Conn, topic: str, rows: Sequence[tuple[int, int, bytes]]) -> None:
         """Store payloads by position; COPY, as binding arrays of large values costs more than the write."""
@@ -174,3 +211,7 @@ class Index:
 
     def drop_payloads(self, conn: Conn, topic: str, partition: int, before: int) -> None:
         conn.execute(self._drop_payloads, (topic, partition, before))
+
+
+def _keys(topic: str, ids: Iterable[str]) -> list[bytes]:
+    return [k for k in id_keys(topic, ids) if k is not None]

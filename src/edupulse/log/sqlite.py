@@ -22,7 +22,8 @@ from pathlib import Path
 from edupulse.errors import ConfigError, NotFoundError, TransientError
 from edupulse.log.base import Appended, AppendStatus, LogRecord, Record, partition_for
 from edupulse.log.checkpointer import BACKSTOP_PAGES, Checkpointer
-from edupulse.log.sqlite_schema import connect, create_or_upgrade, id_keys
+from edupulse.log.ids import id_keys
+from edupulse.log.sqlite_schema import connect, create_or_upgrade
 from edupulse.log.write_lock import WriteLock
 
 __all__ = ["SqliteLog"]

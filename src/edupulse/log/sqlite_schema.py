@@ -6,7 +6,7 @@ Tables:
   points to the record's payload, if it has one.
 - ``payloads``: the payloads, keyed by an integer that grows with every append, so
   storing one is an append at the end of a single B-tree.
-- ``record_keys``: the idempotency index. Its key is ``id_keys(topic, [id])``, 16 bytes
+- ``record_keys``: the idempotency index. Its key is ``log.ids.id_keys(topic, [id])``, 16 bytes
   instead of the topic and id as text, so twice as many entries fit a page and an
   append dirties half as many pages.
 - ``partition_ends`` and ``topics``: the next offset of each partition, the partition
@@ -15,12 +15,12 @@ Tables:
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
-from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["PAGE_SIZE", "connect", "create_or_upgrade", "id_keys"]
+from edupulse.log.ids import id_keys
+
+__all__ = ["PAGE_SIZE", "connect", "create_or_upgrade"]
 
 PAGE_SIZE = 16_384
 
@@ -53,25 +53,6 @@ def connect(path: Path, *, synchronous: str) -> sqlite3.Connection:
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA busy_timeout=30000")
     return conn
-
-
-def id_keys(topic: str, record_ids: Iterable[str | None]) -> list[bytes | None]:
-    """The idempotency keys of record ids of a topic: 16 bytes of BLAKE2b each (None for None).
-
-    The hash covers the topic's length, the topic and the id, so no (topic, id) pair can
-    spell another's input. With 128 bits, two distinct ids of a log share a key with a
-    probability of about n² / 2¹²⁹: below 10⁻²⁴ for a billion ids.
-    """
-    prefix = hashlib.blake2b(f"{len(topic)}:{topic}:".encode(), digest_size=16)
-    keys: list[bytes | None] = []
-    for record_id in record_ids:
-        if record_id is None:
-            keys.append(None)
-            continue
-        hasher = prefix.copy()  # cheaper than hashing the prefix again
-        hasher.update(record_id.encode())
-        keys.append(hasher.digest())
-    return keys
 
 
 _TABLES = frozenset({"topics", "partition_ends", "records", "payloads", "record_keys"})

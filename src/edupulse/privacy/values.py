@@ -12,6 +12,13 @@ drops a value whose key is gone (an erased learner) or that does not open, so no
 brings it back; and the deployment's log (lake sink, lineage), which passes such values
 sealed, so that its readers still move on by offset. Keys are looked up once per batch
 for the learners not yet cached.
+
+The outputs relayed onto the log (alerts, predictions, feature snapshots under the
+learner's key, ``stream.log_sender``) are sealed the same way by ``OutputSealer``, with
+the topic in the associated data; ``ValueOpener(vault, purpose=topic)`` opens them. An
+output of a learner already erased is not appended at all; one of a learner the vault
+has no key for (appended already pseudonymised) or of no learner (a course's or a
+model's alert) stays plain.
 """
 
 from __future__ import annotations
@@ -19,20 +26,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from edupulse.log.base import LogRecord
+from edupulse.log.base import LogRecord, Record
 from edupulse.privacy.crypto import SEALED_PREFIX, UnsealError
 from edupulse.privacy.vault.service import IdentityVault
 
-__all__ = ["ValueOpener", "value_aad"]
+__all__ = ["OutputSealer", "ValueOpener", "value_aad"]
 
 logger = logging.getLogger(__name__)
 _SEP = b"\x1f"
 _SEALED = SEALED_PREFIX[0]
 
 
-def value_aad(pseudonym: str) -> bytes:
-    """The associated data of a sealed value: it opens only as the value of this learner's event."""
-    return pseudonym.encode() + b"\x1fvalue"
+def value_aad(pseudonym: str, purpose: str = "value") -> bytes:
+    """The associated data of a sealed value: it opens only as this learner's event value (or
+    with ``purpose`` a topic name, as their output on that topic)."""
+    return pseudonym.encode() + _SEP + purpose.encode()
 
 
 def _learner(key: bytes) -> str:
@@ -43,8 +51,9 @@ def _learner(key: bytes) -> str:
 class ValueOpener:
     """Turns records with sealed values into records with their plain values; drops those that do not open."""
 
-    def __init__(self, vault: IdentityVault) -> None:
+    def __init__(self, vault: IdentityVault, *, purpose: str = "value") -> None:
         self.vault = vault
+        self.purpose = purpose  # "value" for events, the topic's name for relayed outputs
         self.dropped = 0  # values that did not open, since this opener was made
 
     def __call__(self, records: Sequence[LogRecord], *, keep_sealed: bool = False) -> list[LogRecord]:
@@ -55,7 +64,7 @@ class ValueOpener:
             return list(records)
         learners = {key: _learner(key) for key in keyed}
         sealers = self.vault.openers(set(learners.values()))
-        openers = {key: (sealers.get(p), value_aad(p)) for key, p in learners.items()}
+        openers = {key: (sealers.get(p), value_aad(p, self.purpose)) for key, p in learners.items()}
         out = []
         dropped = 0
         for rec in records:
@@ -77,4 +86,36 @@ class ValueOpener:
         if dropped:
             self.dropped += dropped
             logger.debug("skipped %d sealed values whose data key is shredded", dropped)
+        return out
+
+
+class OutputSealer:
+    """Seals the values of outputs relayed onto the log with their learner's data key."""
+
+    def __init__(self, vault: IdentityVault) -> None:
+        self.vault = vault
+        self.dropped = 0  # outputs of erased learners not appended, since this sealer was made
+
+    def __call__(self, topic: str, records: Sequence[Record]) -> list[Record | None]:
+        """The records with sealed values, in order; None for those of an erased learner (not to append)."""
+        learners = {r.key: _learner(r.key) for r in records}
+        named = {p for p in learners.values() if p}
+        sealers = self.vault.openers(named) if named else {}
+        keyless = named - sealers.keys()
+        erased = keyless & self.vault.tombstones().keys() if keyless else set()
+        out: list[Record | None] = []
+        for rec in records:
+            learner = learners[rec.key]
+            sealer = sealers.get(learner)
+            if sealer is not None:
+                sealed = sealer.seal(rec.value, value_aad(learner, topic))
+                out.append(Record(rec.key, sealed, rec.timestamp_us, rec.id, rec.digest, rec.payload))
+            elif learner in erased:
+                out.append(None)
+            else:
+                out.append(rec)
+        dropped = sum(r is None for r in out)
+        if dropped:
+            self.dropped += dropped
+            logger.debug("did not append %d %s outputs of erased learners", dropped, topic)
         return out
