@@ -71,15 +71,17 @@ def _learners(settings: Settings) -> dict[str, int]:
 
 
 def _ingest_and_process(settings: Settings, ana: list[dict[str, Any]]) -> None:
-    with Deployment(settings) as dep, LiveServer(dep) as server:
-        auth = basic(dep.credentials.create("lms", tenant="default"))
-        auth["X-Experience-API-Version"] = "1.0.3"
-        client = httpx.Client(base_url=server.url, headers=auth, timeout=30)
-        others = random_statements(300, seed=5, learners=6)
-        assert client.post("/xapi/statements", json=others + ana).status_code == 200
-        # the LRS returns a statement as it was posted: identity and all
-        got = client.get("/xapi/statements", params={"statementId": ana[0]["id"]}).json()
-        assert got["actor"] == ana[0]["actor"] and got["result"]["response"] == ana[0]["result"]["response"]
+    with Deployment(settings) as dep:
+        with LiveServer(dep) as server:
+            auth = basic(dep.credentials.create("lms", tenant="default"))
+            auth["X-Experience-API-Version"] = "1.0.3"
+            client = httpx.Client(base_url=server.url, headers=auth, timeout=30)
+            others = random_statements(300, seed=5, learners=6)
+            assert client.post("/xapi/statements", json=others + ana).status_code == 200
+            # the LRS returns a statement as it was posted: identity and all
+            got = client.get("/xapi/statements", params={"statementId": ana[0]["id"]}).json()
+            assert got["actor"] == ana[0]["actor"] and got["result"]["response"] == ana[0]["result"]["response"]
+        # the server's own runtime has stopped with it: catch up here, alone on the partitions
         runtime = dep.runtime()
         runtime.assign_all()
         runtime.run_until_caught_up()
