@@ -17,7 +17,8 @@ from edupulse.events.xapi import SKILLS_EXTENSION
 from edupulse.insights.mastery import MASTERY_VIEW, MasteryOperator
 from edupulse.ml import bkt, model_admin
 from edupulse.ml.bkt import BktParams
-from edupulse.ml.mastery_model import MasteryModel, mastery_source, save_model
+from edupulse.ml.mastery_model import MasteryModel, load_model, mastery_source, save_model
+from edupulse.ml.registry import FileRegistry, promote
 from edupulse.stream.store.base import Row
 from tests.statements import START, statement
 
@@ -102,3 +103,11 @@ def test_running_processor_switches_mastery_champion_and_rolls_back(tmp_path: Pa
     assert sorted(r["p_mastery"] for r in third if r["model_version"] == OLD.version) == [
         round(bkt.update(old.prior, True, old), 6)
     ]
+
+
+def test_a_deployment_starts_with_the_champion_even_if_the_served_file_lags(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)  # mastery.json holds OLD, the champion
+    root = settings.data_dir / "models"
+    promote(FileRegistry(root), root, "mastery", NEW.version)  # the alias only (as another host would)
+    assert load_model(settings.data_dir).version == OLD.version
+    assert mastery_source(settings).model.version == NEW.version

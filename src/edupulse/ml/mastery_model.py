@@ -125,7 +125,8 @@ def load_model(data_dir: Path) -> MasteryModel:
 class MasterySource:
     """The served mastery model, swapped for the new champion when the aliases move.
 
-    Starts with ``mastery.json`` (``load_model``); at most every ``poll_s`` seconds
+    Starts with the champion (``mastery.json`` when it is that version, as promotion keeps
+    it; or when no version is stored); at most every ``poll_s`` seconds
     (``ml.registry.watch``) it looks at the mastery aliases and, when the champion moved,
     loads that version. A version that cannot be loaded is logged and the model in use kept.
     """
@@ -134,19 +135,22 @@ class MasterySource:
         self.data_dir = data_dir
         self.watch = watch
         self.model = load_model(data_dir)
+        self._take(watch.served[0])
+
+    def _take(self, version: str | None) -> bool:
+        if version is None or version == self.model.version:
+            return False
+        try:
+            self.model = load_version(self.data_dir, version)
+        except (EdupulseError, OSError) as exc:
+            logger.error("could not load the %s model %s (keeping the one in use): %s", MASTERY_MODEL, version, exc)
+            return False
+        return True
 
     def poll(self) -> bool:
         """Take the new champion if the aliases moved to another one; True if the model changed."""
         served = self.watch.poll()
-        if served is None or served[0] is None or served[0] == self.model.version:
-            return False
-        try:
-            model = load_version(self.data_dir, served[0])
-        except (EdupulseError, OSError) as exc:
-            logger.error("could not load the %s model %s (keeping the one in use): %s", MASTERY_MODEL, served[0], exc)
-            return False
-        self.model = model
-        return True
+        return served is not None and self._take(served[0])
 
 
 def mastery_source(settings: Settings) -> MasterySource:
