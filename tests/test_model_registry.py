@@ -15,6 +15,8 @@ from edupulse.config import Settings
 from edupulse.deployment import Deployment
 from edupulse.errors import ConflictError, NotFoundError
 from edupulse.insights import default_operators
+from edupulse.insights.risk_explain import RiskExplainer
+from edupulse.insights.risk_queries import risk_and_history
 from edupulse.insights.risk_shadow import SHADOW_VIEW
 from edupulse.insights.risk_views import HISTORY_VIEW, RISK_VIEW
 from edupulse.log.sqlite import SqliteLog
@@ -39,7 +41,7 @@ from edupulse.stream.store.base import Row
 from edupulse.stream.store.sqlite import SqliteStore
 from tests.risk_models import tiny_models
 from tests.services import postgres_dsn, scratch_schema
-from tests.statements import random_statements
+from tests.statements import learner_key, random_statements
 
 
 def _store(root: Path, *versions: str) -> None:
@@ -101,11 +103,28 @@ def test_watch_polls_at_most_every_interval_and_sees_a_promotion(tmp_path: Path)
     assert watch.poll() is None  # nothing moved
 
 
+def test_watch_opens_the_registry_only_once_a_version_is_stored(tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    opened: list[FileRegistry] = []
+
+    def opener() -> FileRegistry:
+        opened.append(FileRegistry(root))
+        return opened[-1]
+
+    watch = AliasWatch(None, root, RISK_MODEL, poll_s=0, opener=opener)
+    assert watch.served == (None, None) and watch.poll() is None and not opened
+    _store(root, "v1")
+    assert watch.poll() == ("v1", None) and len(opened) == 1
+    promote(opened[0], root, RISK_MODEL, "v1", alias=CHALLENGER)
+    assert watch.poll() == ("v1", "v1") and len(opened) == 1
+    assert AliasWatch(None, root, RISK_MODEL, poll_s=0, opener=opener).served == ("v1", "v1")  # stored: opened now
+
+
 def test_risk_source_follows_promotions_on_every_backend(registry: Registry, tmp_path: Path) -> None:
     root = tmp_path / "models"
     _store(root, "v1", "v2")
     promote(registry, root, RISK_MODEL, "v1")
-    source = RiskSource(registry, root, poll_s=0)
+    source = RiskSource(AliasWatch(registry, root, RISK_MODEL, poll_s=0))
     assert source.champion is not None and source.champion.version == "v1" and source.challenger is None
     assert not source.poll()  # nothing moved
     promote(registry, root, RISK_MODEL, "v2")
@@ -188,8 +207,46 @@ def test_shadow_scoring_does_not_change_the_learners_risk(tmp_path: Path) -> Non
     promote(registry, root, RISK_MODEL, champion.version)
     promote(registry, root, RISK_MODEL, challenger.version, alias=CHALLENGER)
     (tmp_path / "without").mkdir()
-    current, history, shadow = _replay_views(tmp_path / "with", RiskSource(registry, root, poll_s=0))
+    current, history, shadow = _replay_views(
+        tmp_path / "with", RiskSource(AliasWatch(registry, root, RISK_MODEL, poll_s=0))
+    )
     alone = _replay_views(tmp_path / "without", champion)
     assert (current, history) == alone[:2] and not alone[2]
     assert len(shadow) == len(current) and {r["model_version"] for r in shadow} == {challenger.version}
     assert any(s["risk"] != s["champion_risk"] for s in shadow)  # the challenger does score differently
+
+
+def test_running_processor_scores_once_the_first_model_is_stored(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "d", log={"partitions": 2}, models={"poll_interval_s": 0})
+    root = settings.data_dir / "models"
+    statements = random_statements(450, seed=6, learners=12, courses=2)
+    models = tiny_models()
+    with Deployment(settings) as dep:
+        runtime = dep.start_processing()
+        dep.ingest.ingest(json.dumps(statements[:150]).encode(), tenant="t")
+        _wait_processed(runtime, 150)
+        assert dep.store.count(RISK_VIEW.name, {}) == 0 and not root.exists()  # no model: nothing scored
+        first = statements[0]
+        course = first["context"]["contextActivities"]["grouping"][0]["id"]
+        learner = dep.learner_key("t", learner_key(first["actor"]["account"]["name"]))
+        assert risk_and_history(dep.store, "t", learner, course, explainer=RiskExplainer(root))["risk"] is None
+        save_model(root, ModelCard(RISK_MODEL, models.version), models)
+        promote(FileRegistry(root), root, RISK_MODEL, models.version)
+        dep.ingest.ingest(json.dumps(statements[150:300]).encode(), tenant="t")  # its first batches find the model
+        _wait_processed(runtime, 300)
+        before = dep.store.count(HISTORY_VIEW.name, {})
+        dep.ingest.ingest(json.dumps(statements[300:]).encode(), tenant="t")
+        _wait_processed(runtime, 450)
+        # Every learner-course with events after the model was found gets scored on one of them.
+        later = statements[300:]
+        late = {s["id"] for s in later}
+        courses = [s["context"]["contextActivities"]["grouping"][0]["id"] for s in later]
+        touched = set(zip(courses, [s["actor"]["account"]["name"] for s in later], strict=True))
+        deadline = time.monotonic() + 30
+        while len([r for r in dep.store.select(RISK_VIEW.name, {}) if r["event_id"] in late]) < len(touched):
+            assert time.monotonic() < deadline, "the events after the first model was stored were not all scored"
+            time.sleep(0.05)
+        history = dep.store.select(HISTORY_VIEW.name, {})
+        current = dep.store.select(RISK_VIEW.name, {})
+    assert len(history) > before and len([r for r in current if r["event_id"] in late]) == len(touched)
+    assert {r["model_version"] for r in history} == {models.version}

@@ -129,12 +129,14 @@ def test_scores_do_not_depend_on_what_later_events_say(tmp_path: Path) -> None:
     assert early and all(later[(r["course"], r["learner"], r["seq"])] == r for r in early)
 
 
-def test_the_chain_has_a_risk_operator_only_when_a_model_is_stored(tmp_path: Path) -> None:
+def test_the_chain_has_a_risk_operator_that_scores_once_a_model_is_stored(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
-    assert not any(isinstance(op, RiskOperator) for op in standard_operators(settings))
+    empty = next(op for op in standard_operators(settings) if isinstance(op, RiskOperator))
+    assert empty.models is None and not (tmp_path / "models").exists()  # nothing to score with, no registry opened
     store_tiny_models(tmp_path)
     ops = standard_operators(settings)
     risk = next(op for op in ops if isinstance(op, RiskOperator))
+    assert risk.models is not None and risk.models.version == tiny_models().version
     assert isinstance(risk.features, FeatureOperator) and risk.features in ops and not risk.lake
     assert any(
         isinstance(op, RiskOperator) and op.lake

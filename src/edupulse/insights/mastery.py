@@ -9,6 +9,13 @@ mastery``), or defaults. The outcome is ``result.success``; failing that the ver
 Knowledge tracing depends on the order of attempts: it follows log order, which is the
 same live and in replay. State is keyed by (tenant, learner) within the learner's
 partition; the serving view ``learner_skill`` has one row per learner and skill.
+
+With a ``MasterySource`` (``ml.mastery_model``) the operator polls the mastery champion
+before each batch: a new one traces from that batch on, the whole batch with one model.
+Rows not yet written are first computed with the model they were traced with, so every
+row's ``model_version`` names the parameters behind its figures. The state (each learner's
+probabilities) carries over: a new model continues from where the old one left each
+learner, where a replay traces the whole log with today's champion (docs/models.md).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import msgspec
 from edupulse.events.model import LearningEvent
 from edupulse.events.vocabulary import ATTEMPT_VERBS, Verb
 from edupulse.ml import bkt, elo
-from edupulse.ml.mastery_model import MasteryModel
+from edupulse.ml.mastery_model import MasteryModel, MasterySource
 from edupulse.stream.operator import Flush
 from edupulse.stream.store.base import Row, ViewSpec
 
@@ -87,11 +94,12 @@ def outcome(event: LearningEvent) -> bool | None:
 
 
 class _Partition:
-    __slots__ = ("dirty", "learners")
+    __slots__ = ("dirty", "learners", "rows")
 
     def __init__(self) -> None:
         self.learners: dict[str, LearnerMastery] = {}
         self.dirty: dict[str, set[str]] = {}  # learner key -> skills changed since the last flush
+        self.rows: list[Row] = []  # rows computed before a model swap, not flushed yet
 
 
 class MasteryOperator:
@@ -101,10 +109,21 @@ class MasteryOperator:
     version: str = "2"  # 2: the row says whether the latest attempt failed
     views: Sequence[ViewSpec] = (MASTERY_VIEW,)
 
-    def __init__(self, model: MasteryModel | None = None) -> None:
-        self.model = model or MasteryModel()
+    def __init__(self, model: MasteryModel | MasterySource | None = None) -> None:
+        """Traces with ``model``, or with the source's model, taking its new champions between batches."""
+        self.source = model if isinstance(model, MasterySource) else None
+        self.model: MasteryModel = model.model if isinstance(model, MasterySource) else model or MasteryModel()
         self.model_version = self.model.version
         self._parts: dict[int, _Partition] = {}
+
+    def _swap(self) -> None:
+        """Between batches: take the source's new champion, once the pending rows are computed with the old one."""
+        if self.source is None or not self.source.poll():
+            return
+        for part in self._parts.values():
+            part.rows.extend(self._rows(part))
+        self.model = self.source.model
+        self.model_version = self.model.version
 
     def restore(self, partition: int, state: Mapping[str, bytes]) -> None:
         part = _Partition()
@@ -116,6 +135,7 @@ class MasteryOperator:
         self._parts.pop(partition, None)
 
     def process(self, partition: int, events: Sequence[LearningEvent]) -> None:
+        self._swap()
         part = self._parts[partition]
         for ev in events:
             if ev.verb not in ATTEMPT_VERBS:
@@ -151,15 +171,22 @@ class MasteryOperator:
     def flush(self, partition: int) -> Flush:
         part = self._parts[partition]
         out = Flush()
+        for lkey in part.dirty:
+            out.state[lkey] = _encode(part.learners[lkey])
+        rows = {(r["tenant"], r["learner"], r["skill"]): r for r in (*part.rows, *self._rows(part))}  # the last wins
+        part.rows = []
+        part.dirty.clear()
+        out.views = {MASTERY_VIEW.name: list(rows.values())}
+        return out
+
+    def _rows(self, part: _Partition) -> list[Row]:
+        """The rows of the skills changed since the last call, with the model in use (the state stays dirty)."""
         rows: list[Row] = []
         for lkey, skills in part.dirty.items():
-            learner = part.learners[lkey]
-            out.state[lkey] = _encode(learner)
             tenant, name = lkey.split(_SEP, 1)
-            rows.extend(self._row(tenant, name, skill, learner) for skill in sorted(skills))
-        part.dirty.clear()
-        out.views = {MASTERY_VIEW.name: rows}
-        return out
+            rows.extend(self._row(tenant, name, skill, part.learners[lkey]) for skill in sorted(skills))
+            skills.clear()
+        return rows
 
     def _row(self, tenant: str, learner: str, skill: str, state: LearnerMastery) -> Row:
         record = state.skills[skill]

@@ -19,9 +19,10 @@ courses, all in the learner's partition (``insights.history``).
 
 The models come from the registry (``ml.risk_models.RiskSource``): before scoring a batch
 the operator polls the aliases, so a new champion scores from the next batch on, the
-whole batch with one version; a challenger, if named, scores the same rows in shadow
-(``insights.risk_shadow``). A replay scores with the champion of the time it runs
-(docs/models.md).
+whole batch with one version (a deployment started with no model stored has the
+operator too, scoring nothing until a first champion or ``latest`` appears); a
+challenger, if named, scores the same rows in shadow (``insights.risk_shadow``). A
+replay scores with the champion of the time it runs (docs/models.md).
 """
 
 from __future__ import annotations
@@ -119,23 +120,37 @@ class RiskOperator:
         allowed_lateness_us: int = 0,
     ) -> None:
         """Scores with ``models``, or with ``source``'s champion (and its challenger, in shadow),
-        taking new ones between batches when the aliases move. ``silence_us``: rescore a
+        taking new ones between batches when the aliases move; while the source has no
+        champion yet nothing is scored (the batch that finds the first one is not scored:
+        its events were folded before the poll; the batches after it are). ``silence_us``: rescore a
         learner-course when it has been silent this long (each length), as the partition's
         watermark passes the deadline (``insights.risk_silence``)."""
-        champion = models if models is not None else source.champion if source is not None else None
-        if champion is None:
+        if models is None and source is None:
             raise ConfigError("the risk operator needs at-risk models: train them first (edupulse train risk)")
         self.features = features
-        self.models = champion
+        self.models: RiskModels | None = models if models is not None else source.champion if source else None
         self.challenger = source.challenger if source is not None and models is None else None
         self.source = source if models is None else None
         self.lake = lake
         self._parts: dict[int, _Partition] = {}
-        features.observe(self._observe)
         self.silence: SilenceClock | None = None
         if silence_us:
             self.silence = SilenceClock(silence_us, allowed_lateness_us=allowed_lateness_us, rescore=self._silent)
-            features.tick(self.silence.tick)
+        if self.models is not None:
+            self._attach()
+
+    def _attach(self) -> None:
+        """Start scoring: follow the feature operator's events, every learner-course indexed.
+
+        Until a model is there the operator does not follow them, so the feature operator
+        keeps its fast path and an empty source costs a poll per batch."""
+        self.features.observe(self._observe)
+        if self.silence is not None:
+            self.features.tick(self.silence.tick)
+        for partition, part in self._parts.items():
+            for key, fstate in self.features.states(partition).items():
+                if split_key(key)[1]:
+                    part.index(key, fstate)
 
     def restore(self, partition: int, state: Mapping[str, bytes]) -> None:
         """Called after the feature operator's restore (it comes first in the chain)."""
@@ -205,8 +220,11 @@ class RiskOperator:
         part = self._parts[partition]
         pending, part.pending = part.pending, []
         if self.source is not None and self.source.poll():  # between batches: the whole batch uses one version
+            first = self.models is None
             self.models, self.challenger = self.source.champion or self.models, self.source.challenger
-        if not pending:
+            if first and self.models is not None:  # the first model: scores from the next batch on
+                self._attach()
+        if not pending or self.models is None:
             return
         scores = [s for _, s in pending]
         for s, (day, risk) in zip(scores, predict(self.models, scores), strict=True):
@@ -215,14 +233,14 @@ class RiskOperator:
             for key, s in part.silent:
                 self.silence.record(partition, key, s.as_of_us, s.risk)
             part.silent = []
-        kept = self._record(part, pending)
-        self._emit(part, pending, kept)
-        if self.challenger is not None:
-            part.shadow.update(shadow_rows(self.challenger, pending, self.models.version))
-
-    def _record(self, part: _Partition, pending: list[tuple[str, Score]]) -> dict[int, int]:
-        """Which scores become history rows (index -> seq), updating each learner-course's record."""
         version = self.models.version
+        kept = self._record(part, pending, version)
+        self._emit(part, pending, kept, version)
+        if self.challenger is not None:
+            part.shadow.update(shadow_rows(self.challenger, pending, version))
+
+    def _record(self, part: _Partition, pending: list[tuple[str, Score]], version: str) -> dict[int, int]:
+        """Which scores become history rows (index -> seq), updating each learner-course's record."""
         kept: dict[int, int] = {}
         for i, (key, s) in enumerate(pending):
             record = part.scores[key]
@@ -234,9 +252,8 @@ class RiskOperator:
             part.dirty.add(_LEARNER + key)
         return kept
 
-    def _emit(self, part: _Partition, pending: list[tuple[str, Score]], kept: dict[int, int]) -> None:
+    def _emit(self, part: _Partition, pending: list[tuple[str, Score]], kept: dict[int, int], version: str) -> None:
         """History rows, and each learner-course's latest score, each with its features."""
-        version = self.models.version
         for i, seq in kept.items():
             key, score = pending[i]
             row = score.row(version, seq)

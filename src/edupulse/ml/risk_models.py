@@ -3,7 +3,9 @@
 Kept apart from training (``ml.oulad``) so that the stream operators can hold and load
 them without importing the training pipeline; scikit-learn is imported only when a
 stored model is unpickled. ``RiskSource`` gives the risk operator the champion and the
-challenger, and the new ones after a promotion (``ml.registry.watch``).
+challenger, and the new ones after a promotion (``ml.registry.watch``); a deployment
+started before any version is stored gets an empty source, which takes the first
+champion (or ``latest``) when it appears.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import msgspec
 
 from edupulse.config import Settings
 from edupulse.errors import ConfigError, EdupulseError
-from edupulse.ml.registry import CHAMPION, FileRegistry, Registry, load_model, open_registry, resolve
-from edupulse.ml.registry.watch import AliasWatch
+from edupulse.ml.registry import CHAMPION, FileRegistry, Registry, load_model, resolve
+from edupulse.ml.registry.watch import AliasWatch, watch_aliases
 
 if TYPE_CHECKING:
     from edupulse.ml.risk import RiskModel
@@ -54,9 +56,10 @@ def stored_risk_models(data_dir: Path, registry: Registry | None = None) -> Risk
 class RiskSource:
     """The champion and challenger at-risk models, swapped for new ones when the aliases move."""
 
-    def __init__(self, registry: Registry, root: Path, *, poll_s: float) -> None:
-        self.root = root
-        self.watch = AliasWatch(registry, root, RISK_MODEL, poll_s=poll_s)
+    def __init__(self, watch: AliasWatch) -> None:
+        """``watch``: the risk model's aliases (``ml.registry.watch``); may serve nothing yet."""
+        self.root = watch.root
+        self.watch = watch
         self._loaded: dict[str, RiskModels] = {}
         champion, challenger = self.watch.served
         self.champion = None if champion is None else self._load(champion)
@@ -84,14 +87,9 @@ class RiskSource:
         return True
 
 
-def risk_source(settings: Settings) -> RiskSource | None:
-    """The deployment's at-risk models (champion and challenger), or None when none is stored."""
-    root = settings.data_dir / "models"
-    if not (root / RISK_MODEL).is_dir():  # no version stored: no registry to open (no PostgreSQL pool)
-        return None
-    registry = open_registry(settings)
-    source = RiskSource(registry, root, poll_s=settings.models.poll_interval_s)
-    if source.champion is None:
-        registry.close()
-        return None
-    return source
+def risk_source(settings: Settings) -> RiskSource:
+    """The deployment's at-risk models (champion and challenger); empty until a version is stored.
+
+    With no version stored no registry is opened (no PostgreSQL pool): the source opens it
+    at the first poll that finds ``models/risk/``."""
+    return RiskSource(watch_aliases(settings, RISK_MODEL))
