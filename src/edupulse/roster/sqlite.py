@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from edupulse.roster.base import SqlRoster
+from edupulse.sqlite_tx import immediate
 
 __all__ = ["SqliteRoster"]
 
@@ -55,15 +56,8 @@ class SqliteRoster(SqlRoster):
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Cursor]:
-        with self._lock:
-            cur = self._conn.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                yield cur
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
+        with self._lock, immediate(self._conn) as cur:
+            yield cur
 
     def _fetch(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         with self._lock:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edupulse.privacy.vault.base import VaultRow
+from edupulse.sqlite_tx import immediate
 
 __all__ = ["SqliteVaultRows"]
 
@@ -50,14 +51,8 @@ class SqliteVaultRows:
 
     def insert(self, rows: Sequence[VaultRow]) -> None:
         values = [(r.pseudonym, r.tenant, r.key_id, r.wrapped_key, r.identity, r.created_us) for r in rows]
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.executemany("INSERT OR IGNORE INTO identities VALUES (?, ?, ?, ?, ?, ?)", values)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with self._lock, immediate(self._conn) as cur:
+            cur.executemany("INSERT OR IGNORE INTO identities VALUES (?, ?, ?, ?, ?, ?)", values)
 
     def row(self, pseudonym: str) -> VaultRow | None:
         query = "SELECT tenant, key_id, wrapped_key, identity, created_us FROM identities WHERE pseudonym = ?"
@@ -69,14 +64,9 @@ class SqliteVaultRows:
 
     def erase(self, tenant: str, pseudonym: str, erased_us: int) -> bool:
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                deleted = self._conn.execute("DELETE FROM identities WHERE pseudonym = ?", (pseudonym,)).rowcount
-                self._conn.execute("INSERT OR REPLACE INTO tombstones VALUES (?, ?, ?)", (pseudonym, tenant, erased_us))
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+            with immediate(self._conn) as cur:
+                deleted = cur.execute("DELETE FROM identities WHERE pseudonym = ?", (pseudonym,)).rowcount
+                cur.execute("INSERT OR REPLACE INTO tombstones VALUES (?, ?, ?)", (pseudonym, tenant, erased_us))
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return deleted > 0
 
@@ -91,13 +81,8 @@ class SqliteVaultRows:
     def rewrap(self, updates: Sequence[tuple[str, str, bytes]]) -> None:
         values = [(kid, wrapped, pseudonym) for pseudonym, kid, wrapped in updates]
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.executemany("UPDATE identities SET key_id = ?, wrapped_key = ? WHERE pseudonym = ?", values)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+            with immediate(self._conn) as cur:
+                cur.executemany("UPDATE identities SET key_id = ?, wrapped_key = ? WHERE pseudonym = ?", values)
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # no old wrapping left in the WAL
 
     def close(self) -> None:

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
+from edupulse.sqlite_tx import immediate
 from edupulse.tutor.chunking import Chunk
 from edupulse.tutor.embedder import Vectors
 from edupulse.tutor.index.base import Hit
@@ -56,18 +57,10 @@ class EmbeddedIndex:
 
     def replace_source(self, tenant: str, course: str, source: str, chunks: Sequence[Chunk], vectors: Vectors) -> None:
         rows = [(tenant, course, *encode_row(c, v)) for c, v in zip(chunks, vectors, strict=True)]
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(
-                    "DELETE FROM passages WHERE tenant = ? AND course = ? AND source = ?", (tenant, course, source)
-                )
-                self._db.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-                self._db.execute("UPDATE generation SET n = n + 1")
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, immediate(self._db) as cur:
+            cur.execute("DELETE FROM passages WHERE tenant = ? AND course = ? AND source = ?", (tenant, course, source))
+            cur.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            cur.execute("UPDATE generation SET n = n + 1")
 
     def search(
         self,
