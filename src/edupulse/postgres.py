@@ -12,7 +12,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, NamedTuple, cast
 
 import psycopg
@@ -29,6 +29,7 @@ __all__ = [
     "describe",
     "migrate",
     "open_pool",
+    "pooled",
     "rewrite_after",
     "translate",
 ]
@@ -158,6 +159,18 @@ def migrate(
         )
 
 
+@contextmanager
+def pooled(pool: ConnectionPool, doing: str, dsn: str) -> Iterator[psycopg.Connection[Any]]:
+    """A connection of ``pool``; a database or pool error becomes an ``EdupulseError`` naming ``doing``."""
+    try:
+        with pool.connection() as conn:
+            yield conn
+    except EdupulseError:
+        raise
+    except (psycopg.Error, PoolTimeout) as exc:
+        raise translate(exc, doing, dsn) from exc
+
+
 class SchemaPool:
     """A component's tables in one schema of a PostgreSQL database: a connection pool, the
     component's migrations applied on opening, and errors that say what was being done.
@@ -186,16 +199,9 @@ class SchemaPool:
             self.pool.close()
             raise
 
-    @contextmanager
-    def connection(self, doing: str) -> Iterator[psycopg.Connection[Any]]:
+    def connection(self, doing: str) -> AbstractContextManager[psycopg.Connection[Any]]:
         """A pooled connection; a database error becomes an ``EdupulseError`` naming ``doing``."""
-        try:
-            with self.pool.connection() as conn:
-                yield conn
-        except EdupulseError:
-            raise
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise translate(exc, doing, self.dsn) from exc
+        return pooled(self.pool, doing, self.dsn)
 
     def close(self) -> None:
         self.pool.close()

@@ -21,17 +21,16 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import msgspec
 import psycopg
 from psycopg.types.json import Jsonb, set_json_loads
-from psycopg_pool import PoolTimeout
 
-from edupulse.errors import EdupulseError, FencedError, NotFoundError
-from edupulse.postgres import check_schema, migrate, open_pool, rewrite_after, translate
+from edupulse.errors import FencedError, NotFoundError
+from edupulse.postgres import check_schema, migrate, open_pool, pooled, rewrite_after, translate
 from edupulse.stream.store import postgres_commit as plan
 from edupulse.stream.store.base import (
     LEARNER_COLUMN,
@@ -91,16 +90,9 @@ class PostgresStore:
             self._pool.close()
             raise
 
-    @contextmanager
-    def _connection(self, doing: str) -> Iterator[Connection]:
+    def _connection(self, doing: str) -> AbstractContextManager[Connection]:
         """A pooled connection; psycopg and pool errors leave as the project's errors."""
-        try:
-            with self._pool.connection() as conn:
-                yield conn
-        except EdupulseError:
-            raise
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise translate(exc, doing, self.dsn) from exc
+        return pooled(self._pool, doing, self.dsn)
 
     def _fetch(self, doing: str, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._connection(doing) as conn:
